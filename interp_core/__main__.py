@@ -1,0 +1,3 @@
+from interp_core.cli import main
+
+raise SystemExit(main())

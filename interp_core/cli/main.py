@@ -1,0 +1,185 @@
+"""``python -m interp_core``: list, train, eval, ship, data preview, pointing-game, bench."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, sort_keys=False, default=float))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from interp_core.data import EMBEDDED_DATASETS
+    from interp_core.methods import available_explainers
+    from interp_core.store import all_recipes, checkpoint_status, recipe_hash
+
+    recipes = [
+        {"name": r.name, "kind": r.kind, "dataset": r.dataset, "hash": recipe_hash(r), "status": checkpoint_status(r.name),
+         "shipped": r.shipped, "description": r.description}
+        for r in all_recipes().values()
+    ]
+    payload = {"recipes": recipes, "datasets": EMBEDDED_DATASETS, "methods": available_explainers()}
+    if args.json:
+        _print_json(payload)
+        return 0
+    print("Recipes:")
+    for r in recipes:
+        print(f"  {r['name']:<22} {r['kind']:<11} {r['dataset']:<16} {r['status']:<8} {r['description']}")
+    print("Datasets:")
+    for name, text in EMBEDDED_DATASETS.items():
+        print(f"  {name:<22} {text}")
+    print("Explanation methods:", ", ".join(payload["methods"]))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from interp_core.store import train_recipe
+
+    trained = train_recipe(args.recipe, device=args.device, show_bar=not args.quiet)
+    result = {"recipe": args.recipe, "train_seconds": trained.meta["train_seconds"], "device": trained.meta["device"],
+              **trained.meta["test_metrics"]}
+    _print_json(result) if args.json else print(
+        f"Trained {args.recipe} in {result['train_seconds']:.1f}s on {result['device']}: "
+        + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in trained.meta["test_metrics"].items())
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from interp_core.store import evaluate_recipe
+
+    metrics = evaluate_recipe(args.recipe, device=args.device, train_if_missing=args.train)
+    if args.json:
+        _print_json(metrics)
+    else:
+        for key, value in metrics.items():
+            print(f"{key:>16}: {value}")
+    return 0
+
+
+def cmd_ship(args: argparse.Namespace) -> int:
+    from interp_core.store import all_recipes, ship_recipe, train_recipe
+
+    names = args.recipes or [r.name for r in all_recipes().values() if r.shipped]
+    for name in names:
+        trained = train_recipe(name, device=args.device, show_bar=not args.quiet)
+        path = ship_recipe(name)
+        print(f"{name}: {trained.meta['test_metrics']} in {trained.meta['train_seconds']:.1f}s -> {path}")
+    return 0
+
+
+def cmd_data_preview(args: argparse.Namespace) -> int:
+    from interp_core.data.preview import write_preview
+
+    path = write_preview(args.dataset, args.out, split=args.split, count=args.count, seed=args.seed)
+    print(f"Wrote {path}")
+    return 0
+
+
+def cmd_pointing_game(args: argparse.Namespace) -> int:
+    from interp_core.metrics.pointing_game import run_pointing_game
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    models = [m.strip() for m in args.model.split(",") if m.strip()]
+    result = run_pointing_game(models, methods, n_grids=args.grids, size=args.size, show_bar=not args.json)
+    if args.json:
+        _print_json({"results": result["results"]})
+    else:
+        for row in result["results"]:
+            print(f"{row['model']:<16} {row['method']:<22} mean {row['mean']:.3f} median {row['median']:.3f} "
+                  f"q25 {row['q25']:.3f} q75 {row['q75']:.3f} n {row['n']}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(f"interp_core.bench.{args.which}")
+    result = getattr(module, f"run_{args.which}_benchmark")()
+    if args.json:
+        _print_json(result)
+    else:
+        for key, value in result.items():
+            print(f"{key:>28}: {value}")
+    return 0
+
+
+BENCHMARKS = ("startup", "bcos", "kmex", "pointing")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m interp_core", description="Train and inspect interpretable classifiers.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="recipes, datasets and explanation methods")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("train", help="train a recipe from scratch and cache it")
+    p.add_argument("recipe")
+    p.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="metrics on the test split, computed now from the cached or shipped model")
+    p.add_argument("recipe")
+    p.add_argument("--device", default=None)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--train", action="store_true", help="train the model first if no checkpoint exists")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("ship", help="retrain the shipped default models reproducibly and copy them into assets/")
+    p.add_argument("recipes", nargs="*", help="default: every recipe marked shipped")
+    p.add_argument("--device", default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_ship)
+
+    p = sub.add_parser("data", help="dataset tools")
+    data_sub = p.add_subparsers(dest="data_command", required=True)
+    q = data_sub.add_parser("preview", help="write a PNG grid of samples with their ground truth")
+    q.add_argument("dataset")
+    q.add_argument("--out", required=True)
+    q.add_argument("--split", default="train")
+    q.add_argument("--count", type=int, default=16)
+    q.add_argument("--seed", type=int, default=0)
+    q.set_defaults(func=cmd_data_preview)
+
+    p = sub.add_parser("pointing-game", help="grid pointing game localisation scores")
+    p.add_argument("--model", required=True, help="recipe name(s), comma-separated")
+    p.add_argument("--methods", required=True, help="explanation methods, comma-separated")
+    p.add_argument("--grids", type=int, default=500)
+    p.add_argument("--size", type=int, default=3, choices=(2, 3))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_pointing_game)
+
+    p = sub.add_parser("bench", help="benchmarks that print ratios against a baseline measured in the same run")
+    p.add_argument("which", choices=BENCHMARKS)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except KeyError as err:
+        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # user-facing CLI: one clear line, not a traceback (use -v for details)
+        from interp_core.data import DatasetFormatError
+        from interp_core.store import CheckpointError, ModelNotTrainedError
+
+        if isinstance(err, (ModelNotTrainedError, CheckpointError, DatasetFormatError, ValueError, FileNotFoundError)):
+            print(f"error: {err}", file=sys.stderr)
+            if args.verbose:
+                raise
+            return 2
+        raise

@@ -1,0 +1,125 @@
+"""Safe, atomic checkpoint files: ``<stem>.safetensors`` (plain tensors) + ``<stem>.json`` (metadata).
+
+Nothing is ever unpickled: weights are safetensors, and user-supplied ``.pt``/``.pth`` files are read with
+``torch.load(weights_only=True)``, which refuses arbitrary objects. The metadata records the SHA-256 of
+the weights file, so a truncated or tampered checkpoint is refused with a clear message.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+MAX_CHECKPOINT_BYTES = 2 * 1024**3
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, truncated, tampered with, or not a plain-tensor file."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(stem: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Write weights then metadata, each atomically; the metadata (written last) marks completeness."""
+    from safetensors.torch import save
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    blob = save(tensors)
+    stem = Path(stem)
+    weights = stem.with_suffix(".safetensors")
+    _atomic_write(weights, blob)
+    meta = dict(meta, weights_sha256=hashlib.sha256(blob).hexdigest(), weights_bytes=len(blob))
+    _atomic_write(stem.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True, default=str).encode())
+
+
+def read_metadata(stem: Path) -> dict[str, Any]:
+    path = Path(stem).with_suffix(".json")
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"No metadata file {path}.") from None
+    except (OSError, ValueError) as err:
+        raise CheckpointError(f"Metadata file {path} is unreadable or not JSON ({err}).") from None
+    if not isinstance(meta, dict) or "weights_sha256" not in meta:
+        raise CheckpointError(f"Metadata file {path} lacks the weights checksum; refusing to trust it.")
+    return meta
+
+
+def load_checkpoint(stem: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Verify and load a checkpoint written by :func:`save_checkpoint`. Raises :class:`CheckpointError`."""
+    stem = Path(stem)
+    meta = read_metadata(stem)
+    weights = stem.with_suffix(".safetensors")
+    if not weights.exists():
+        raise CheckpointError(f"Weights file {weights} is missing.")
+    size = weights.stat().st_size
+    if size != meta.get("weights_bytes", size):
+        raise CheckpointError(f"Weights file {weights} is truncated or altered ({size} bytes, expected {meta['weights_bytes']}).")
+    if _sha256(weights) != meta["weights_sha256"]:
+        raise CheckpointError(f"Weights file {weights} does not match its recorded checksum: corrupted or tampered; refusing to load.")
+    return load_state_file(weights), meta
+
+
+def load_state_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load a state dict of plain tensors from ``.safetensors`` or ``.pt``/``.pth`` (never unpickling
+    arbitrary objects). Raises :class:`CheckpointError` with the reason for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist.")
+    size = path.stat().st_size
+    if size == 0:
+        raise CheckpointError(f"Checkpoint {path} is empty (0 bytes).")
+    if size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"Checkpoint {path} is {size / 1e9:.1f} GB, over the {MAX_CHECKPOINT_BYTES / 1e9:.0f} GB limit.")
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+            raise CheckpointError(f"{path} is not a valid safetensors file ({err}).") from None
+    if path.suffix in (".pt", ".pth", ".bin", ".ckpt"):
+        import pickle
+
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else "unsupported object"
+            raise CheckpointError(
+                f"{path} contains objects other than plain tensors and was refused for safety ({first[:200]}). "
+                "Save a state_dict (or a safetensors file) instead."
+            ) from None
+        except (RuntimeError, EOFError, OSError, ValueError) as err:
+            raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({str(err)[:200]}).") from None
+        if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+            state = state["state_dict"]
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise CheckpointError(f"{path} does not hold a flat dict of tensors (a state_dict).")
+        return state
+    raise CheckpointError(f"Unsupported checkpoint type {path.suffix!r}; use .safetensors, .pt or .pth.")
