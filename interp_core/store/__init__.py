@@ -1,24 +1,25 @@
 """Model store: recipes by name, trained models cached under the recipe hash, shipped defaults in assets/.
 
 ``load_model("cnn-shapes")`` returns the shipped or cached model, or trains it (with progress) when
-neither exists or the file on disk fails verification.
+neither exists or the file on disk fails verification. Names are resolved lazily so that light uses
+(listing recipes, reading recorded metrics) never import torch.
 """
-from interp_core.store.checkpoint import CheckpointError, load_checkpoint, load_state_file, save_checkpoint
-from interp_core.store.models import (
-    HANDLERS,
-    ModelNotTrainedError,
-    RecipeHandler,
-    TrainedModel,
-    checkpoint_status,
-    evaluate_recipe,
-    load_model,
-    ship_recipe,
-    train_recipe,
-)
-from interp_core.store.recipes import ClassifierRecipe, Recipe, all_recipes, get_recipe, recipe_hash, register_recipe
+from __future__ import annotations
 
-__all__ = [
-    "HANDLERS", "CheckpointError", "ClassifierRecipe", "ModelNotTrainedError", "Recipe", "RecipeHandler", "TrainedModel",
-    "all_recipes", "checkpoint_status", "evaluate_recipe", "get_recipe", "load_checkpoint", "load_model",
-    "load_state_file", "recipe_hash", "register_recipe", "save_checkpoint", "ship_recipe", "train_recipe",
-]
+import importlib
+
+_EXPORTS = {
+    "interp_core.store.recipes": ("ClassifierRecipe", "Recipe", "all_recipes", "get_recipe", "recipe_hash", "register_recipe"),
+    "interp_core.store.catalog": ("checkpoint_stems", "checkpoint_status", "recorded_metrics"),
+    "interp_core.store.checkpoint": ("CheckpointError", "load_checkpoint", "load_state_file", "save_checkpoint"),
+    "interp_core.store.models": ("HANDLERS", "ModelNotTrainedError", "RecipeHandler", "TrainedModel", "evaluate_recipe",
+                                 "load_model", "ship_recipe", "train_recipe"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'interp_core.store' has no attribute {name!r}")

@@ -19,7 +19,8 @@ import torch.nn as nn
 import interp_core
 from interp_core.data import DatasetInfo, dataset_info, load_split
 from interp_core.device import choose_device
-from interp_core.paths import SHIPPED_CHECKPOINTS, cache_subdir
+from interp_core.paths import SHIPPED_CHECKPOINTS
+from interp_core.store.catalog import checkpoint_stems
 from interp_core.store.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from interp_core.store.recipes import ClassifierRecipe, Recipe, get_recipe, recipe_hash
 from interp_core.training.engine import ProgressCallback, evaluate_classifier, fit_classifier, split_train_val
@@ -89,25 +90,11 @@ HANDLERS["classifier"] = RecipeHandler(_build_classifier, _train_classifier, _ev
 
 # ---------------------------------------------------------------- store
 
-def _stems(recipe: Recipe) -> dict[str, Path]:
-    stem = f"{recipe.name}-{recipe_hash(recipe)}"
-    return {"cache": cache_subdir("models") / stem, "shipped": SHIPPED_CHECKPOINTS / stem}
-
-
 def _handler(recipe: Recipe) -> RecipeHandler:
     try:
         return HANDLERS[recipe.kind]
     except KeyError:
         raise KeyError(f"No handler for recipe kind {recipe.kind!r}.") from None
-
-
-def checkpoint_status(name: str) -> str:
-    """``"shipped"``, ``"cache"`` or ``"missing"`` (only looks at metadata files; no verification)."""
-    stems = _stems(get_recipe(name))
-    for source in ("cache", "shipped"):
-        if stems[source].with_suffix(".json").exists():
-            return source
-    return "missing"
 
 
 _LOADED: dict[tuple[str, str, str], TrainedModel] = {}
@@ -137,7 +124,7 @@ def load_model(
         return _LOADED[key]
     handler = _handler(recipe)
     notes: list[str] = []
-    for source, stem in _stems(recipe).items():
+    for source, stem in checkpoint_stems(recipe).items():
         if not stem.with_suffix(".json").exists():
             continue
         try:
@@ -197,7 +184,7 @@ def train_recipe(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     state = {k: v for k, v in model.state_dict().items()}
-    save_checkpoint(_stems(recipe)["cache"], state, meta)
+    save_checkpoint(checkpoint_stems(recipe)["cache"], state, meta)
     log.info("trained %s in %.1fs: %s", name, seconds, metrics)
     loaded = TrainedModel(recipe, _to_device(model, device), meta, dataset_info(recipe.dataset), "trained", device)
     _LOADED[(name, recipe_hash(recipe), str(device))] = loaded
@@ -214,7 +201,7 @@ def evaluate_recipe(name: str, device: str | torch.device | None = None, *, trai
 def ship_recipe(name: str) -> Path:
     """Copy the cached checkpoint of ``name`` into ``assets/checkpoints`` (removing older versions)."""
     recipe = get_recipe(name)
-    stems = _stems(recipe)
+    stems = checkpoint_stems(recipe)
     load_checkpoint(stems["cache"])  # verify before shipping
     SHIPPED_CHECKPOINTS.mkdir(parents=True, exist_ok=True)
     for old in SHIPPED_CHECKPOINTS.glob(f"{name}-*"):

@@ -1,0 +1,133 @@
+"""Shared dashboard pieces: navigation, cached library calls, error guard and the one input widget.
+
+Pages only show what ``interp_core`` computes; everything here is UI glue and caching.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+import streamlit as st
+
+log = logging.getLogger("interp_core.app")
+
+# section -> (page file stem in pages/, title, icon)
+NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
+    "Overview": [("home", "Home", ":material/home:"), ("data", "Data", ":material/dataset:")],
+    "Methods": [("bcos", "B-cos", ":material/palette:"), ("prototypes", "Prototypes (KMEx)", ":material/hub:"),
+                ("qsenn", "Q-SENN", ":material/view_list:"), ("piq", "PIQ", ":material/graphic_eq:")],
+    "Evaluate": [("compare", "Compare", ":material/compare:"), ("pointing_game", "Pointing game", ":material/my_location:"),
+                 ("study", "Study", ":material/rate_review:")],
+}
+
+
+@contextlib.contextmanager
+def guarded(what: str) -> Iterator[None]:
+    """Show any failure inside the block as a clear message instead of a traceback page."""
+    try:
+        yield
+    except Exception as err:  # the app must keep running whatever the library raises
+        log.exception("%s failed", what)
+        st.error(f"{what} failed: {err}")
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def cached_model(name: str):
+    from interp_core.store import load_model
+
+    return load_model(name, train_if_missing=False, show_bar=False)
+
+
+@st.cache_resource(show_spinner="Loading dataset…")
+def cached_split(dataset: str, split: str):
+    from interp_core.data import load_split
+
+    return load_split(dataset, split)
+
+
+@st.cache_data(show_spinner=False)
+def model_table() -> list[dict[str, Any]]:
+    """One row per recipe: status and the test metrics recorded at training time (no torch import)."""
+    from interp_core.store.catalog import checkpoint_status, recorded_metrics
+    from interp_core.store.recipes import all_recipes
+
+    rows = []
+    for recipe in all_recipes().values():
+        metrics = recorded_metrics(recipe.name)
+        rows.append({"model": recipe.name, "dataset": recipe.dataset, "status": checkpoint_status(recipe.name),
+                     "test accuracy": metrics.get("accuracy", metrics.get("kmex_accuracy")),
+                     "description": recipe.description})
+    return rows
+
+
+@dataclass
+class InputSample:
+    """What the input widget hands to a page: the model-ready tensor plus what to show beside it."""
+
+    x: Any  # torch.Tensor (C, H, W) or (1, F, T)
+    display: np.ndarray  # RGB uint8 picture (image or spectrogram)
+    source: str
+    label: int | None = None
+    mask: np.ndarray | None = None
+    waveform: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _gallery_sample(dataset: str, index: int) -> InputSample:
+    from interp_core.data.preview import sample_image
+
+    split = cached_split(dataset, "test")
+    x = split.inputs([index])[0]
+    masks = split.extras.get("masks")
+    waveform = split.data[index] if split.info.kind == "audio" else None
+    return InputSample(x, sample_image(split, index, with_mask=False), f"{dataset} test #{index}", int(split.labels[index]),
+                       masks[index] if masks is not None else None, waveform)
+
+
+def _uploaded_sample(kind: str, data: bytes, filename: str, input_shape: tuple[int, ...], sample_rate: int | None) -> InputSample:
+    from interp_core import inputs
+    from interp_core.visualize import image_to_uint8, spectrogram_image
+
+    if kind == "image":
+        image = inputs.load_image(data, filename)
+        x = inputs.prepare_image(image, input_shape)
+        return InputSample(x, image_to_uint8(x), f"upload {filename}")
+    import torch
+
+    from interp_core.data.sounds import spectrogram
+
+    wave, notes = inputs.load_audio(data, filename, target_sr=sample_rate or 16000)
+    wave = inputs.prepare_audio(wave)
+    x = spectrogram(torch.from_numpy(np.asarray(wave, dtype=np.float32))[None])[0]
+    return InputSample(x, spectrogram_image(x), f"upload {filename}", waveform=wave, notes=list(notes))
+
+
+def input_picker(dataset: str, key: str) -> InputSample | None:
+    """The one input widget of every view: a gallery sample of ``dataset`` or an upload, validated and
+    converted to what the dataset's models expect. Returns ``None`` (with a message shown) on bad input."""
+    from interp_core.data import dataset_info
+
+    info = dataset_info(dataset)
+    source = st.radio("Input", ["Gallery", "Upload"], horizontal=True, key=f"{key}-source")
+    if source == "Gallery":
+        split = cached_split(dataset, "test")
+        index = st.number_input(f"Test sample (0–{len(split) - 1})", 0, len(split) - 1, 0, key=f"{key}-index")
+        return _gallery_sample(dataset, int(index))
+    types = ["png", "jpg", "jpeg", "webp", "bmp", "gif"] if info.kind == "image" else ["wav", "flac", "ogg"]
+    upload = st.file_uploader(f"Upload {'an image' if info.kind == 'image' else 'a sound'}", type=types, key=f"{key}-upload")
+    if upload is None:
+        st.info("Choose a file to explain it.")
+        return None
+    from interp_core.inputs import InputError
+
+    try:
+        sample = _uploaded_sample(info.kind, upload.getvalue(), upload.name, info.input_shape, info.sample_rate)
+    except InputError as err:
+        st.error(str(err))
+        return None
+    for note in sample.notes:
+        st.caption(note)
+    return sample

@@ -1,0 +1,60 @@
+"""Data: browse the embedded datasets with their ground truth (masks, attributes, sounds)."""
+import numpy as np
+import streamlit as st
+
+from app.components import cached_split, guarded, input_picker
+
+st.title("Data")
+from interp_core.data import EMBEDDED_DATASETS  # noqa: E402
+
+name = st.selectbox("Dataset", list(EMBEDDED_DATASETS), format_func=lambda n: f"{n} — {EMBEDDED_DATASETS[n]}")
+split_name = st.radio("Split", ["train", "test"], horizontal=True)
+
+with guarded(f"Loading {name}"):
+    from interp_core.data.preview import sample_image
+
+    split = cached_split(name, split_name)
+    info = split.info
+    st.caption(f"{len(split)} samples · {info.num_classes} classes · input {info.input_shape} · {info.description}")
+    classes = st.multiselect("Classes", list(range(info.num_classes)), format_func=lambda c: info.class_names[c],
+                             placeholder="all classes")
+    pool = np.flatnonzero(np.isin(split.labels, classes)) if classes else np.arange(len(split))
+    per_page = 8 if info.kind == "audio" else 24
+    pages = max(1, -(-len(pool) // per_page))
+    page = st.number_input(f"Page (1–{pages})", 1, pages, 1)
+    shown = pool[(page - 1) * per_page : page * per_page]
+    show_masks = st.toggle("Outline ground-truth masks", value=True)
+    st.image([sample_image(split, int(i), show_masks) for i in shown], width=96 if info.kind == "image" else 220,
+             caption=[f"#{i} {info.class_names[split.labels[i]]}" for i in shown])
+
+    index = st.selectbox("Inspect sample", [int(i) for i in shown], format_func=lambda i: f"#{i} {info.class_names[split.labels[i]]}")
+    left, right = st.columns(2)
+    left.image(sample_image(split, index, with_mask=False), caption="input", width=260)
+    if "masks" in split.extras:
+        right.image(split.extras["masks"][index].astype(np.uint8)[::-1 if info.kind == "audio" else 1] * 255,
+                    caption="ground-truth mask", width=260)
+    if "attributes" in split.extras:
+        present = [n for n, v in zip(info.attribute_names, split.extras["attributes"][index]) if v]
+        st.write("**Attributes:** " + ", ".join(present))
+    if "backgrounds" in split.extras:
+        from interp_core.data.shapes import BACKGROUNDS
+
+        st.write(f"**Background:** {BACKGROUNDS[int(split.extras['backgrounds'][index])]}")
+    if split.captions is not None:
+        st.write(f"**Caption:** {split.captions[index]}")
+    if info.kind == "audio":
+        st.audio(np.asarray(split.data[index], dtype=np.float32), sample_rate=info.sample_rate)
+        for key in ("onsets", "durations"):
+            if key in split.extras:
+                st.write(f"**{key[:-1].capitalize()}:** {float(split.extras[key][index]):.2f} s")
+
+st.divider()
+st.subheader("Try the input widget")
+st.caption("Every view takes its input through this widget: a gallery sample or your own file, validated and "
+           "converted to what the models expect.")
+with guarded("Reading the input"):
+    sample = input_picker(name, key="data-try")
+    if sample is not None:
+        st.image(sample.display, caption=f"{sample.source} → model input {tuple(sample.x.shape)}", width=260)
+        if sample.waveform is not None:
+            st.audio(np.asarray(sample.waveform, dtype=np.float32), sample_rate=16000)

@@ -1,0 +1,58 @@
+"""Home: what the tool is, which models are ready, the device, and training what is missing."""
+import pandas as pd
+import streamlit as st
+
+from app.components import guarded, model_table
+
+st.title("interp-core · explanation explorer")
+st.markdown(
+    """
+Train and inspect **inherently interpretable** image and audio classifiers, compare them with post-hoc
+explanations of standard models, score them on the same benchmark and rate them in user studies.
+
+| view | method | what you see |
+|---|---|---|
+| B-cos | B-cos networks | colored weight maps W(x), contribution maps, neurons, Δ-explanations |
+| Prototypes | KMEx | k-means prototypes of a frozen CNN, UMAP plots, B4/B234 maps |
+| Q-SENN | Q-SENN / SLDD | each class explained by ~5 named ternary features |
+| PIQ | PIQ | class-specific quantized interpretation masks you can look at and listen to |
+| Compare · Pointing game · Study | evaluation | side-by-side maps, localisation scores, ratings |
+
+Everything runs offline on the embedded datasets (see **Data**); real datasets load from a folder you name.
+"""
+)
+
+with guarded("Reading the model store"):
+    rows = model_table()
+    frame = pd.DataFrame(rows)
+    ready = int((frame["status"] != "missing").sum())
+    c1, c2 = st.columns(2)
+    c1.metric("Models ready", f"{ready} / {len(frame)}")
+    device_slot = c2.empty()
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f")})
+
+    missing = [r["model"] for r in rows if r["status"] == "missing"]
+    if missing:
+        st.write(f"Not trained yet: {', '.join(missing)}. Each default recipe trains on a CPU in minutes.")
+        if st.button(f"Train {len(missing)} missing model(s)", type="primary"):
+            from interp_core.store import train_recipe
+
+            bar = st.progress(0.0, text="Starting…")
+            for i, name in enumerate(missing):
+                def report(p, i=i, name=name):
+                    bar.progress(min(1.0, (i + p.fraction) / len(missing)), text=f"{name}: {p.message}")
+
+                with guarded(f"Training {name}"):
+                    trained = train_recipe(name, progress=report, show_bar=False)
+                    st.success(f"{name}: test accuracy {trained.meta['test_metrics'].get('accuracy', float('nan')):.3f} "
+                               f"in {trained.meta['train_seconds']:.0f}s")
+            bar.progress(1.0, text="Done")
+            model_table.clear()
+    else:
+        st.success("All models are ready.")
+
+with guarded("Detecting the device"):
+    from interp_core.device import choose_device, describe_device  # imports torch: after the table is shown
+
+    device_slot.metric("Device", describe_device(choose_device()))
