@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -107,12 +108,20 @@ def load_state_file(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix in (".pt", ".pth", ".bin", ".ckpt"):
         import pickle
 
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head != b"PK\x03\x04" and head[:1] != b"\x80":  # neither torch's zip format nor a pickle
+            raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (unknown file format).")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # pickle-protocol notices; we refuse or accept anyway
+                state = torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else "unsupported object"
+            # torch's message suggests weights_only=False; keep only the reason, never that advice.
+            reason = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()
+            reason = reason[0] if reason and "WeightsUnpickler" in str(err) else "it holds objects other than tensors"
             raise CheckpointError(
-                f"{path} contains objects other than plain tensors and was refused for safety ({first[:200]}). "
+                f"{path} contains objects other than plain tensors and was refused for safety ({reason[:160]}). "
                 "Save a state_dict (or a safetensors file) instead."
             ) from None
         except (RuntimeError, EOFError, OSError, ValueError) as err:

@@ -152,7 +152,7 @@ def fit_classifier(
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             optimizer.step()
             scheduler.step()
-            running += float(batch_loss) * len(idx)
+            running += float(batch_loss.detach()) * len(idx)
             seen += len(idx)
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{running / seen:.3f}")

@@ -1,0 +1,51 @@
+"""The command line: list, eval on shipped models, data preview, clear errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "interp_core", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_list_json_names_recipes_datasets_methods():
+    out = cli("list", "--json")
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    names = {r["name"]: r for r in payload["recipes"]}
+    assert {"cnn-shapes", "cnn-digits", "cnn-sounds"} <= set(names)
+    assert names["cnn-shapes"]["status"] in ("shipped", "cache")
+    assert "sounds" in payload["datasets"]
+
+
+def test_eval_uses_shipped_checkpoint_without_training():
+    out = cli("eval", "cnn-digits", "--json")
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads(out.stdout)
+    assert metrics["source"] in ("shipped", "cache")
+    assert metrics["accuracy"] >= 0.95 and metrics["n"] == 359
+
+
+@pytest.mark.parametrize("dataset", ["shapes", "sounds"])
+def test_data_preview_writes_png(tmp_path, dataset):
+    target = tmp_path / f"{dataset}.png"
+    out = cli("data", "preview", dataset, "--out", str(target), "--count", "4")
+    assert out.returncode == 0, out.stderr
+    with Image.open(target) as img:
+        assert img.width > 100 and img.height > 60
+
+
+def test_errors_are_one_clear_line():
+    out = cli("eval", "no-such-recipe", "--json")
+    assert out.returncode == 2
+    assert "Unknown recipe" in out.stderr and "Traceback" not in out.stderr
+    out = cli("data", "preview", "no-such-data", "--out", "/tmp/x.png")
+    assert out.returncode == 2 and "Unknown dataset" in out.stderr
