@@ -94,13 +94,13 @@ def _uploaded_sample(kind: str, data: bytes, filename: str, input_shape: tuple[i
     if kind == "image":
         image = inputs.load_image(data, filename)
         x = inputs.prepare_image(image, input_shape)
-        return InputSample(x, image_to_uint8(x), f"upload {filename}")
+        return InputSample(x, image_to_uint8(x), f"upload {filename}", notes=list(image.info.get(inputs.NOTES_KEY, [])))
     import torch
 
     from interp_core.data.sounds import spectrogram
 
     wave, notes = inputs.load_audio(data, filename, target_sr=sample_rate or 16000)
-    wave = inputs.prepare_audio(wave)
+    wave = inputs.prepare_audio(wave, sample_rate=sample_rate or 16000, notes=notes)
     x = spectrogram(torch.from_numpy(np.asarray(wave, dtype=np.float32))[None])[0]
     return InputSample(x, spectrogram_image(x), f"upload {filename}", waveform=wave, notes=list(notes))
 

@@ -1,6 +1,7 @@
 """Datasets: the embedded generated ones (by name) and loaders for real datasets in their on-disk formats.
 
-``load_split(name, split)`` returns a :class:`Split`; ``dataset_info(name)`` the :class:`DatasetInfo`.
+``load_split(name, split)`` returns a :class:`Split`; ``dataset_info(name)`` the :class:`DatasetInfo`;
+``load_real(kind, root, split)`` reads a real dataset folder (see ``interp_core.data.real``).
 """
 from __future__ import annotations
 
@@ -68,4 +69,13 @@ def dataset_info(name: str) -> DatasetInfo:
     raise KeyError(f"Unknown dataset {name!r}. Embedded datasets: {', '.join(EMBEDDED_DATASETS)}.")
 
 
-__all__ = ["EMBEDDED_DATASETS", "DatasetFormatError", "DatasetInfo", "Split", "dataset_info", "load_split"]
+def __getattr__(name: str):
+    if name in ("REAL_DATASETS", "load_real"):
+        from interp_core.data import real
+
+        return getattr(real, name)
+    raise AttributeError(f"module 'interp_core.data' has no attribute {name!r}")
+
+
+__all__ = ["EMBEDDED_DATASETS", "REAL_DATASETS", "DatasetFormatError", "DatasetInfo", "Split", "dataset_info", "load_real",
+           "load_split"]

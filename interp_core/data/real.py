@@ -1,0 +1,923 @@
+"""Loaders for real datasets in their published on-disk formats, from a folder the user names.
+
+Every loader returns a :class:`Split` like the embedded datasets, so models, explainers and pages take
+them unchanged: images as uint8 ``(N, H, W, C)`` with :func:`uint8_images_to_input`, audio as float32
+waveforms ``(N, S)`` with the log-magnitude STFT of :mod:`interp_core.data.sounds` as model input.
+
+Supported layouts (what the official archives unpack to):
+
+- MNIST / Fashion-MNIST: the four idx files (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+  ``t10k-...``; gzipped ``.gz`` copies are read too) in ``root/MNIST/raw`` (torchvision's layout; for
+  Fashion-MNIST ``root/FashionMNIST/raw``), ``root/raw`` or ``root`` itself.
+- CIFAR-10: ``root/cifar-10-batches-py/`` with ``data_batch_1..5``, ``test_batch``, ``batches.meta``.
+- STL-10: ``root/stl10_binary/`` with ``train_X.bin``, ``train_y.bin``, ``test_X.bin``, ``test_y.bin``,
+  ``class_names.txt``.
+- CUB-200-2011: ``root`` (or ``root/CUB_200_2011``) with ``images.txt``, ``classes.txt``,
+  ``image_class_labels.txt``, ``train_test_split.txt``, ``bounding_boxes.txt``, ``images/``, optional
+  ``attributes/`` and optional ``segmentations/`` (beside or inside the CUB folder).
+- ImageFolder: ``root/<class>/<image>`` or ``root/<split>/<class>/<image>``.
+- ESC-50: ``root`` (or ``root/ESC-50-master``) with ``meta/esc50.csv`` and ``audio/*.wav``.
+
+Nothing is downloaded unless a loader is called with ``download=True`` (torchvision datasets only).
+
+Why the torchvision formats are parsed here rather than through ``torchvision.datasets``: torchvision
+checks the MD5 of every file of every split on each load (for STL-10 that includes the 2.6 GB
+``unlabeled_X.bin`` even to read ``test``), so it rejects any copy that is not byte-identical to the
+original archive, and it unpickles CIFAR batches with plain :mod:`pickle`. The formats are small and
+fixed, so we read them directly, with a restricted unpickler that only rebuilds numpy arrays, and use
+torchvision only to download.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import csv
+import gzip
+import os
+import pickle
+import socket
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from interp_core.data.base import DatasetFormatError, DatasetInfo, Split, uint8_images_to_input
+
+PathLike = str | os.PathLike
+
+TORCHVISION_DATASETS = ("mnist", "fashion-mnist", "cifar10", "stl10")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+IMAGE_FOLDER_SPLITS = ("train", "val", "valid", "validation", "test")
+ESC50_SPLIT_FOLDS: dict[str, tuple[int, ...]] = {"train": (1, 2, 3), "val": (4,), "test": (5,)}
+ESC50_COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
+# A reachability probe before torchvision's download, so an offline machine fails in seconds.
+DOWNLOAD_PROBE_SECONDS = 5.0
+DOWNLOAD_SOCKET_TIMEOUT_SECONDS = 30.0
+_SUBSAMPLE_SEED = 0
+
+
+class DatasetDownloadError(DatasetFormatError):
+    """``download=True`` was asked for but the files could not be fetched (no network, server error)."""
+
+
+# ---------------------------------------------------------------- shared helpers
+
+def _existing_dir(root: PathLike, what: str) -> Path:
+    path = Path(root).expanduser()
+    if not path.exists():
+        raise DatasetFormatError(f"{what}: folder {path} does not exist.")
+    if not path.is_dir():
+        raise DatasetFormatError(f"{what}: {path} is a file; pass the folder that contains the dataset.")
+    return path
+
+
+def _check_split(split: str, allowed: Sequence[str], what: str) -> None:
+    if split not in allowed:
+        raise ValueError(f"Unknown split {split!r} for {what}; expected one of {', '.join(map(repr, allowed))}.")
+
+
+def _subsample(n: int, max_samples: int | None) -> np.ndarray:
+    """Indices of a seeded random subset of ``max_samples`` out of ``n`` (sorted, so file order is kept).
+
+    Random rather than the first ``max_samples``, because real datasets are stored sorted by class.
+    """
+    if max_samples is None or max_samples >= n:
+        return np.arange(n)
+    if max_samples < 1:
+        raise ValueError(f"max_samples must be at least 1, got {max_samples}.")
+    rng = np.random.default_rng(_SUBSAMPLE_SEED)
+    return np.sort(rng.choice(n, size=max_samples, replace=False))
+
+
+def _resize_center_crop(image, size: int, resample) -> tuple[object, tuple[float, float, float, float]]:
+    """Resize a PIL image so its shorter side is ``size``, then crop the central ``size x size`` square.
+
+    Returns the square image and ``(scale_x, scale_y, left, top)``: a point ``(x, y)`` of the original
+    lands at ``(x * scale_x - left, y * scale_y - top)``.
+    """
+    width, height = image.size
+    scale = size / min(width, height)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    resized = image.resize((new_w, new_h), resample)
+    return resized.crop((left, top, left + size, top + size)), (new_w / width, new_h / height, left, top)
+
+
+def _thread_map(function: Callable, items: Sequence) -> list:
+    """Decode files on a few threads: PIL and libsndfile release the GIL while decoding."""
+    if len(items) < 16:
+        return [function(item) for item in items]
+    workers = min(8, os.cpu_count() or 1)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(function, items))
+
+
+# ---------------------------------------------------------------- torchvision formats
+
+_FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+_CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+_STL10_CLASSES = ("airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck")
+_TORCHVISION_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10", "stl10": "STL10"}
+_CIFAR_FOLDER = "cifar-10-batches-py"
+_STL_FOLDER = "stl10_binary"
+_STL_SIDE = 96
+
+
+def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    """An idx file (LeCun's MNIST format, optionally gzipped) of unsigned bytes with ``ndim`` dimensions.
+
+    Header: two zero bytes, a type code (0x08 = ubyte), the number of dimensions, then one big-endian
+    uint32 per dimension; the values follow.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as err:
+        raise DatasetFormatError(f"Cannot read {path}: {err}.") from err
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DatasetFormatError(f"{path} is not an idx file (it must start with two zero bytes).")
+    if raw[2] != 0x08:
+        raise DatasetFormatError(f"{path} holds idx type 0x{raw[2]:02x}; expected 0x08 (unsigned bytes).")
+    if raw[3] != ndim:
+        raise DatasetFormatError(f"{path} has {raw[3]} dimensions; expected {ndim}.")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetFormatError(f"{path} is truncated inside its header.")
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    expected = int(np.prod(shape))
+    if len(raw) - header != expected:
+        raise DatasetFormatError(
+            f"{path} declares shape {shape} ({expected} bytes of data) but holds {len(raw) - header} bytes."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+
+
+def _find_idx_pair(root: Path, class_folder: str, split: str) -> tuple[Path, Path] | None:
+    prefix = "train" if split == "train" else "t10k"
+    for folder in (root / class_folder / "raw", root / "raw", root):
+        for suffix in ("", ".gz"):
+            images = folder / f"{prefix}-images-idx3-ubyte{suffix}"
+            labels = folder / f"{prefix}-labels-idx1-ubyte{suffix}"
+            if images.is_file() and labels.is_file():
+                return images, labels
+    return None
+
+
+def _load_mnist_like(name: str, root: Path, split: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None:
+    pair = _find_idx_pair(root, _TORCHVISION_CLASS[name], split)
+    if pair is None:
+        return None
+    images = _read_idx(pair[0], 3)
+    labels = _read_idx(pair[1], 1).astype(np.int64)
+    if images.shape[0] != labels.shape[0]:
+        raise DatasetFormatError(f"{pair[0]} holds {images.shape[0]} images but {pair[1]} holds {labels.shape[0]} labels.")
+    if labels.size and labels.max() > 9:
+        raise DatasetFormatError(f"{pair[1]} holds label {labels.max()}; expected labels 0-9.")
+    classes = tuple(str(d) for d in range(10)) if name == "mnist" else _FASHION_CLASSES
+    return images[..., None], labels, classes
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """Unpickler for CIFAR batches that only rebuilds numpy arrays, so a crafted file cannot run code.
+
+    The official batches are Python 2 pickles of dicts of lists, strings and uint8 arrays; the names
+    below are all an array needs (``numpy.core`` in old pickles, ``numpy._core`` in new ones).
+    """
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refers to {module}.{name}, which a CIFAR batch never contains")
+        return super().find_class(module, name)
+
+
+def _read_cifar_pickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            content = _ArrayOnlyUnpickler(f, encoding="latin1").load()
+    except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, pickle.UnpicklingError) as err:
+        raise DatasetFormatError(f"Cannot read CIFAR-10 file {path}: {err}.") from err
+    if not isinstance(content, dict):
+        raise DatasetFormatError(f"{path} holds a {type(content).__name__}; expected a dict as in CIFAR-10's python batches.")
+    # Batches re-pickled under Python 3 with encoding='bytes' have bytes keys.
+    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in content.items()}
+
+
+def _load_cifar10(root: Path, split: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None:
+    folder = root / _CIFAR_FOLDER if (root / _CIFAR_FOLDER).is_dir() else root
+    names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    present = [(folder / n).is_file() for n in names]
+    if not any(present):
+        return None
+    if not all(present):
+        missing = ", ".join(n for n, p in zip(names, present) if not p)
+        raise DatasetFormatError(f"CIFAR-10 folder {folder} lacks {missing} (the {split} split needs {', '.join(names)}).")
+    images, labels = [], []
+    for name in names:
+        batch = _read_cifar_pickle(folder / name)
+        data, batch_labels = batch.get("data"), batch.get("labels")
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+            raise DatasetFormatError(f"{folder / name}: 'data' must be a uint8 array (N, 3072) (32x32 RGB, channel-planar).")
+        if batch_labels is None or len(batch_labels) != data.shape[0]:
+            raise DatasetFormatError(f"{folder / name}: 'labels' must list one label per row of 'data' ({data.shape[0]}).")
+        # Each row is 1024 red, then 1024 green, then 1024 blue values, each plane row-major.
+        images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        labels.append(np.asarray(batch_labels, dtype=np.int64))
+    classes = _CIFAR10_CLASSES
+    meta = folder / "batches.meta"
+    if meta.is_file():
+        names_in_meta = _read_cifar_pickle(meta).get("label_names")
+        if not isinstance(names_in_meta, list) or not names_in_meta:
+            raise DatasetFormatError(f"{meta} has no 'label_names' list.")
+        classes = tuple(n.decode("latin1") if isinstance(n, bytes) else str(n) for n in names_in_meta)
+    all_labels = np.concatenate(labels)
+    if all_labels.size and (all_labels.min() < 0 or all_labels.max() >= len(classes)):
+        raise DatasetFormatError(f"CIFAR-10 labels in {folder} fall outside 0-{len(classes) - 1}.")
+    return np.ascontiguousarray(np.concatenate(images)), all_labels, classes
+
+
+def _load_stl10(root: Path, split: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None:
+    folder = root / _STL_FOLDER if (root / _STL_FOLDER).is_dir() else root
+    x_path, y_path = folder / f"{split}_X.bin", folder / f"{split}_y.bin"
+    if not x_path.is_file() and not y_path.is_file():
+        return None
+    for path in (x_path, y_path):
+        if not path.is_file():
+            raise DatasetFormatError(
+                f"STL-10 folder {folder} lacks {path.name} (the {split} split needs {x_path.name} and {y_path.name})."
+            )
+    raw = np.fromfile(x_path, dtype=np.uint8)
+    per_image = 3 * _STL_SIDE * _STL_SIDE
+    if raw.size % per_image:
+        raise DatasetFormatError(f"{x_path} holds {raw.size} bytes, not a multiple of {per_image} (96x96 RGB images).")
+    # Stored channel-planar and column-major: (N, C, W, H) -> (N, H, W, C).
+    images = raw.reshape(-1, 3, _STL_SIDE, _STL_SIDE).transpose(0, 3, 2, 1)
+    labels = np.fromfile(y_path, dtype=np.uint8).astype(np.int64) - 1
+    if labels.shape[0] != images.shape[0]:
+        raise DatasetFormatError(f"{x_path} holds {images.shape[0]} images but {y_path} holds {labels.shape[0]} labels.")
+    classes = _STL10_CLASSES
+    names_file = folder / "class_names.txt"
+    if names_file.is_file():
+        listed = tuple(line.strip() for line in names_file.read_text().splitlines() if line.strip())
+        if listed:
+            classes = listed
+    if labels.size and (labels.min() < 0 or labels.max() >= len(classes)):
+        raise DatasetFormatError(f"{y_path} holds labels outside 1-{len(classes)} (STL-10 labels are 1-based).")
+    return np.ascontiguousarray(images), labels, classes
+
+
+def _read_torchvision(name: str, root: Path, split: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None:
+    """``(images (N, H, W, C) uint8, labels (N,), class names)``, or None when ``root`` lacks the files."""
+    if not root.is_dir():
+        return None
+    if name in ("mnist", "fashion-mnist"):
+        return _load_mnist_like(name, root, split)
+    return _load_cifar10(root, split) if name == "cifar10" else _load_stl10(root, split)
+
+
+def _expected_layout(name: str, root: Path, split: str) -> str:
+    if name in ("mnist", "fashion-mnist"):
+        prefix = "train" if split == "train" else "t10k"
+        folder = root / _TORCHVISION_CLASS[name] / "raw"
+        return f"{prefix}-images-idx3-ubyte and {prefix}-labels-idx1-ubyte (or .gz) in {folder}, {root / 'raw'} or {root}"
+    if name == "cifar10":
+        return f"{root / _CIFAR_FOLDER} with data_batch_1..5, test_batch and batches.meta"
+    return f"{root / _STL_FOLDER} with {split}_X.bin and {split}_y.bin"
+
+
+@contextlib.contextmanager
+def _default_socket_timeout(seconds: float) -> Iterator[None]:
+    # torchvision opens URLs without a timeout; a stalled connection would otherwise hang forever.
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def _download_url(name: str) -> str:
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, _TORCHVISION_CLASS[name])
+    if hasattr(cls, "mirrors"):
+        return f"{cls.mirrors[0]}{cls.resources[0][0]}"
+    return cls.url
+
+
+def _download_torchvision(name: str, root: Path) -> None:
+    """Fetch the archive with torchvision into ``root`` (its standard layout), failing fast when offline."""
+    url = _download_url(name)
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    outcome: dict[str, object] = {}
+
+    def probe() -> None:
+        try:
+            socket.create_connection((parsed.hostname, port), DOWNLOAD_PROBE_SECONDS).close()
+            outcome["ok"] = True
+        except OSError as err:
+            outcome["error"] = err
+
+    # On a thread because the connect timeout does not bound the DNS lookup, which can stall offline.
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(DOWNLOAD_PROBE_SECONDS + 1.0)
+    if "ok" not in outcome:
+        reason = outcome.get("error") or f"no answer within {DOWNLOAD_PROBE_SECONDS:g} s"
+        raise DatasetDownloadError(
+            f"Cannot download {name}: {parsed.hostname} is unreachable ({reason}). Download {url} on a machine with "
+            f"internet access and unpack it into {root}, or call again without download=True once the files are there."
+        )
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, _TORCHVISION_CLASS[name])
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        with _default_socket_timeout(DOWNLOAD_SOCKET_TIMEOUT_SECONDS):
+            if name == "stl10":
+                cls(str(root), split="test", download=True)
+            else:
+                cls(str(root), train=True, download=True)
+    except (RuntimeError, OSError) as err:
+        raise DatasetDownloadError(f"Downloading {name} into {root} failed: {err}") from err
+
+
+def load_torchvision(
+    name: str, root: PathLike, split: str = "train", download: bool = False, max_samples: int | None = None
+) -> Split:
+    """One split of MNIST, Fashion-MNIST, CIFAR-10 or STL-10 from the files torchvision downloads.
+
+    ``name`` is one of ``'mnist'``, ``'fashion-mnist'``, ``'cifar10'``, ``'stl10'``; ``split`` is
+    ``'train'`` or ``'test'``. Returns uint8 images ``(N, 28, 28, 1)`` (MNIST, Fashion-MNIST),
+    ``(N, 32, 32, 3)`` (CIFAR-10) or ``(N, 96, 96, 3)`` (STL-10) and labels ``(N,)`` 0-9.
+    With ``download=True`` and the files absent, torchvision fetches them into ``root`` first; without
+    network this raises :class:`DatasetDownloadError` within seconds.
+    """
+    if name not in TORCHVISION_DATASETS:
+        raise ValueError(f"Unknown torchvision dataset {name!r}; expected one of {', '.join(TORCHVISION_DATASETS)}.")
+    _check_split(split, ("train", "test"), name)
+    root = Path(root).expanduser()
+    loaded = _read_torchvision(name, root, split)
+    if loaded is None and download:
+        _download_torchvision(name, root)
+        loaded = _read_torchvision(name, root, split)
+    if loaded is None:
+        where = "does not exist" if not root.exists() else "does not hold it"
+        raise DatasetFormatError(
+            f"{name} ({split}) not found: {root} {where}. Expected {_expected_layout(name, root, split)}. "
+            f"Pass download=True to fetch it (needs internet), or unpack the official archive there."
+        )
+    images, labels, classes = loaded
+    keep = _subsample(labels.shape[0], max_samples)
+    images, labels = images[keep], labels[keep]
+    info = DatasetInfo(
+        name=name,
+        kind="image",
+        class_names=classes,
+        input_shape=(images.shape[3], images.shape[1], images.shape[2]),
+        description=f"{name} {split} split read from {root}.",
+    )
+    return Split(info, np.ascontiguousarray(images), labels, uint8_images_to_input)
+
+
+# ---------------------------------------------------------------- CUB-200-2011
+
+def _read_rows(path: Path, min_fields: int, what: str) -> list[list[str]]:
+    """Whitespace-separated lines of a CUB metadata file (blank lines skipped)."""
+    if not path.is_file():
+        raise DatasetFormatError(f"CUB-200-2011: missing {path} ({what}).")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) < min_fields:
+            raise DatasetFormatError(f"{path}, line {number}: expected {min_fields} fields ({what}), got {line!r}.")
+        rows.append(fields)
+    return rows
+
+
+def _id_table(path: Path, what: str, columns: int, parse: Callable[[list[str]], object]) -> dict[int, object]:
+    """``{id: parse(fields after the id)}`` from a CUB file whose lines start with an integer id."""
+    table = {}
+    for number, fields in enumerate(_read_rows(path, columns + 1, what), start=1):
+        try:
+            table[int(fields[0])] = parse(fields[1:])
+        except ValueError as err:
+            raise DatasetFormatError(f"{path}: cannot parse {' '.join(fields)!r} as {what} ({err}).") from err
+    return table
+
+
+def _cub_class_name(folder_name: str) -> str:
+    # "001.Black_footed_Albatross" -> "Black footed Albatross"
+    return folder_name.split(".", 1)[-1].replace("_", " ")
+
+
+def _find_cub_root(root: Path) -> Path:
+    for candidate in (root, root / "CUB_200_2011"):
+        if (candidate / "images.txt").is_file():
+            return candidate
+    raise DatasetFormatError(
+        f"CUB-200-2011 not found: expected images.txt (with classes.txt, image_class_labels.txt, "
+        f"train_test_split.txt, bounding_boxes.txt and images/) in {root} or {root / 'CUB_200_2011'}."
+    )
+
+
+def _cub_attribute_names(cub: Path) -> tuple[Path, tuple[str, ...]]:
+    # The official archive puts attributes.txt beside the CUB_200_2011 folder; repackaged copies inside it.
+    for path in (cub / "attributes.txt", cub / "attributes" / "attributes.txt", cub.parent / "attributes.txt"):
+        if path.is_file():
+            names = _id_table(path, "attribute id and name", 1, lambda f: " ".join(f))
+            return path, tuple(names[i] for i in sorted(names))
+    raise DatasetFormatError(
+        f"CUB-200-2011: {cub / 'attributes' / 'image_attribute_labels.txt'} exists but the attribute names do not: "
+        f"expected attributes.txt in {cub}, {cub / 'attributes'} or {cub.parent}."
+    )
+
+
+def _cub_attributes(path: Path, image_ids: np.ndarray, num_attributes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(present, certainty)`` uint8 ``(N, A)`` for ``image_ids`` from ``image_attribute_labels.txt``.
+
+    Lines are ``image_id attribute_id is_present certainty_id time``; the official file has a few lines
+    with extra fields, so only the first four are used.
+    """
+    import pandas as pd
+
+    try:
+        # Eight columns leave room for the malformed lines (pandas' usecols mis-handles ragged lines);
+        # the C parser reads the 3.7 M lines in a few seconds, a Python loop takes four times longer.
+        table = pd.read_csv(path, sep=r"\s+", header=None, names=list(range(8)))[[0, 1, 2, 3]]
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise DatasetFormatError(f"Cannot parse {path}: {err}.") from err
+    values = table.apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().any(axis=1).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DatasetFormatError(
+            f"{path}, data line {row + 1}: expected 'image_id attribute_id is_present certainty_id time', "
+            f"got {' '.join(str(v) for v in table.iloc[row] if not pd.isna(v))!r}."
+        )
+    ids, attrs, present, certainty = (values[c].to_numpy(dtype=np.int64) for c in range(4))
+    if attrs.size and (attrs.min() < 1 or attrs.max() > num_attributes):
+        raise DatasetFormatError(f"{path} refers to attribute ids outside 1-{num_attributes} (the ids of attributes.txt).")
+    if present.size and (present.min() < 0 or present.max() > 1):
+        raise DatasetFormatError(f"{path}: is_present must be 0 or 1.")
+    if certainty.size and (certainty.min() < 0 or certainty.max() > 255):
+        raise DatasetFormatError(f"{path}: certainty_id out of range.")
+    position = np.full(int(max(image_ids.max(), ids.max(initial=0))) + 1, -1, dtype=np.int64)
+    position[image_ids] = np.arange(len(image_ids))
+    rows = position[np.clip(ids, 0, None)]
+    keep = (rows >= 0) & (ids >= 0)
+    out_present = np.zeros((len(image_ids), num_attributes), dtype=np.uint8)
+    out_certainty = np.zeros((len(image_ids), num_attributes), dtype=np.uint8)
+    out_present[rows[keep], attrs[keep] - 1] = present[keep]
+    out_certainty[rows[keep], attrs[keep] - 1] = certainty[keep]
+    return out_present, out_certainty
+
+
+def _find_segmentations(cub: Path) -> Path | None:
+    for path in (cub / "segmentations", cub.parent / "segmentations"):
+        if path.is_dir():
+            return path
+    return None
+
+
+def load_cub(
+    root: PathLike,
+    split: str = "train",
+    image_size: int = 224,
+    max_samples: int | None = None,
+    with_segmentations: bool = True,
+) -> Split:
+    """One split (``'train'`` / ``'test'`` from ``train_test_split.txt``) of CUB-200-2011.
+
+    Images are resized so the shorter side is ``image_size`` and centre-cropped to a square: ``data``
+    uint8 ``(N, S, S, 3)``, ``labels`` ``(N,)`` 0-199 (class id - 1). ``extras``:
+
+    - ``image_ids`` ``(N,)`` int64, the ids of ``images.txt``;
+    - ``boxes`` ``(N, 4)`` float32 ``(x, y, w, h)`` in output pixels, clipped to the crop;
+    - ``attributes`` ``(N, 312)`` uint8 is_present and ``attribute_certainty`` ``(N, 312)`` uint8
+      (1 not visible, 2 guessing, 3 probably, 4 definitely; 0 where unannotated), when
+      ``attributes/image_attribute_labels.txt`` exists;
+    - ``masks`` ``(N, S, S)`` bool, when ``with_segmentations`` and a ``segmentations/`` folder exists:
+      the annotators' averaged mask thresholded at one half, resized and cropped like the image.
+    """
+    from PIL import Image
+
+    _check_split(split, ("train", "test"), "CUB-200-2011")
+    if image_size < 8:
+        raise ValueError(f"image_size must be at least 8, got {image_size}.")
+    cub = _find_cub_root(_existing_dir(root, "CUB-200-2011"))
+    paths = _id_table(cub / "images.txt", "image id and relative path", 1, lambda f: " ".join(f))
+    class_folders = _id_table(cub / "classes.txt", "class id and name", 1, lambda f: f[0])
+    image_labels = _id_table(cub / "image_class_labels.txt", "image id and class id", 1, lambda f: int(f[0]))
+    is_train = _id_table(cub / "train_test_split.txt", "image id and is_training_image", 1, lambda f: int(f[0]))
+    boxes = _id_table(cub / "bounding_boxes.txt", "image id, x, y, width, height", 4, lambda f: [float(v) for v in f[:4]])
+    tables = {"image_class_labels.txt": image_labels, "train_test_split.txt": is_train, "bounding_boxes.txt": boxes}
+    for file_name, table in tables.items():
+        missing = sorted(set(paths) - set(table))
+        if missing:
+            raise DatasetFormatError(f"CUB-200-2011: image {missing[0]} of images.txt has no line in {cub / file_name}.")
+    class_ids = sorted(class_folders)
+    if class_ids != list(range(1, len(class_ids) + 1)):
+        raise DatasetFormatError(f"{cub / 'classes.txt'}: class ids must run 1..{len(class_ids)} without gaps.")
+    bad_label = next((i for i, c in image_labels.items() if not 1 <= c <= len(class_ids)), None)
+    if bad_label is not None:
+        raise DatasetFormatError(
+            f"{cub / 'image_class_labels.txt'}: image {bad_label} has class {image_labels[bad_label]}, not in classes.txt."
+        )
+
+    wanted = 1 if split == "train" else 0
+    ids = np.array(sorted(i for i in paths if is_train[i] == wanted), dtype=np.int64)
+    if ids.size == 0:
+        raise DatasetFormatError(f"CUB-200-2011: {cub / 'train_test_split.txt'} marks no image as {split}.")
+    ids = ids[_subsample(len(ids), max_samples)]
+    image_dir = cub / "images"
+    missing = [int(i) for i in ids if not (image_dir / paths[int(i)]).is_file()]
+    if missing:
+        shown = ", ".join(f"{image_dir / paths[i]} (image {i})" for i in missing[:3])
+        raise DatasetFormatError(f"CUB-200-2011: {len(missing)} image(s) listed in images.txt are missing: {shown}.")
+
+    segmentations = _find_segmentations(cub) if with_segmentations else None
+
+    def load_one(image_id: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        relative = paths[image_id]
+        try:
+            with Image.open(image_dir / relative) as img:
+                rgb = img.convert("RGB")
+        except OSError as err:
+            raise DatasetFormatError(f"CUB-200-2011: cannot decode {image_dir / relative}: {err}.") from err
+        square, (sx, sy, left, top) = _resize_center_crop(rgb, image_size, Image.BILINEAR)
+        x, y, w, h = boxes[image_id]
+        x0, y0 = np.clip([x * sx - left, y * sy - top], 0, image_size)
+        x1, y1 = np.clip([(x + w) * sx - left, (y + h) * sy - top], 0, image_size)
+        box = np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32)
+        mask = None
+        if segmentations is not None:
+            mask_path = (segmentations / relative).with_suffix(".png")
+            try:
+                with Image.open(mask_path) as m:
+                    gray = m.convert("L")
+            except OSError as err:
+                raise DatasetFormatError(f"CUB-200-2011: missing or unreadable segmentation {mask_path}: {err}.") from err
+            if gray.size != rgb.size:
+                raise DatasetFormatError(f"CUB-200-2011: segmentation {mask_path} is {gray.size}, its image {rgb.size}.")
+            mask_square, _ = _resize_center_crop(gray, image_size, Image.BILINEAR)
+            # Masks average several annotators (0-255); keep pixels at least half of them marked.
+            mask = np.asarray(mask_square) >= 128
+        return np.asarray(square, dtype=np.uint8), mask, box
+
+    loaded = _thread_map(load_one, [int(i) for i in ids])
+    images = np.stack([item[0] for item in loaded])
+    labels = np.array([image_labels[int(i)] - 1 for i in ids], dtype=np.int64)
+    extras: dict[str, np.ndarray] = {"image_ids": ids, "boxes": np.stack([item[2] for item in loaded])}
+    if segmentations is not None:
+        extras["masks"] = np.stack([item[1] for item in loaded])
+    attribute_names: tuple[str, ...] = ()
+    labels_file = cub / "attributes" / "image_attribute_labels.txt"
+    if labels_file.is_file():
+        _, attribute_names = _cub_attribute_names(cub)
+        extras["attributes"], extras["attribute_certainty"] = _cub_attributes(labels_file, ids, len(attribute_names))
+    info = DatasetInfo(
+        name="cub",
+        kind="image",
+        class_names=tuple(_cub_class_name(class_folders[c]) for c in class_ids),
+        input_shape=(3, image_size, image_size),
+        attribute_names=attribute_names,
+        description=f"CUB-200-2011 {split} split read from {cub}, {image_size}x{image_size} centre crops.",
+    )
+    return Split(info, images, labels, uint8_images_to_input, extras=extras)
+
+
+# ---------------------------------------------------------------- ImageFolder
+
+def _subfolders(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _image_files(folder: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(
+            Path(dirpath) / f for f in sorted(filenames)
+            if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)
+        )
+    return found
+
+
+def load_image_folder(
+    root: PathLike, split: str | None = None, image_size: int = 64, max_samples: int | None = None
+) -> Split:
+    """Images sorted into one subfolder per class: ``root/<class>/...`` or ``root/<split>/<class>/...``.
+
+    Classes are the sorted subfolder names (for split folders, the union over ``train``, ``val``,
+    ``valid``, ``validation``, ``test`` and ``split``, so labels agree between splits); images are found
+    recursively by extension (``.jpg``, ``.png``, ...), other files are ignored. Every image is converted
+    to RGB, its shorter side resized to ``image_size`` and centre-cropped: ``data`` uint8
+    ``(N, S, S, 3)``, ``labels`` ``(N,)``, ``extras['paths']`` ``(N,)`` str.
+
+    Files with an image extension that cannot be decoded are skipped with a warning naming them, so one
+    corrupt download does not block a large folder; if none can be decoded, :class:`DatasetFormatError`.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if image_size < 8:
+        raise ValueError(f"image_size must be at least 8, got {image_size}.")
+    base = _existing_dir(root, "ImageFolder")
+    if split is None:
+        folder = base
+        subfolders = _subfolders(base)
+        if subfolders and all(name in IMAGE_FOLDER_SPLITS for name in subfolders):
+            raise DatasetFormatError(
+                f"ImageFolder {base} holds split folders ({', '.join(subfolders)}), not class folders: "
+                f"pass split={subfolders[0]!r}."
+            )
+        classes = subfolders
+    else:
+        folder = base / split
+        if not folder.is_dir():
+            raise DatasetFormatError(
+                f"ImageFolder: no split folder {folder}; {base} holds {', '.join(_subfolders(base)) or 'no folders'}."
+            )
+        classes = sorted({c for s in (*IMAGE_FOLDER_SPLITS, split) if (base / s).is_dir() for c in _subfolders(base / s)})
+    if not classes:
+        raise DatasetFormatError(f"ImageFolder {folder} has no class subfolders: expected {folder}/<class name>/<image files>.")
+    files, labels = [], []
+    for label, name in enumerate(classes):
+        if (folder / name).is_dir():
+            found = _image_files(folder / name)
+            files.extend(found)
+            labels.extend([label] * len(found))
+    if not files:
+        raise DatasetFormatError(
+            f"ImageFolder {folder}: its class folders ({', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''}) "
+            f"hold no image files ({', '.join(IMAGE_EXTENSIONS)})."
+        )
+    keep = _subsample(len(files), max_samples)
+    files = [files[i] for i in keep]
+    labels = np.asarray(labels, dtype=np.int64)[keep]
+
+    def load_one(path: Path) -> np.ndarray | str:
+        try:
+            with Image.open(path) as img:
+                square, _ = _resize_center_crop(img.convert("RGB"), image_size, Image.BILINEAR)
+            return np.asarray(square, dtype=np.uint8)
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as err:
+            return f"{path} ({err})"
+
+    decoded = _thread_map(load_one, files)
+    ok = np.array([isinstance(item, np.ndarray) for item in decoded])
+    failures = [item for item in decoded if isinstance(item, str)]
+    if not ok.any():
+        raise DatasetFormatError(
+            f"ImageFolder {folder}: none of its {len(files)} image files could be decoded, e.g. {failures[0]}."
+        )
+    if failures:
+        warnings.warn(
+            f"ImageFolder {folder}: skipped {len(failures)} unreadable image(s): {'; '.join(failures[:5])}"
+            + (" ..." if len(failures) > 5 else ""),
+            stacklevel=2,
+        )
+    images = np.stack([item for item in decoded if isinstance(item, np.ndarray)])
+    info = DatasetInfo(
+        name="imagefolder",
+        kind="image",
+        class_names=tuple(classes),
+        input_shape=(3, image_size, image_size),
+        description=f"Image folder {folder}, {image_size}x{image_size} centre crops.",
+    )
+    paths = np.array([str(p) for p, good in zip(files, ok) if good])
+    return Split(info, images, labels[ok], uint8_images_to_input, extras={"paths": paths})
+
+
+# ---------------------------------------------------------------- ESC-50
+
+def _find_esc50_root(root: Path) -> Path:
+    for candidate in (root, root / "ESC-50-master"):
+        if (candidate / "meta" / "esc50.csv").is_file():
+            return candidate
+    raise DatasetFormatError(
+        f"ESC-50: missing {root / 'meta' / 'esc50.csv'} (the clip list with columns {', '.join(ESC50_COLUMNS)}); "
+        f"expected meta/esc50.csv and audio/*.wav in {root} or {root / 'ESC-50-master'}."
+    )
+
+
+def _read_esc50_csv(path: Path) -> list[dict[str, object]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in ESC50_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DatasetFormatError(
+                f"{path} lacks column(s) {', '.join(missing)}; expected a header with {', '.join(ESC50_COLUMNS)}."
+            )
+        rows = []
+        for number, row in enumerate(reader, start=2):
+            try:
+                rows.append({
+                    "filename": row["filename"],
+                    "fold": int(row["fold"]),
+                    "target": int(row["target"]),
+                    "category": row["category"],
+                    "esc10": row["esc10"].strip().lower() in ("true", "1"),
+                })
+            except (TypeError, ValueError, AttributeError) as err:
+                raise DatasetFormatError(f"{path}, line {number}: fold and target must be integers ({err}).") from err
+    if not rows:
+        raise DatasetFormatError(f"{path} lists no clips.")
+    return rows
+
+
+def _read_audio(path: Path, sample_rate: int, num_samples: int) -> np.ndarray:
+    """Mono float32 ``(num_samples,)`` at ``sample_rate``: channels averaged, resampled, zero-padded or cut."""
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    try:
+        audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, sf.LibsndfileError) as err:
+        raise DatasetFormatError(f"ESC-50: cannot read {path}: {err}.") from err
+    mono = audio.mean(axis=1)
+    if rate != sample_rate:
+        # Polyphase resampling by the reduced ratio (44100 -> 16000 is 160/441) with its anti-alias filter.
+        g = np.gcd(int(rate), int(sample_rate))
+        mono = resample_poly(mono, sample_rate // g, int(rate) // g).astype(np.float32)
+    out = np.zeros(num_samples, dtype=np.float32)
+    out[: min(num_samples, mono.shape[0])] = mono[:num_samples]
+    return out
+
+
+def load_esc50(
+    root: PathLike,
+    folds: Sequence[int] = (1, 2, 3),
+    sample_rate: int = 16000,
+    clip_seconds: float = 5.0,
+    max_samples: int | None = None,
+    esc10_only: bool = False,
+) -> Split:
+    """ESC-50 clips of the given folds (1-5): ``meta/esc50.csv`` + ``audio/*.wav``.
+
+    ``data``: float32 mono waveforms ``(N, round(clip_seconds * sample_rate))``, resampled from the
+    files' rate (44.1 kHz in ESC-50), zero-padded or cut; ``labels`` ``(N,)`` the csv ``target`` (0-49)
+    named by ``category``; ``esc10_only`` keeps the ESC-10 subset with labels renumbered 0-9 in target
+    order. ``extras``: ``folds`` ``(N,)`` int64, ``esc10`` ``(N,)`` bool, ``filenames`` ``(N,)`` str.
+    The model input is :func:`interp_core.data.sounds.waveforms_to_input`, the same log1p-magnitude STFT
+    as the embedded ``sounds`` dataset: ``(B, 1, 257, 1 + S // 176)``.
+    """
+    from interp_core.data.sounds import waveforms_to_input
+
+    if isinstance(folds, (int, str)):
+        raise ValueError(f"folds must be a sequence of fold numbers 1-5 such as (1, 2, 3), got {folds!r}.")
+    folds = tuple(int(f) for f in folds)
+    if not folds or any(f not in range(1, 6) for f in folds):
+        raise ValueError(f"folds must be fold numbers 1-5, got {folds}.")
+    if sample_rate < 1000 or clip_seconds <= 0:
+        raise ValueError(f"sample_rate must be at least 1000 Hz and clip_seconds positive, got {sample_rate}, {clip_seconds}.")
+    esc = _find_esc50_root(_existing_dir(root, "ESC-50"))
+    csv_path = esc / "meta" / "esc50.csv"
+    rows = _read_esc50_csv(csv_path)
+    names: dict[int, str] = {}
+    for row in rows:
+        if row["esc10"] or not esc10_only:
+            if names.setdefault(row["target"], row["category"]) != row["category"]:
+                raise DatasetFormatError(
+                    f"{csv_path}: target {row['target']} is named both {names[row['target']]!r} and {row['category']!r}."
+                )
+    if esc10_only:
+        if not names:
+            raise DatasetFormatError(f"{csv_path} marks no clip as esc10.")
+        targets = sorted(names)
+        relabel = {t: i for i, t in enumerate(targets)}
+        class_names = tuple(names[t] for t in targets)
+    else:
+        if min(names) < 0:
+            raise DatasetFormatError(f"{csv_path}: negative target {min(names)}.")
+        relabel = {t: t for t in names}
+        class_names = tuple(names.get(t, f"class {t}") for t in range(max(names) + 1))
+    selected = [r for r in rows if r["fold"] in folds and (r["esc10"] or not esc10_only)]
+    if not selected:
+        raise DatasetFormatError(f"{csv_path} lists no {'ESC-10 ' if esc10_only else ''}clip in folds {folds}.")
+    selected = [selected[i] for i in _subsample(len(selected), max_samples)]
+    audio_dir = esc / "audio"
+    missing = [r["filename"] for r in selected if not (audio_dir / str(r["filename"])).is_file()]
+    if missing:
+        raise DatasetFormatError(
+            f"ESC-50: {len(missing)} clip(s) listed in meta/esc50.csv are missing from {audio_dir}: {', '.join(missing[:3])}."
+        )
+    num_samples = int(round(clip_seconds * sample_rate))
+    waveforms = np.stack(_thread_map(lambda r: _read_audio(audio_dir / str(r["filename"]), sample_rate, num_samples), selected))
+    info = DatasetInfo(
+        name="esc10" if esc10_only else "esc50",
+        kind="audio",
+        class_names=class_names,
+        input_shape=tuple(waveforms_to_input(np.zeros((1, num_samples), dtype=np.float32)).shape[1:]),
+        sample_rate=sample_rate,
+        description=f"ESC-50 folds {folds} read from {esc}, {clip_seconds:g} s at {sample_rate} Hz.",
+    )
+    extras = {
+        "folds": np.array([r["fold"] for r in selected], dtype=np.int64),
+        "esc10": np.array([r["esc10"] for r in selected], dtype=bool),
+        "filenames": np.array([str(r["filename"]) for r in selected]),
+    }
+    labels = np.array([relabel[int(r["target"])] for r in selected], dtype=np.int64)
+    return Split(info, waveforms, labels, waveforms_to_input, extras=extras)
+
+
+# ---------------------------------------------------------------- registry
+
+@dataclass(frozen=True)
+class RealDataset:
+    """A real dataset kind: what its folder must hold, its split names and its loader.
+
+    ``load(root, split, **kwargs)`` returns a :class:`Split`; ``kwargs`` are the loader's own options
+    (``max_samples``, ``image_size``, ``download``, ...).
+    """
+
+    name: str
+    description: str
+    layout: str
+    splits: tuple[str, ...]
+    load: Callable[..., Split]
+
+
+def _esc50_split(root: PathLike, split: str = "train", **kwargs) -> Split:
+    _check_split(split, tuple(ESC50_SPLIT_FOLDS), "ESC-50")
+    return load_esc50(root, ESC50_SPLIT_FOLDS[split], **kwargs)
+
+
+def _torchvision_loader(name: str) -> Callable[..., Split]:
+    return lambda root, split="train", **kwargs: load_torchvision(name, root, split, **kwargs)
+
+
+REAL_DATASETS: dict[str, RealDataset] = {
+    "mnist": RealDataset(
+        "mnist", "MNIST handwritten digits, 28x28 gray", "MNIST/raw/*-idx?-ubyte (torchvision layout)",
+        ("train", "test"), _torchvision_loader("mnist"),
+    ),
+    "fashion-mnist": RealDataset(
+        "fashion-mnist", "Fashion-MNIST clothing, 28x28 gray", "FashionMNIST/raw/*-idx?-ubyte (torchvision layout)",
+        ("train", "test"), _torchvision_loader("fashion-mnist"),
+    ),
+    "cifar10": RealDataset(
+        "cifar10", "CIFAR-10, 32x32 RGB, 10 classes", "cifar-10-batches-py/ (python version)",
+        ("train", "test"), _torchvision_loader("cifar10"),
+    ),
+    "stl10": RealDataset(
+        "stl10", "STL-10 labelled images, 96x96 RGB, 10 classes", "stl10_binary/ (binary version)",
+        ("train", "test"), _torchvision_loader("stl10"),
+    ),
+    "cub": RealDataset(
+        "cub", "CUB-200-2011 birds, 200 classes, 312 attributes, masks", "CUB_200_2011/ (+ segmentations/)",
+        ("train", "test"), load_cub,
+    ),
+    "imagefolder": RealDataset(
+        "imagefolder", "Any images sorted into class folders", "<class>/<images> or <split>/<class>/<images>",
+        ("train", "val", "test"), load_image_folder,
+    ),
+    "esc50": RealDataset(
+        "esc50", "ESC-50 environmental sounds, 5 s, 50 classes (train folds 1-3, val 4, test 5)",
+        "meta/esc50.csv + audio/*.wav", tuple(ESC50_SPLIT_FOLDS), _esc50_split,
+    ),
+}
+
+
+def load_real(kind: str, root: PathLike, split: str | None = "train", **kwargs) -> Split:
+    """Load ``split`` of a real dataset of ``kind`` (a key of :data:`REAL_DATASETS`) from ``root``.
+
+    ``split=None`` is only meaningful for ``imagefolder`` (class folders directly under ``root``).
+    """
+    if kind not in REAL_DATASETS:
+        raise KeyError(f"Unknown real dataset kind {kind!r}; expected one of {', '.join(REAL_DATASETS)}.")
+    if split is None and kind != "imagefolder":
+        raise ValueError(f"{kind} needs a split, one of {', '.join(REAL_DATASETS[kind].splits)}.")
+    return REAL_DATASETS[kind].load(root, split, **kwargs)
+
+
+__all__ = [
+    "DatasetDownloadError",
+    "ESC50_SPLIT_FOLDS",
+    "REAL_DATASETS",
+    "RealDataset",
+    "load_cub",
+    "load_esc50",
+    "load_image_folder",
+    "load_real",
+    "load_torchvision",
+]
