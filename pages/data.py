@@ -55,6 +55,7 @@ st.caption("Every view takes its input through this widget: a gallery sample or 
 with guarded("Reading the input"):
     sample = input_picker(name, key="data-try")
     if sample is not None:
-        st.image(sample.display, caption=f"{sample.source} → model input {tuple(sample.x.shape)}", width=260)
+        st.image(sample.display, width=260)
+        st.caption(f"{sample.source} → model input {tuple(sample.x.shape)}")
         if sample.waveform is not None:
             st.audio(np.asarray(sample.waveform, dtype=np.float32), sample_rate=16000)

@@ -46,3 +46,77 @@ def test_data_page_other_datasets(dataset):
     assert not at.error
     if dataset == "shapes-captions":
         assert any("Caption:" in md.value for md in at.markdown)
+
+
+def _png_bytes() -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _wav_bytes(samples, rate: int) -> bytes:
+    import io
+
+    import soundfile
+
+    buf = io.BytesIO()
+    soundfile.write(buf, samples, rate, format="WAV", subtype="FLOAT")
+    return buf.getvalue()
+
+
+def _upload(at: AppTest, name: str, data: bytes, mime: str) -> AppTest:
+    at.radio(key="data-try-source").set_value("Upload").run()
+    at.file_uploader(key="data-try-upload").set_value((name, data, mime)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_upload_good_image_is_converted():
+    at = _upload(run_page("data"), "photo.png", _png_bytes(), "image/png")
+    assert not at.error
+    assert any("upload photo.png → model input (3, 64, 64)" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+@pytest.mark.parametrize(
+    "name,data,needle",
+    [
+        ("empty.png", b"", "empty"),
+        ("text.png", b"just some words, not an image at all", "not an image"),
+        ("cut.png", _png_bytes()[:300], "incomplete"),
+    ],
+)
+def test_bad_image_uploads_show_a_message_and_the_app_keeps_running(name, data, needle):
+    at = _upload(run_page("data"), name, data, "image/png")
+    assert at.error and needle in at.error[0].value.lower(), [e.value for e in at.error]
+    at.radio(key="data-try-source").set_value("Gallery").run()  # still usable afterwards
+    assert not at.exception and not at.error
+
+
+@pytest.mark.parametrize(
+    "name,data,needle",
+    [
+        ("nan.wav", _wav_bytes(__import__("numpy").full(16000, float("nan"), dtype="float32"), 16000), "invalid"),
+        ("empty.wav", _wav_bytes(__import__("numpy").zeros(0, dtype="float32"), 16000), "no"),
+    ],
+)
+def test_bad_sound_uploads_show_a_message(name, data, needle):
+    at = run_page("data")
+    at.selectbox[0].set_value("sounds").run()
+    at = _upload(at, name, data, "audio/wav")
+    assert at.error and needle in at.error[0].value.lower(), [e.value for e in at.error]
+
+
+def test_8khz_sound_upload_is_resampled_with_a_note():
+    import numpy as np
+
+    t = np.arange(8000 * 2) / 8000
+    at = run_page("data")
+    at.selectbox[0].set_value("sounds").run()
+    at = _upload(at, "tone.wav", _wav_bytes((0.3 * np.sin(2 * np.pi * 440 * t)).astype("float32"), 8000), "audio/wav")
+    assert not at.error, [e.value for e in at.error]
+    assert any("16" in c.value and "khz" in c.value.lower() for c in at.caption), [c.value for c in at.caption]
