@@ -85,9 +85,18 @@ def cmd_pointing_game(args: argparse.Namespace) -> int:
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     models = [m.strip() for m in args.model.split(",") if m.strip()]
-    result = run_pointing_game(models, methods, n_grids=args.grids, size=args.size, show_bar=not args.json)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=1.0, desc="pointing game", bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
+        def report(step) -> None:
+            bar.n = round(step.fraction, 4)
+            bar.set_postfix_str(step.message[-60:])
+
+        result = run_pointing_game(models, methods, n_grids=args.grids, size=args.size, progress=report)
+    for note in result.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
     if args.json:
-        _print_json({"results": result["results"]})
+        _print_json({"results": result["results"], "notes": result.get("notes", [])})
     else:
         for row in result["results"]:
             print(f"{row['model']:<16} {row['method']:<22} mean {row['mean']:.3f} median {row['median']:.3f} "

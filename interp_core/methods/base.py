@@ -40,6 +40,16 @@ class Explainer:
     def __init__(self, model: torch.nn.Module):
         self.model = model
 
+    @classmethod
+    def supports(cls, model: torch.nn.Module) -> bool:
+        """Whether this method can explain ``model``. Explainers do no work in ``__init__`` and refuse models
+        of another family there with ``ValueError``/``TypeError``, so trying to construct one is the test."""
+        try:
+            cls(model)
+        except (ValueError, TypeError):
+            return False
+        return True
+
     def attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Attribution maps ``(N, H, W)`` for ``inputs`` ``(N, C, H, W)`` and ``target`` ``(N,)``."""
         raise NotImplementedError

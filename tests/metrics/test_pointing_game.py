@@ -1,0 +1,354 @@
+"""Grid pointing game: grid sampling, the localisation score, the resumable cache, and a run by name."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from interp_core.data.base import DatasetInfo, Split
+from interp_core.methods.base import Explainer
+from interp_core.metrics.pointing_game import (
+    GridSpec,
+    PointingGameError,
+    cell_fractions,
+    default_smooth,
+    evaluate_grids,
+    localisation_scores,
+    make_grid,
+    sample_grids,
+    summarize_scores,
+)
+
+K = 12  # classes of the toy split
+IMG = 16
+
+
+def toy_split(per_class: int = 6) -> Split:
+    """Images of 16x16 black background with a 6x6 square (rows/cols 5..10) whose red value encodes the
+    class, ``(label + 1) / K``; green is 1 inside the square (the ground-truth mask)."""
+    labels = np.repeat(np.arange(K), per_class)
+    images = np.zeros((len(labels), IMG, IMG, 3), dtype=np.float32)
+    images[:, 5:11, 5:11, 0] = ((labels + 1) / K)[:, None, None]
+    images[:, 5:11, 5:11, 1] = 1.0
+    info = DatasetInfo("toy", "image", tuple(f"c{i}" for i in range(K)), (3, IMG, IMG))
+    to_input = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float()
+    return Split(info, images, labels.astype(np.int64), to_input, {"masks": images[..., 1] > 0})
+
+
+class _Holder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.p = nn.Parameter(torch.zeros(()))
+
+
+class OracleExplainer(Explainer):
+    """The ground-truth mask of the target class's object: 1 on it, 0 elsewhere (reads the class code)."""
+
+    name = "oracle"
+
+    def __init__(self):
+        super().__init__(_Holder())
+        self.calls = 0
+
+    def attribute(self, inputs, target):
+        self.calls += 1
+        return self.mask(inputs, target)
+
+    @staticmethod
+    def mask(inputs, target):
+        code = ((target.float() + 1) / K)[:, None, None]
+        return ((inputs[:, 1] > 0) & ((inputs[:, 0] - code).abs() < 1e-4)).float()
+
+
+class UniformExplainer(OracleExplainer):
+    def attribute(self, inputs, target):
+        return torch.ones(inputs.shape[0], *inputs.shape[-2:])
+
+
+def confident_logits(labels: np.ndarray, conf: np.ndarray) -> torch.Tensor:
+    """Logits whose argmax is the label with softmax probability ``conf`` over ``K`` classes."""
+    n = len(labels)
+    rest = (1 - conf) / (K - 1)
+    logits = torch.log(torch.from_numpy(np.repeat(rest[:, None], K, 1)))
+    logits[torch.arange(n), torch.from_numpy(labels)] = torch.log(torch.from_numpy(conf))
+    return logits.float()
+
+
+# ---------------------------------------------------------------- score
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_oracle_scores_one_and_uniform_scores_one_over_n(size):
+    split = toy_split()
+    grids = sample_grids(confident_logits(split.labels, np.full(len(split), 0.9)), split.labels, GridSpec(size=size), 6)
+    smooth = default_smooth(IMG)
+    oracle = evaluate_grids(OracleExplainer(), split, grids, size=size, smooth=smooth)
+    uniform = evaluate_grids(UniformExplainer(), split, grids, size=size, smooth=smooth)
+    assert oracle.shape == (6, size * size)
+    assert np.array_equal(oracle, np.ones_like(oracle))
+    assert np.allclose(uniform, 1 / size**2, atol=1e-12)
+
+
+def _reference_score(maps_c: np.ndarray, cell: int, size: int, k: int) -> float:
+    """Loop-by-loop sum -> smooth (mean of the in-map window) -> clamp -> per-cell sum -> ratio."""
+    summed = maps_c.sum(0)
+    h, w = summed.shape
+    r = k // 2
+    smooth = np.zeros_like(summed)
+    for i in range(h):
+        for j in range(w):
+            smooth[i, j] = summed[max(0, i - r):i + r + 1, max(0, j - r):j + r + 1].mean()
+    pos = np.maximum(smooth, 0)
+    ch, cw = h // size, w // size
+    cells = [pos[(c // size) * ch:(c // size + 1) * ch, (c % size) * cw:(c % size + 1) * cw].sum() for c in range(size * size)]
+    return cells[cell] / sum(cells) if sum(cells) > 0 else 0.0
+
+
+def test_score_order_is_sum_smooth_clamp_pool():
+    # 2x2 grid of 4x4 cells. Channel 0 puts +3 on cell 0's right edge, channel 1 puts -2 there and -1.5
+    # just across the border in cell 1; cell 3 holds a weak +0.5.
+    maps = torch.zeros(1, 2, 8, 8, dtype=torch.float64)
+    maps[0, 0, 1, 3] = 3.0
+    maps[0, 1, 1, 3] = -2.0
+    maps[0, 1, 1, 4] = -1.5
+    maps[0, 0, 6, 6] = 0.5
+    k = 3
+    ours = float(localisation_scores(maps, torch.tensor([0]), 2, k))
+    assert ours == pytest.approx(_reference_score(maps[0].numpy(), 0, 2, k), abs=1e-12)
+    # By hand: the channel sum is +1 at (1,3), -1.5 at (1,4), +0.5 at (6,6). After the 3x3 blur only
+    # column 2 of cell 0 stays positive: 1/6 (row 0, 6-pixel window) + 2 * 1/9 = 7/18. Cell 3 gets the
+    # whole +0.5 spread over windows of 9, 6 and 4 pixels: 4 * .5/9 + 4 * .5/6 + .5/4 = 49/72.
+    assert ours == pytest.approx((7 / 18) / (7 / 18 + 49 / 72), abs=1e-12)
+    summed = maps[0].sum(0, keepdim=True)[None]
+    blur = lambda m: F.avg_pool2d(m, k, 1, k // 2, count_include_pad=False)
+    cell0 = lambda m: m[..., :4, :4].sum() / m.sum()
+    alternatives = {
+        "clamp before smoothing": cell0(blur(summed.clamp(min=0))),
+        "clamp channels before summing": cell0(blur(maps.clamp(min=0)).sum(1).clamp(min=0)),
+        "no clamp": cell0(blur(summed)),
+    }
+    for name, value in alternatives.items():
+        assert abs(float(value) - ours) > 0.05, f"{name} gives the same score; the test map does not separate orders"
+
+
+def test_score_is_zero_without_positive_attribution_and_smooth_must_be_odd():
+    maps = -torch.rand(2, 6, 6)
+    assert torch.equal(localisation_scores(maps, torch.tensor([0, 3]), 2, 3), torch.zeros(2, dtype=torch.float64))
+    with pytest.raises(PointingGameError, match="odd"):
+        cell_fractions(maps, 2, smooth=4)
+    with pytest.raises(PointingGameError, match="grid"):
+        cell_fractions(torch.rand(1, 7, 7), 2)
+
+
+def test_default_smooth_scales_the_reference_kernel():
+    assert [default_smooth(s) for s in (224, 64, 32, 28)] == [15, 5, 3, 3]
+
+
+def test_make_grid_is_row_major():
+    images = torch.arange(9, dtype=torch.float32).view(9, 1, 1, 1).expand(9, 2, 3, 3)
+    grid = make_grid(images, 3)
+    assert grid.shape == (2, 9, 9)
+    for i in range(9):
+        r, c = divmod(i, 3)
+        assert torch.all(grid[:, 3 * r:3 * r + 3, 3 * c:3 * c + 3] == i)
+
+
+def test_summary_statistics():
+    s = summarize_scores(np.array([[0.0, 0.25], [0.5, 1.0]]))
+    assert s["n"] == 4 and s["mean"] == pytest.approx(0.4375) and s["median"] == pytest.approx(0.375)
+    assert s["q25"] == pytest.approx(0.1875) and s["q75"] == pytest.approx(0.625)
+
+
+# ---------------------------------------------------------------- grids
+
+def test_grids_take_distinct_confident_correct_images_most_confident_first():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(K), 10)
+    conf = rng.uniform(0.2, 1.0, len(labels))
+    logits = confident_logits(labels, conf)
+    wrong = rng.random(len(labels)) < 0.15
+    logits[wrong] = logits[wrong].roll(1, dims=1)  # argmax moves to another class
+    spec = GridSpec(size=3, seed=42, threshold=0.5)
+    grids = sample_grids(logits, labels, spec, 1000)
+    usable = (~wrong) & (conf > 0.5)
+    assert len(grids) > 3
+    assert len(np.unique(grids)) == grids.size  # no image twice
+    assert usable[grids].all()
+    for g in grids:
+        assert len(set(labels[g])) == 9
+    # the first image used from each class is its most confident usable one
+    for c in range(K):
+        used = [i for i in grids.flatten() if labels[i] == c]
+        if used:
+            assert conf[used[0]] == conf[usable & (labels == c)].max()
+    # fewer than 9 classes with images left ends the sampling: what is left cannot fill a grid
+    left = {c: int((usable & (labels == c)).sum() - (labels[grids] == c).sum()) for c in range(K)}
+    assert sum(v > 0 for v in left.values()) < 9
+
+
+def test_grid_sampling_is_seeded_and_prefix_stable():
+    labels = np.repeat(np.arange(K), 20)
+    logits = confident_logits(labels, np.linspace(0.6, 0.99, len(labels)))
+    a = sample_grids(logits, labels, GridSpec(seed=42), 12)
+    b = sample_grids(logits, labels, GridSpec(seed=42), 12)
+    c = sample_grids(logits, labels, GridSpec(seed=7), 12)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert np.array_equal(sample_grids(logits, labels, GridSpec(seed=42), 5), a[:5])
+
+
+def test_confidence_filter_follows_the_loss():
+    labels = np.arange(K)
+    logits = torch.full((K, K), -1.0)
+    logits[labels, labels] = 0.5  # sigmoid(0.5) = 0.62 > 0.5, softmax = e^.5 / (e^.5 + 11 e^-1) = 0.29 < 0.5
+    assert len(sample_grids(logits, labels, GridSpec(size=2, confidence="sigmoid"), 5)) == 3
+    assert len(sample_grids(logits, labels, GridSpec(size=2, confidence="softmax"), 5)) == 0
+    assert len(sample_grids(logits, labels, GridSpec(size=2, confidence="softmax", threshold=0.05), 5)) == 3
+
+
+# ---------------------------------------------------------------- cache
+
+class Stop(Exception):
+    pass
+
+
+class NoisyExplainer(OracleExplainer):
+    """Oracle plus seeded noise: scores differ per grid, so a wrong resume would show."""
+
+    def attribute(self, inputs, target):
+        self.calls += 1
+        g = torch.Generator().manual_seed(int(inputs.sum() * 1000) % 2**31)
+        return self.mask(inputs, target) + torch.rand(inputs.shape[0], *inputs.shape[-2:], generator=g) - 0.3
+
+
+def test_cache_resumes_an_interrupted_run_exactly(tmp_path):
+    split = toy_split(per_class=8)
+    grids = sample_grids(confident_logits(split.labels, np.full(len(split), 0.9)), split.labels, GridSpec(size=2), 10)
+    full = evaluate_grids(NoisyExplainer(), split, grids, size=2, smooth=3, cache_file=tmp_path / "a.npz")
+
+    def interrupt_after(k):
+        def progress(step):
+            if step.fraction >= k / len(grids):
+                raise Stop
+
+        return progress
+
+    cache = tmp_path / "b.npz"
+    with pytest.raises(Stop):
+        evaluate_grids(NoisyExplainer(), split, grids, size=2, smooth=3, cache_file=cache, progress=interrupt_after(4))
+    with np.load(cache) as saved:
+        assert saved["scores"].shape == (4, 4)
+    resumed_explainer = NoisyExplainer()
+    resumed = evaluate_grids(resumed_explainer, split, grids, size=2, smooth=3, cache_file=cache)
+    assert resumed_explainer.calls == len(grids) - 4
+    assert np.array_equal(resumed, full)
+    again = NoisyExplainer()
+    assert np.array_equal(evaluate_grids(again, split, grids, size=2, smooth=3, cache_file=cache), full)
+    assert again.calls == 0
+    # a cache written for other grids is not reused
+    other = NoisyExplainer()
+    evaluate_grids(other, split, grids[::-1].copy(), size=2, smooth=3, cache_file=cache)
+    assert other.calls == len(grids)
+
+
+def test_corrupt_cache_is_recomputed(tmp_path):
+    split = toy_split()
+    grids = sample_grids(confident_logits(split.labels, np.full(len(split), 0.9)), split.labels, GridSpec(size=2), 3)
+    cache = tmp_path / "c.npz"
+    cache.write_bytes(b"not a zip file")
+    explainer = OracleExplainer()
+    scores = evaluate_grids(explainer, split, grids, size=2, smooth=3, cache_file=cache)
+    assert explainer.calls == 3 and np.array_equal(scores, np.ones((3, 4)))
+
+
+# ---------------------------------------------------------------- by recipe name
+
+def _shipped(name: str) -> bool:
+    from interp_core.paths import SHIPPED_CHECKPOINTS
+    from interp_core.store import get_recipe, recipe_hash
+
+    return (SHIPPED_CHECKPOINTS / f"{name}-{recipe_hash(get_recipe(name))}.json").exists()
+
+
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """Load the standard 2,000-image shapes test split from the test cache, then send every other cache
+    (pointing-game scores and grids) to an empty folder."""
+    from interp_core.data import load_split
+
+    load_split("shapes", "test", num_samples=2000)
+    monkeypatch.setenv("INTERP_CORE_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.skipif(not _shipped("cnn-shapes"), reason="needs the shipped cnn-shapes checkpoint (training it takes minutes)")
+def test_run_by_name_caches_and_limits_costly_methods(private_cache, monkeypatch):
+    import interp_core.store as store
+    from interp_core.metrics import run_pointing_game
+
+    fractions = []
+    methods = ["gradcam", "gradient", "rise", "integrated_gradients"]
+    kwargs = dict(n_grids=3, size=2, test_samples=2000, n_grids_costly=1,
+                  method_kwargs={"rise": {"n_masks": 40}, "integrated_gradients": {"n_steps": 2}})
+    out = run_pointing_game(["cnn-shapes"], methods, progress=lambda p: fractions.append(p.fraction), **kwargs)
+    rows = {r["method"]: r for r in out["results"]}
+    assert rows["gradcam"]["grids"] == 3 and rows["gradcam"]["n"] == 12 and rows["gradcam"]["smooth"] == 5
+    assert rows["rise"]["grids"] == 1 and rows["rise"]["n"] == 4 and rows["rise"]["smooth"] == 1
+    assert rows["integrated_gradients"]["grids"] == 1 and rows["integrated_gradients"]["smooth"] == 5
+    assert rows["gradcam"]["confidence"] == "softmax" and rows["gradcam"]["pool"] == 2000
+    assert rows["gradcam"]["mean"] > 0.5  # Grad-CAM of a trained CNN beats chance (0.25) by far
+    assert len(out["distributions"]["cnn-shapes"]["gradient"]) == 12
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert any(private_cache.glob("pointing_game/cnn-shapes-*/scores-gradcam-*.npz"))
+
+    def no_model(*args, **kw):
+        raise AssertionError("a finished run must come from the cache without loading the model")
+
+    monkeypatch.setattr(store, "load_model", no_model)
+    again = run_pointing_game(["cnn-shapes"], methods, **kwargs)
+    assert again["distributions"] == out["distributions"]
+    assert [r["cached_grids"] for r in again["results"]] == [3, 3, 1, 1]
+
+
+def test_grid_pool_of_a_fixed_test_split():
+    from interp_core.data import load_split
+    from interp_core.metrics.pointing_game import grid_pool
+
+    assert len(grid_pool("digits", 3)) == len(load_split("digits", "test"))
+    with pytest.raises(PointingGameError, match="fixed test split"):
+        grid_pool("digits", 3, test_samples=5000)
+
+
+def test_unknown_method_and_audio_model_are_refused():
+    from interp_core.metrics import run_pointing_game
+
+    with pytest.raises(PointingGameError, match="Unknown explanation method"):
+        run_pointing_game(["cnn-shapes"], ["no-such-method"])
+    with pytest.raises(PointingGameError, match="image classifier"):
+        run_pointing_game(["cnn-sounds"], ["gradient"], n_grids=1)
+
+
+@pytest.mark.slow
+def test_cnn_shapes_full_pointing_game_separates_methods():
+    from interp_core.metrics import run_pointing_game
+
+    out = run_pointing_game(["cnn-shapes"], ["gradcam", "input_x_gradient"], n_grids=50, use_cache=False)
+    rows = {r["method"]: r for r in out["results"]}
+    assert rows["gradcam"]["n"] == 450 and rows["gradcam"]["pool"] == 6000
+    assert rows["gradcam"]["mean"] > 1 / 9 and rows["gradcam"]["mean"] > rows["input_x_gradient"]["mean"]
+
+
+@pytest.mark.slow
+def test_pointing_benchmark_labels_extrapolation():
+    from interp_core.bench.pointing import run_pointing_benchmark
+
+    out = run_pointing_benchmark(n_grids=40, measure_grids=2, gradient_methods=("gradcam", "gradient"))
+    rows = [r for r in out["rows"] if r["model"] == "cnn-shapes"]
+    assert [r["method"] for r in rows] == ["gradcam", "gradient"]
+    for r in rows:
+        assert r["grids_measured"] == 2 and r["extrapolated"] is True
+        assert r["seconds_for_n_grids"] == pytest.approx(r["seconds_per_grid"] * 40, rel=1e-2, abs=0.1)
+        assert r["forward_ratio"] > 0
+    group = next(g for g in out["groups"] if g["group"] == "gradient methods")
+    assert group["extrapolated"] and group["goal_seconds"] == pytest.approx(1200 * 40 / 500)
+    assert any(g["group"] == "bcos" for g in out["groups"]) or any("B-cos" in n or "bcos" in n for n in out["notes"])
