@@ -75,13 +75,18 @@ def tile(images: list[np.ndarray], columns: int, pad: int = 2, background: int =
     return out
 
 
+def rgba_on_black(rgba: np.ndarray) -> np.ndarray:
+    """Composite an RGBA map ``(H, W, 4)`` in [0, 1] on black, as the B-cos paper shows weight maps."""
+    rgba = np.asarray(rgba, dtype=np.float32)
+    return (np.clip(rgba[..., :3] * rgba[..., 3:4], 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
 def explanation_image(x: torch.Tensor, explanation, kind: str = "image") -> np.ndarray:
     """How an :class:`~interp_core.methods.base.Explanation` is shown: its own RGBA rendering on black when
     the method provides one (B-cos weight maps), else the attribution as a heat map over the input."""
     rgba = explanation.extras.get("rgba") if explanation.extras else None
     if rgba is not None:
-        rgba = np.asarray(rgba, dtype=np.float32)
-        return (np.clip(rgba[..., :3] * rgba[..., 3:4], 0, 1) * 255 + 0.5).astype(np.uint8)
+        return rgba_on_black(rgba)
     attribution = explanation.attribution.detach().cpu().numpy()
     if kind == "audio":
         return colormap(attribution[::-1], "bwr", -(np.abs(attribution).max() or 1), np.abs(attribution).max() or 1)

@@ -120,3 +120,4 @@ def test_8khz_sound_upload_is_resampled_with_a_note():
     at = _upload(at, "tone.wav", _wav_bytes((0.3 * np.sin(2 * np.pi * 440 * t)).astype("float32"), 8000), "audio/wav")
     assert not at.error, [e.value for e in at.error]
     assert any("16" in c.value and "khz" in c.value.lower() for c in at.caption), [c.value for c in at.caption]
+

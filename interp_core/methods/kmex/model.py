@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from interp_core.data.base import Split
 from interp_core.methods.kmex.encoder import (
     EncoderKMEx,
     classifier_attribution,
@@ -186,15 +187,17 @@ class KMExModel(nn.Module):
         """``(K, 3)`` fixed colour of every prototype, shared by maps and representative patches."""
         return prototype_palette(self.n_classes, self.per_class)
 
-    def representative_patches(self, variant: str = "b234", classes: Sequence[int] | None = None) -> list[PrototypePatch]:
+    def representative_patches(self, variant: str = "b234", classes: Sequence[int] | None = None, train: Split | None = None) -> list[PrototypePatch]:
         """The representative training patch of each prototype of ``variant`` (Fig. 1), for ``classes``
         (default all), with the prototype's palette colour. ``variant="kmex"``: the pooled-embedding
-        prototypes, each represented by its nearest training image of its class (whole image)."""
-        if self.dataset is None:
-            raise ValueError("This KMEx model does not know its dataset, so it cannot show training patches.")
-        from interp_core.data import load_split
+        prototypes, each represented by its nearest training image of its class (whole image).
+        ``train``: the training split the model was fitted on (default: loaded by the model's dataset)."""
+        if train is None:
+            if self.dataset is None:
+                raise ValueError("This KMEx model does not know its dataset, so it cannot show training patches.")
+            from interp_core.data import load_split
 
-        train = load_split(self.dataset, "train")
+            train = load_split(self.dataset, "train")
         if variant == "kmex":
             images = self.buffer("prototype_images").cpu()
             height, width = train.info.input_shape[-2:]

@@ -1,0 +1,130 @@
+"""Prototypes (KMEx): k-means prototypes of a frozen CNN, the Fig. 2 UMAP, B4/B234 explanations, Tables 1 and 2."""
+import streamlit as st
+
+from app.components import cached_model, cached_split, guarded, input_picker
+
+st.title("Prototypes (KMEx)")
+st.caption("KMEx turns a trained CNN into a prototype model without retraining: k-means on the embeddings of each "
+           "class gives prototypes, and the nearest prototype decides the class. Explaining the encoder the same way "
+           "assigns every location to its nearest prototype (B4: last block; B234: blocks 2 to 4).")
+
+from interp_core.methods.kmex import KINDS, views  # noqa: E402
+
+MODELS = {"shapes": "kmex-shapes", "digits": "kmex-digits"}
+TRAIN_SAMPLE = 2000  # training images behind Table 2's train column unless the user asks for all
+
+
+def _tensor(x_bytes: bytes, shape: tuple):
+    import numpy as np
+    import torch
+
+    return torch.from_numpy(np.frombuffer(x_bytes, dtype=np.float32).reshape(shape).copy())
+
+
+@st.cache_data(show_spinner="Projecting with UMAP… (a new class choice takes about 30 s the first time)")
+def cached_projection(name: str, classes: tuple):
+    from interp_core.methods.kmex import kmex_projection
+
+    loaded = cached_model(name)
+    projection = kmex_projection(loaded.model, classes)
+    train, test = cached_split(loaded.recipe.dataset, "train"), cached_split(loaded.recipe.dataset, "test")
+    return projection, views.projection_sources(projection, train.labels, test.labels, loaded.model.buffer("prototype_classes"))
+
+
+@st.cache_data(show_spinner="Predicting…", max_entries=64)
+def cached_predictions(name: str, x_bytes: bytes, shape: tuple):
+    return views.kmex_predictions(cached_model(name).model, _tensor(x_bytes, shape))
+
+
+@st.cache_data(show_spinner="Explaining…", max_entries=64)
+def cached_explanations(name: str, x_bytes: bytes, shape: tuple, target: int):
+    loaded = cached_model(name)
+    return views.explain_sample(loaded.model, _tensor(x_bytes, shape), target, cached_split(loaded.recipe.dataset, "train"))
+
+
+@st.cache_data(show_spinner="Computing Tables 1 and 2 (about half a minute the first time)…")
+def cached_tables(name: str, train_sample: int | None):
+    loaded = cached_model(name)
+    train, test = cached_split(loaded.recipe.dataset, "train"), cached_split(loaded.recipe.dataset, "test")
+    return views.kmex_tables(loaded.model, train, test, train_sample=train_sample)
+
+
+dataset = st.selectbox("Dataset", list(MODELS), key="kmex-dataset")
+name = MODELS[dataset]
+loaded = None
+with guarded(f"Loading {name}"):
+    loaded = cached_model(name)
+if loaded is None:
+    st.stop()
+model, info = loaded.model, loaded.info
+names = info.class_names
+st.caption(f"`{name}`: {model.per_class} prototypes per class on the frozen `{loaded.recipe.backbone}` "
+           f"({loaded.source} checkpoint).")
+
+st.header("Embeddings and prototypes (Fig. 2)")
+with guarded("Drawing the UMAP projection"):
+    default = [int(c) for c in model.buffer("umap_classes").tolist()]
+    classes = st.multiselect("Classes", list(range(info.num_classes)), default=default,
+                             format_func=lambda c: names[c], key=f"kmex-classes-{dataset}")
+    kinds = st.pills("Show", list(KINDS), selection_mode="multi", default=list(KINDS),
+                     format_func=lambda k: views.KIND_STYLES[k][0], key=f"kmex-kinds-{dataset}")
+    if sorted(classes) != sorted(default):
+        st.info("The default classes ship with the model; another choice is embedded and projected once "
+                "(about 30 s the first time), then cached.")
+    if not classes or not kinds:
+        st.warning("Choose at least one class and one kind of point to draw.")
+    else:
+        projection, sources = cached_projection(name, tuple(sorted(classes)))
+        figure = views.projection_figure(projection, sources, names, [k for k in KINDS if k in kinds])
+        left, right = st.columns([3, 1])
+        event = left.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"kmex-umap-{dataset}")
+        clicked = views.clicked_point(event.selection.points if event else [])
+        if clicked:
+            image, caption = views.point_preview(model, *clicked, cached_split(dataset, "train"), cached_split(dataset, "test"))
+            if image is None:
+                right.info(caption)
+            else:
+                right.image(image, caption=caption, width=192)
+        else:
+            right.caption("Click a point to see its image. Train embeddings are dots, test embeddings open dots; "
+                          "c_j raw are crosses, c_j rescaled to the class norm triangles, KMEx prototypes squares.")
+
+st.header("Explain an input (B4 and B234)")
+with guarded("Explaining the input"):
+    sample = input_picker(dataset, key=f"kmex-{dataset}")
+    if sample is not None:
+        x = sample.x.float().contiguous()
+        key = (name, x.numpy().tobytes(), tuple(x.shape))
+        predictions = cached_predictions(*key)
+        picture, table = st.columns([1, 3])
+        truth = f" · true class {names[sample.label]}" if sample.label is not None else ""
+        picture.image(sample.display, caption=sample.source + truth, width=128)
+        table.table([{"model": p.model, "predicts": names[p.label], "evidence": p.detail} for p in predictions], hide_index=True)
+        target = st.selectbox("Attribution for class", list(range(info.num_classes)), index=predictions[0].label,
+                              format_func=lambda c: names[c], key=f"kmex-target-{dataset}-{sample.source}",
+                              help="Eq. 11 scores every location against the CNN's classifier column c_j of this class "
+                                   "(default: the CNN's prediction), then averages it over the explanation map's segments.")
+        for view in cached_explanations(*key, int(target)):
+            st.subheader(f"{view.title} · predicts {names[view.prediction]}")
+            segments, attribution, legend = st.columns([1, 1, 2])
+            segments.image(view.segments, caption="explanation map: each location in its nearest prototype's colour")
+            attribution.image(view.attribution, caption=f"gradient-free attribution for {names[view.target]} (red +, blue −)")
+            legend.markdown("**Prototypes in the map** (largest first), each shown by its representative training patch "
+                            "framed in the same colour")
+            legend.image([e.image for e in view.legend], width=120,
+                         caption=[f"#{e.prototype} {names[e.label]} · {e.area:.0%} of the map" for e in view.legend])
+
+st.header("Tables 1 and 2")
+with guarded("Computing Tables 1 and 2"):
+    full = st.toggle("Measure train accuracy on the whole training set (slower)", value=False, key=f"kmex-full-{dataset}")
+    tables = cached_tables(name, None if full else TRAIN_SAMPLE)
+    st.caption(f"Computed now: train columns (and the K/C=1 prototypes) from {tables.n_train} training images, "
+               f"cosines and test accuracy on {tables.n_test} test images.")
+    left, right = st.columns(2)
+    left.markdown("**Table 1** · average cosine of the prototypes to the embeddings of their *class* and to all other "
+                  "(*out*) test embeddings")
+    left.dataframe(tables.cosines, hide_index=True, column_config={
+        "class": st.column_config.NumberColumn(format="%.2f"), "out": st.column_config.NumberColumn(format="%.2f")})
+    right.markdown("**Table 2** · train and test accuracy of the CNN, KMEx and the concept-based B4 and B234")
+    right.dataframe(tables.accuracies, hide_index=True, column_config={
+        "train": st.column_config.NumberColumn(format="percent"), "test": st.column_config.NumberColumn(format="percent")})

@@ -1,0 +1,120 @@
+"""AppTest of the Prototypes (KMEx) view on the shipped models: Fig. 2, predictions, maps, Tables 1 and 2."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _prototypes_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
+    at.run()
+    at.switch_page(str(ROOT / "pages" / "prototypes.py"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture(scope="module")
+def shapes_page() -> AppTest:
+    """One rendered page for the read-only checks (each rerun of the page costs seconds)."""
+    return _prototypes_page()
+
+
+def _library(dataset: str):
+    from interp_core.data import load_split
+    from interp_core.store import load_model
+
+    return load_model(f"kmex-{dataset}", train_if_missing=False).model, load_split(dataset, "test")
+
+
+@torch.no_grad()
+def _expected_predictions(model, x: torch.Tensor) -> dict[str, int]:
+    """Each model's class for one input, through the models themselves (not the view's helper)."""
+    x = x.unsqueeze(0)
+    return {"CNN": int(model.backbone(x).argmax()), "KMEx": int(model(x).argmax()),
+            "B4": int(model.explain_encoder(x, "b4").prediction[0]), "B234": int(model.explain_encoder(x, "b234").prediction[0])}
+
+
+def _shown_predictions(at: AppTest) -> dict[str, str]:
+    tables = [t.value for t in at.table if "predicts" in t.value.columns]
+    return dict(zip(tables[0]["model"], tables[0]["predicts"])) if tables else {}
+
+
+def test_page_renders_fig2_maps_and_the_library_predictions(shapes_page):
+    at = shapes_page
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.get("plotly_chart")) == 1
+    model, test = _library("shapes")
+    names = test.info.class_names
+    expected = {k: names[v] for k, v in _expected_predictions(model, test.inputs([0])[0]).items()}
+    assert _shown_predictions(at) == expected
+    subheaders = [s.value for s in at.subheader]
+    assert f"B4 · predicts {expected['B4']}" in subheaders and f"B234 · predicts {expected['B234']}" in subheaders
+    # the attribution explains the CNN's class by default
+    assert at.selectbox(key="kmex-target-shapes-shapes test #0").value == names.index(expected["CNN"])
+
+
+def test_tables_hold_what_the_library_computes(shapes_page):
+    from interp_core.methods.kmex import prototype_cosines
+
+    cosines, accuracies = (d.value.set_index(d.value.columns[0]) for d in shapes_page.dataframe)
+    model, test = _library("shapes")
+    with torch.no_grad():
+        y = torch.from_numpy(test.labels)
+        outputs = [model.block_outputs(test.inputs(np.arange(i, min(i + 500, len(test))))) for i in range(0, len(test), 500)]
+        z = torch.cat([model.backbone.pool(o[-1]).flatten(1) for o in outputs])
+        b4 = torch.cat([model.explain_encoder(None, "b4", outputs=o).prediction for o in outputs])
+    assert accuracies.loc["CNN", "test"] == pytest.approx(float((model.classifier(z).argmax(1) == y).float().mean()))
+    assert accuracies.loc["KMEx (K/C=5)", "test"] == pytest.approx(float((model.kmex.predict_scores(z).argmax(1) == y).float().mean()))
+    assert accuracies.loc["B4", "test"] == pytest.approx(float((b4 == y).float().mean()))
+    assert abs(accuracies.loc["KMEx (K/C=5)", "test"] - accuracies.loc["CNN", "test"]) <= 0.01  # the paper's Table 2 finding
+    assert ((accuracies[["train", "test"]] >= 0) & (accuracies[["train", "test"]] <= 1)).all().all()
+    cj = prototype_cosines(model.classifier.weight.detach(), torch.arange(test.info.num_classes), z, y)
+    kmex = prototype_cosines(model.buffer("prototypes"), model.buffer("prototype_classes"), z, y)
+    assert tuple(cosines.loc["CNN classifier columns c_j", ["class", "out"]]) == pytest.approx(cj, abs=1e-5)
+    assert tuple(cosines.loc["KMEx (K/C=5)", ["class", "out"]]) == pytest.approx(kmex, abs=1e-5)
+    assert cosines.loc["KMEx (K/C=5)", "class"] > cosines.loc["CNN classifier columns c_j", "class"]  # Table 1's finding
+    assert any("from 2016 training images" in c.value and "2000 test images" in c.value for c in shapes_page.caption)
+
+
+def test_switching_to_digits_explains_a_digit():
+    at = _prototypes_page()
+    at.selectbox(key="kmex-dataset").set_value("digits").run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    model, test = _library("digits")
+    expected = {k: test.info.class_names[v] for k, v in _expected_predictions(model, test.inputs([0])[0]).items()}
+    assert _shown_predictions(at) == expected
+    accuracies = at.dataframe[1].value.set_index("model")
+    assert abs(accuracies.loc["KMEx (K/C=5)", "test"] - accuracies.loc["CNN", "test"]) <= 0.01
+
+
+def test_a_bad_upload_shows_a_message_and_the_rest_of_the_page_stays():
+    at = _prototypes_page()
+    at.radio(key="kmex-shapes-source").set_value("Upload").run()
+    at.file_uploader(key="kmex-shapes-upload").set_value(("notes.png", b"this is text, not an image", "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and "not an image" in at.error[0].value.lower(), [e.value for e in at.error]
+    assert not _shown_predictions(at)  # nothing explained for a bad file ...
+    assert len(at.dataframe) == 2 and len(at.get("plotly_chart")) == 1  # ... while Fig. 2 and the tables remain
+
+
+@pytest.mark.slow
+def test_a_new_class_choice_is_projected_and_clickable_points_name_their_images():
+    """Slow on first use (UMAP import and fit, about 30 s); cached on disk afterwards."""
+    from interp_core.methods.kmex import KINDS
+
+    at = _prototypes_page()
+    at.multiselect(key="kmex-classes-shapes").set_value([0, 6, 12]).run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    assert any("projected once" in i.value for i in at.info)
+    figure = __import__("json").loads(at.get("plotly_chart")[0].proto.spec)
+    drawn = [t for t in figure["data"] if t.get("customdata")]
+    assert {t["name"] for t in drawn} == {"red plain circle", "red plain square", "red plain triangle"}
+    kinds = {KINDS[int(row[0])] for t in drawn for row in t["customdata"]}
+    assert kinds == set(KINDS)
