@@ -391,8 +391,17 @@ def run_pointing_game(
         raise PointingGameError(f"n_grids must be at least 1, got {n_grids}.")
     method_kwargs = method_kwargs or {}
     classes = {m: _explainer_class(m) for m in methods}
-    pairs = [(name, m) for name in model_names for m in methods]
     results, distributions, notes = [], {}, []
+    pairs = []
+    for name in model_names:
+        model = load_model(name, device, train_if_missing=False, show_bar=False).model
+        for m in methods:
+            if classes[m].supports(model):
+                pairs.append((name, m))
+            else:
+                notes.append(f"{m} does not apply to {name}; skipped.")
+    if not pairs:
+        raise PointingGameError("None of the methods applies to the chosen models: " + " ".join(notes))
     for p, (name, method) in enumerate(pairs):
         recipe = get_recipe(name)
         info = dataset_info(recipe.dataset)

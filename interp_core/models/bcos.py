@@ -340,6 +340,14 @@ class BcosNetwork(nn.Module):
         """``with model.explanation_mode(): ...`` -- see :func:`explanation_mode`."""
         return explanation_mode(self)
 
+    @property
+    def gradcam_layer(self) -> nn.Module:
+        """The last spatial (kernel > 1) B-cos convolution: the layer Grad-CAM explains, as for a standard CNN."""
+        spatial = [m for m in self.body.modules() if isinstance(m, BcosConv2d) and max(m.kernel_size) > 1]
+        if not spatial:
+            raise ValueError("This B-cos network has no spatial convolution for Grad-CAM.")
+        return spatial[-1]
+
     def neuron_layers(self) -> list[str]:
         """Names (as in ``named_modules``) of the B-cos layers whose output channels are neurons."""
         return [name for name, m in self.named_modules() if isinstance(m, (BcosConv2d, BcosLinear))]

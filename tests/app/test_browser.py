@@ -113,3 +113,52 @@ def test_home_data_and_upload(server, page, tmp_path):
     page.locator('input[type="file"]').last.set_input_files(str(bad))
     page.locator('[data-testid="stAlert"]').filter(has_text="image").first.wait_for(timeout=30_000)
     _assert_no_exception(page)
+
+
+def _open_view(page, server: str, name: str, ready_text: str) -> None:
+    page.goto(server, timeout=60_000)
+    page.get_by_text("Models ready").wait_for(timeout=60_000)
+    page.get_by_role("link", name=name).click()
+    page.get_by_text(ready_text).first.wait_for(timeout=120_000)
+
+
+def test_compare_view(server, page):
+    _open_view(page, server, "Compare", "predicts")
+    page.get_by_text("gradcam").first.wait_for(timeout=60_000)
+    _assert_no_exception(page)
+    page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
+
+
+def test_pointing_game_view(server, page):
+    _open_view(page, server, "Pointing game", "Grids")
+    page.get_by_label("Grids", exact=True).fill("3")
+    page.get_by_label("Grids", exact=True).press("Enter")
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("Chance level").wait_for(timeout=300_000)
+    page.get_by_text("Example grids").wait_for(timeout=120_000)
+    page.wait_for_timeout(1000)
+    _assert_no_exception(page)
+    page.screenshot(path=str(SCREENSHOTS / "pointing-game.png"), full_page=True)
+
+
+def test_bcos_view_colored_weight_map(server, page):
+    _open_view(page, server, "B-cos", "Top-5 classes")
+    page.get_by_text("Δ-explanation of the two most likely classes").wait_for(timeout=120_000)
+    page.get_by_text("The standard CNN with post-hoc explanations").wait_for(timeout=120_000)
+    page.wait_for_timeout(1000)
+    _assert_no_exception(page)
+    page.screenshot(path=str(SCREENSHOTS / "bcos.png"), full_page=True)
+    weight_map = page.locator('[data-testid="stImage"]').filter(has_text="W(x) for").first
+    weight_map.screenshot(path=str(SCREENSHOTS / "bcos-weight-map.png"))
+
+
+def test_prototypes_view(server, page):
+    _open_view(page, server, "Prototypes (KMEx)", "B234 · predicts")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    page.get_by_text("Prototypes in the map").first.wait_for(timeout=120_000)
+    page.get_by_text("Computed now: train columns").wait_for(timeout=240_000)
+    _assert_no_exception(page)
+    page.set_viewport_size({"width": 1400, "height": 3400})
+    page.screenshot(path=str(SCREENSHOTS / "prototypes.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
