@@ -391,17 +391,8 @@ def run_pointing_game(
         raise PointingGameError(f"n_grids must be at least 1, got {n_grids}.")
     method_kwargs = method_kwargs or {}
     classes = {m: _explainer_class(m) for m in methods}
+    pairs = [(name, m) for name in model_names for m in methods]
     results, distributions, notes = [], {}, []
-    pairs = []
-    for name in model_names:
-        model = load_model(name, device, train_if_missing=False, show_bar=False).model
-        for m in methods:
-            if classes[m].supports(model):
-                pairs.append((name, m))
-            else:
-                notes.append(f"{m} does not apply to {name}; skipped.")
-    if not pairs:
-        raise PointingGameError("None of the methods applies to the chosen models: " + " ".join(notes))
     for p, (name, method) in enumerate(pairs):
         recipe = get_recipe(name)
         info = dataset_info(recipe.dataset)
@@ -432,6 +423,9 @@ def run_pointing_game(
             report(Progress("pointing_game", 1.0, f"{method}: {len(grids)} grids from cache"))
         else:
             loaded = load_model(name, device)
+            if not classes[method].supports(loaded.model):
+                notes.append(f"{method} does not apply to {name}; skipped.")
+                continue
             explainer = get_explainer(method, loaded.model, **kwargs)
             scores = evaluate_grids(explainer, pool, grids, size=size, smooth=kernel, cache_file=cache_file, progress=report)
         row = {"model": name, "method": method, **summarize_scores(scores), "grids": int(len(grids)),
@@ -439,6 +433,8 @@ def run_pointing_game(
                "smooth": kernel, "confidence": spec.confidence, "pool": len(pool)}
         results.append(row)
         distributions.setdefault(name, {})[method] = scores.reshape(-1).tolist()
+    if not results:
+        raise PointingGameError("None of the methods applies to the chosen models: " + " ".join(notes))
     config = {"n_grids": n_grids, "size": size, "seed": seed, "threshold": threshold, "smooth": smooth,
               "n_grids_costly": n_grids_costly, "test_samples": test_samples}
     return {"results": results, "distributions": distributions, "config": config, "notes": list(dict.fromkeys(notes))}

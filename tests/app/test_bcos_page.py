@@ -1,22 +1,15 @@
 """AppTest of the B-cos view on the shipped bcos-shapes model."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
+from page_runner import open_page
 from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=180)
-    at.run()
-    at.switch_page(str(ROOT / "pages" / "bcos.py"))
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("bcos", timeout=180)
     assert not at.error, [e.value for e in at.error]
     return at
 

@@ -1,20 +1,12 @@
 """AppTest of the Compare view: every fast method of every family, side by side, for one target class."""
 from __future__ import annotations
 
-from pathlib import Path
-
+from page_runner import open_page
 from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _compare_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
-    at.run()
-    at.switch_page(str(ROOT / "pages" / "compare.py"))
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("compare")
 
 
 def _shown(at: AppTest) -> dict[str, str]:

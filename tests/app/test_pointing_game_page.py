@@ -1,21 +1,13 @@
 """AppTest of the Pointing game view: run with progress, table, box plot, CSV, example grids."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[2]
+from page_runner import open_page
 
 
 def test_pointing_game_page_runs_and_matches_the_library():
     from interp_core.metrics.pointing_game import run_pointing_game
 
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=300)
-    at.run()
-    at.switch_page(str(ROOT / "pages" / "pointing_game.py"))
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("pointing_game", timeout=300)
     at.multiselect[0].set_value(["cnn-shapes"])
     at.multiselect[1].set_value(["gradcam", "input_x_gradient"])
     at.radio[0].set_value(2)

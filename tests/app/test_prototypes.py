@@ -1,23 +1,15 @@
 """AppTest of the Prototypes (KMEx) view on the shipped models: Fig. 2, predictions, maps, Tables 1 and 2."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from page_runner import open_page
 from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _prototypes_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
-    at.run()
-    at.switch_page(str(ROOT / "pages" / "prototypes.py"))
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("prototypes")
 
 
 @pytest.fixture(scope="module")

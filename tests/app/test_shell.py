@@ -1,23 +1,14 @@
 """AppTest tests of the dashboard shell: navigation, Home and Data render without exceptions."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from page_runner import open_page
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[2]
-MAIN = str(ROOT / "app" / "main.py")
 
 
 def run_page(page: str | None = None, timeout: float = 60) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=timeout)
-    at.run()
-    if page:
-        at.switch_page(str(ROOT / "pages" / f"{page}.py"))
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page, timeout)
 
 
 def test_home_lists_models_and_device():

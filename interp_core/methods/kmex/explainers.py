@@ -92,6 +92,8 @@ class KMExEncoderExplainer(Explainer):
     variant = "b4"
 
     def __init__(self, model: nn.Module, scope: str = "all", dataset: str | None = None):
+        if not isinstance(model, KMExModel):
+            check_backbone(model)  # refuse other model families here, so that ``supports`` can tell
         super().__init__(model)
         if scope not in ("all", "target"):
             raise ValueError(f"scope must be 'all' or 'target', got {scope!r}.")

@@ -1,0 +1,19 @@
+"""Open one dashboard view under AppTest the way a user does: through app/main.py and its navigation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def open_page(stem: str | None = None, timeout: float = 120) -> AppTest:
+    """Run the app, switch to ``pages/<stem>.py`` (Home when None) and check that nothing raised."""
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=timeout)
+    at.run()
+    if stem:
+        at.switch_page(str(ROOT / "pages" / f"{stem}.py"))
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
