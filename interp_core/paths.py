@@ -20,3 +20,9 @@ def cache_subdir(name: str) -> Path:
     path = cache_dir() / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def with_ext(stem: Path, ext: str) -> Path:
+    """``stem`` + ``ext``. Not ``Path.with_suffix``: stems such as ``bcos-shapes-b1.5-<hash>`` contain dots."""
+    stem = Path(stem)
+    return stem.parent / (stem.name + ext)

@@ -311,8 +311,9 @@ def grid_pool(dataset: str, size: int, test_samples: int | None = None) -> Split
 def _run_dir(recipe) -> Path:
     from interp_core.paths import cache_subdir
     from interp_core.store import recipe_hash
+    from interp_core.store.catalog import checkpoint_fingerprint
 
-    return cache_subdir("pointing_game") / f"{recipe.name}-{recipe_hash(recipe)}"
+    return cache_subdir("pointing_game") / f"{recipe.name}-{recipe_hash(recipe)}-{checkpoint_fingerprint(recipe.name)}"
 
 
 def model_grids(name: str, spec: GridSpec, n_grids: int, pool: Split, *, device: str | torch.device | None = None) -> np.ndarray:

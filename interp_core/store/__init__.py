@@ -10,7 +10,7 @@ import importlib
 
 _EXPORTS = {
     "interp_core.store.recipes": ("ClassifierRecipe", "Recipe", "all_recipes", "get_recipe", "recipe_hash", "register_recipe"),
-    "interp_core.store.catalog": ("checkpoint_stems", "checkpoint_status", "recorded_metrics"),
+    "interp_core.store.catalog": ("checkpoint_fingerprint", "checkpoint_stems", "checkpoint_status", "recorded_metrics"),
     "interp_core.store.checkpoint": ("CheckpointError", "load_checkpoint", "load_state_file", "save_checkpoint"),
     "interp_core.store.models": ("HANDLERS", "ModelNotTrainedError", "RecipeHandler", "TrainedModel", "evaluate_recipe",
                                  "load_model", "ship_recipe", "train_recipe"),

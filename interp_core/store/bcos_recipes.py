@@ -35,6 +35,7 @@ for _b, _temperature in _ABLATION_TEMPERATURE.items():
     register_recipe(ClassifierRecipe(
         name=f"bcos-shapes-b{_b}",
         dataset="shapes",
+        shipped=_b == "1",  # the others train on demand (Home page or `python -m interp_core train`)
         description=f"B ablation (B-cos Fig. 5): 9-layer B-cos CNN with 2 MaxOut units and B={_b} on shapes.",
         arch="bcos-cnn",
         arch_kwargs={"widths": SHAPES_WIDTHS, "strides": SHAPES_STRIDES, "b": float(_b), "max_out": 2, "temperature": _temperature},

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from interp_core.paths import SHIPPED_CHECKPOINTS, cache_subdir
+from interp_core.paths import SHIPPED_CHECKPOINTS, cache_subdir, with_ext
 from interp_core.store.recipes import Recipe, get_recipe, recipe_hash
 
 
@@ -18,7 +18,7 @@ def checkpoint_stems(recipe: Recipe) -> dict[str, Path]:
 def checkpoint_status(name: str) -> str:
     """``"cache"``, ``"shipped"`` or ``"missing"`` (looks at metadata files only; loading verifies)."""
     for source, stem in checkpoint_stems(get_recipe(name)).items():
-        if stem.with_suffix(".json").exists():
+        if with_ext(stem, ".json").exists():
             return source
     return "missing"
 
@@ -29,8 +29,21 @@ def recorded_metrics(name: str) -> dict[str, Any]:
     if status == "missing":
         return {}
     try:
-        meta = json.loads(checkpoint_stems(get_recipe(name))[status].with_suffix(".json").read_text())
+        meta = json.loads(with_ext(checkpoint_stems(get_recipe(name))[status], ".json").read_text())
     except (OSError, ValueError):
         return {}
     metrics = meta.get("test_metrics", {}) if isinstance(meta, dict) else {}
     return metrics if isinstance(metrics, dict) else {}
+
+
+def checkpoint_fingerprint(name: str) -> str:
+    """Short SHA-256 of the weights that ``load_model(name)`` would load ("missing" if none): result caches
+    key on it so that retrained or newly shipped weights never reuse results of older ones."""
+    status = checkpoint_status(name)
+    if status == "missing":
+        return "missing"
+    try:
+        meta = json.loads(with_ext(checkpoint_stems(get_recipe(name))[status], ".json").read_text())
+        return str(meta["weights_sha256"])[:12]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unreadable"

@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from interp_core.paths import with_ext
+
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
 
 
@@ -52,14 +54,14 @@ def save_checkpoint(stem: Path, state: dict[str, torch.Tensor], meta: dict[str, 
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     blob = save(tensors)
     stem = Path(stem)
-    weights = stem.with_suffix(".safetensors")
+    weights = with_ext(stem, ".safetensors")
     _atomic_write(weights, blob)
     meta = dict(meta, weights_sha256=hashlib.sha256(blob).hexdigest(), weights_bytes=len(blob))
-    _atomic_write(stem.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True, default=str).encode())
+    _atomic_write(with_ext(stem, ".json"), json.dumps(meta, indent=2, sort_keys=True, default=str).encode())
 
 
 def read_metadata(stem: Path) -> dict[str, Any]:
-    path = Path(stem).with_suffix(".json")
+    path = with_ext(stem, ".json")
     try:
         meta = json.loads(path.read_text())
     except FileNotFoundError:
@@ -75,7 +77,7 @@ def load_checkpoint(stem: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
     """Verify and load a checkpoint written by :func:`save_checkpoint`. Raises :class:`CheckpointError`."""
     stem = Path(stem)
     meta = read_metadata(stem)
-    weights = stem.with_suffix(".safetensors")
+    weights = with_ext(stem, ".safetensors")
     if not weights.exists():
         raise CheckpointError(f"Weights file {weights} is missing.")
     size = weights.stat().st_size

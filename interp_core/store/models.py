@@ -19,7 +19,7 @@ import torch.nn as nn
 import interp_core
 from interp_core.data import DatasetInfo, dataset_info, load_split
 from interp_core.device import choose_device
-from interp_core.paths import SHIPPED_CHECKPOINTS
+from interp_core.paths import SHIPPED_CHECKPOINTS, with_ext
 from interp_core.store.catalog import checkpoint_stems
 from interp_core.store.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from interp_core.store.recipes import ClassifierRecipe, Recipe, get_recipe, recipe_hash
@@ -125,7 +125,7 @@ def load_model(
     handler = _handler(recipe)
     notes: list[str] = []
     for source, stem in checkpoint_stems(recipe).items():
-        if not stem.with_suffix(".json").exists():
+        if not with_ext(stem, ".json").exists():
             continue
         try:
             state, meta = load_checkpoint(stem)
@@ -208,5 +208,5 @@ def ship_recipe(name: str) -> Path:
         if old.stem.rsplit("-", 1)[0] == name:
             old.unlink()
     for suffix in (".safetensors", ".json"):
-        shutil.copy2(stems["cache"].with_suffix(suffix), stems["shipped"].with_suffix(suffix))
+        shutil.copy2(with_ext(stems["cache"], suffix), with_ext(stems["shipped"], suffix))
     return stems["shipped"]

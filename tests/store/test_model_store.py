@@ -6,12 +6,13 @@ import dataclasses
 import pytest
 import torch
 
+from interp_core.paths import with_ext
 from interp_core.store import models as store_models
 from interp_core.store.catalog import checkpoint_stems, checkpoint_status
 from interp_core.store.recipes import RECIPES, ClassifierRecipe, get_recipe, recipe_hash, register_recipe
 
 TINY = ClassifierRecipe(
-    name="test-tiny-digits", dataset="digits", arch="cnn", arch_kwargs={"widths": [8, 8, 8, 8], "first_stride": 2},
+    name="test-tiny-digits-b1.5", dataset="digits", arch="cnn", arch_kwargs={"widths": [8, 8, 8, 8], "first_stride": 2},
     epochs=2, batch_size=64, lr=3e-3, patience=0, train_subset=400,
 )
 
@@ -47,6 +48,9 @@ def test_train_cache_and_reload_is_exact(tiny):
     events = []
     trained = store_models.train_recipe(tiny.name, "cpu", progress=events.append, show_bar=False)
     assert checkpoint_status(tiny.name) == "cache"
+    # The dot in the recipe name must not eat the hash from the file name.
+    assert sorted(p.name for p in with_ext(checkpoint_stems(tiny)["cache"], "").parent.glob("test-tiny*")) == [
+        f"{tiny.name}-{recipe_hash(tiny)}.json", f"{tiny.name}-{recipe_hash(tiny)}.safetensors"]
     assert events and events[-1].fraction == pytest.approx(1.0)
     assert 0.0 <= trained.meta["test_metrics"]["accuracy"] <= 1.0
     assert trained.meta["recipe_hash"] == recipe_hash(tiny)
@@ -68,7 +72,7 @@ def test_same_seed_retrains_identically(tiny):
 
 def test_tampered_cache_is_refused_and_retrained(tiny):
     store_models.train_recipe(tiny.name, "cpu", show_bar=False)
-    weights = checkpoint_stems(tiny)["cache"].with_suffix(".safetensors")
+    weights = with_ext(checkpoint_stems(tiny)["cache"], ".safetensors")
     data = bytearray(weights.read_bytes())
     data[-3] ^= 0x55
     weights.write_bytes(bytes(data))
@@ -84,10 +88,10 @@ def test_tampered_cache_is_refused_and_retrained(tiny):
 def test_shipped_checkpoint_is_used_without_training(tiny):
     store_models.train_recipe(tiny.name, "cpu", show_bar=False)
     shipped = store_models.ship_recipe(tiny.name)
-    checkpoint_stems(tiny)["cache"].with_suffix(".json").unlink()
+    with_ext(checkpoint_stems(tiny)["cache"], ".json").unlink()
     store_models._LOADED.clear()
     loaded = store_models.load_model(tiny.name, "cpu", train_if_missing=False)
-    assert loaded.source == "shipped" and shipped.with_suffix(".safetensors").exists()
+    assert loaded.source == "shipped" and with_ext(shipped, ".safetensors").exists()
 
 
 def test_checkpoint_of_other_architecture_is_refused(tiny):
@@ -100,7 +104,7 @@ def test_checkpoint_of_other_architecture_is_refused(tiny):
         stems_other = checkpoint_stems(other)["cache"]
         stems_tiny = checkpoint_stems(tiny)["cache"]
         for suffix in (".safetensors", ".json"):
-            stems_other.with_suffix(suffix).write_bytes(stems_tiny.with_suffix(suffix).read_bytes())
+            with_ext(stems_other, suffix).write_bytes(with_ext(stems_tiny, suffix).read_bytes())
         with pytest.raises(store_models.ModelNotTrainedError):
             store_models.load_model(tiny.name, "cpu", train_if_missing=False)
     finally:
