@@ -9,10 +9,13 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-import torch
-import torch.nn as nn
+from typing import TYPE_CHECKING
 
 from interp_core.store.recipes import Recipe, register_recipe
+
+if TYPE_CHECKING:
+    import torch
+    import torch.nn as nn
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ def _fit_kwargs(recipe: KMExRecipe) -> dict:
 
 
 def _variants(recipe: KMExRecipe, backbone: nn.Module) -> list[str]:
+    import torch
+
     from interp_core.data import dataset_info
     from interp_core.methods.kmex.encoder import variant_name
 
@@ -108,13 +113,11 @@ def fit_recipe_on(recipe: KMExRecipe, cnn: nn.Module) -> nn.Module:
     return fitted
 
 
-def _register_handler() -> None:
+def register_handler() -> None:
+    """Called by the store the first time it handles a ``kmex`` recipe (so listing recipes never imports torch)."""
     from interp_core.store.models import HANDLERS, RecipeHandler
 
     HANDLERS["kmex"] = RecipeHandler(_build, _train, _evaluate)
-
-
-_register_handler()
 
 register_recipe(KMExRecipe(
     name="kmex-shapes",

@@ -91,6 +91,14 @@ HANDLERS["classifier"] = RecipeHandler(_build_classifier, _train_classifier, _ev
 # ---------------------------------------------------------------- store
 
 def _handler(recipe: Recipe) -> RecipeHandler:
+    """The handler of the recipe's kind; a recipe module registers its handler lazily through its
+    ``register_handler()`` (so that listing recipes stays light)."""
+    if recipe.kind not in HANDLERS:
+        import importlib
+
+        register = getattr(importlib.import_module(type(recipe).__module__), "register_handler", None)
+        if register is not None:
+            register()
     try:
         return HANDLERS[recipe.kind]
     except KeyError:
