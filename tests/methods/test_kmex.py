@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from interp_core.data.base import DatasetInfo, Split, uint8_images_to_input
 from interp_core.methods.kmex import (
     ClassifierSEM,
     EncoderKMEx,
@@ -25,6 +24,7 @@ from interp_core.methods.kmex import (
 )
 from interp_core.methods.kmex import projection as projection_module
 from interp_core.models import build_model
+from kmex_fixtures import tiny_split
 
 
 def blobs(n_per_class: int = 60, n_classes: int = 3, per_class: int = 2, dim: int = 4, seed: int = 0):
@@ -37,17 +37,6 @@ def blobs(n_per_class: int = 60, n_classes: int = 3, per_class: int = 2, dim: in
             x.append(centers[c * per_class + m] + 0.1 * torch.randn(n_per_class // per_class, dim, generator=gen))
             y.append(torch.full((n_per_class // per_class,), c))
     return torch.cat(x), torch.cat(y), centers
-
-
-def tiny_split(n_per_class: int = 10, n_classes: int = 3, size: int = 16, seed: int = 0) -> Split:
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(n_classes), n_per_class)
-    images = rng.integers(0, 60, (len(labels), size, size, 3), dtype=np.uint8)
-    for i, y in enumerate(labels):
-        top, left = rng.integers(0, size // 2, 2)
-        images[i, top : top + size // 2, left : left + size // 2, y % 3] = 230
-    info = DatasetInfo("tiny", "image", tuple(f"c{i}" for i in range(n_classes)), (3, size, size))
-    return Split(info, images, labels, uint8_images_to_input)
 
 
 @pytest.fixture(scope="module")
