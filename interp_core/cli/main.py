@@ -92,7 +92,8 @@ def cmd_pointing_game(args: argparse.Namespace) -> int:
             bar.n = round(step.fraction, 4)
             bar.set_postfix_str(step.message[-60:])
 
-        result = run_pointing_game(models, methods, n_grids=args.grids, size=args.size, progress=report)
+        result = run_pointing_game(models, methods, n_grids=args.grids, size=args.size, progress=report,
+                                   n_grids_costly=args.costly_grids or None)
     for note in result.get("notes", []):
         print(f"note: {note}", file=sys.stderr)
     if args.json:
@@ -164,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", required=True, help="explanation methods, comma-separated")
     p.add_argument("--grids", type=int, default=500)
     p.add_argument("--size", type=int, default=3, choices=(2, 3))
+    p.add_argument("--costly-grids", type=int, default=20,
+                   help="grids for costly methods (IG, LIME, RISE); 0: as many as --grids")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pointing_game)
 
