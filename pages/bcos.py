@@ -96,7 +96,7 @@ with guarded("The B-cos view"):
     layers = loaded.model.neuron_layers()
     n1, n2 = st.columns(2)
     layer = n1.selectbox("Layer", layers, index=max(0, len(layers) - 3))
-    channels = dict(loaded.model.named_modules())[layer].out_channels if hasattr(dict(loaded.model.named_modules())[layer], "out_channels") else 1
+    channels = getattr(dict(loaded.model.named_modules())[layer], "out_channels", 1)
     channel = int(n2.number_input(f"Channel (0–{channels - 1})", 0, max(0, channels - 1), 0))
     ne = neuron(MODEL, xb, shape, layer, channel)
     st.image(rgba_on_black(ne.extras["rgba"]), caption=f"{layer}[{channel}] at {ne.extras.get('position')}: activation {ne.score:.3f}",
