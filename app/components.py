@@ -14,14 +14,13 @@ import streamlit as st
 
 log = logging.getLogger("interp_core.app")
 
-# section -> (page file stem in pages/, title, icon)
-NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
-    "Overview": [("home", "Home", ":material/home:"), ("data", "Data", ":material/dataset:")],
-    "Methods": [("bcos", "B-cos", ":material/palette:"), ("prototypes", "Prototypes (KMEx)", ":material/hub:"),
-                ("qsenn", "Q-SENN", ":material/view_list:"), ("piq", "PIQ", ":material/graphic_eq:")],
-    "Evaluate": [("compare", "Compare", ":material/compare:"), ("pointing_game", "Pointing game", ":material/my_location:"),
-                 ("study", "Study", ":material/rate_review:")],
-}
+
+
+def navigation():
+    """The dashboard's menu: every registered view (``interp_core.views``) by section."""
+    from interp_core.views import navigation as views_by_section
+
+    return views_by_section()
 
 
 @contextlib.contextmanager
@@ -34,11 +33,32 @@ def guarded(what: str) -> Iterator[None]:
         st.error(f"{what} failed: {err}")
 
 
-@st.cache_resource(show_spinner="Loading model…")
-def cached_model(name: str):
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def _cached_model(name: str, fingerprint: str):
     from interp_core.store import load_model
 
     return load_model(name, train_if_missing=False, show_bar=False)
+
+
+def cached_model(name: str):
+    """The ready model ``name``, cached per weights fingerprint: retrained weights are loaded anew, never
+    served from an older entry. Page caches of results take ``model.card.fingerprint`` as an argument."""
+    from interp_core.store.catalog import checkpoint_fingerprint
+
+    return _cached_model(name, checkpoint_fingerprint(name))
+
+
+def tensor_key(x) -> tuple[bytes, tuple[int, ...]]:
+    """A hashable key ``(bytes, shape)`` of a float32 tensor, for ``st.cache_data`` arguments."""
+    x = x.detach().float().cpu().contiguous()
+    return x.numpy().tobytes(), tuple(x.shape)
+
+
+def tensor_from_key(data: bytes, shape: tuple[int, ...]):
+    """The tensor of :func:`tensor_key`."""
+    import torch
+
+    return torch.from_numpy(np.frombuffer(data, dtype=np.float32).reshape(shape).copy())
 
 
 @st.cache_resource(show_spinner="Loading dataset…")
@@ -48,18 +68,24 @@ def cached_split(dataset: str, split: str):
     return load_split(dataset, split)
 
 
+#: Column of :func:`model_table` with the accuracy recorded when the checkpoint was trained.
+RECORDED_ACCURACY = "test accuracy (recorded at training)"
+
+
 @st.cache_data(show_spinner=False)
 def model_table() -> list[dict[str, Any]]:
-    """One row per recipe: status and the test metrics recorded at training time (no torch import)."""
-    from interp_core.store.catalog import checkpoint_status, recorded_metrics
+    """One row per recipe: family, status and the test accuracy recorded at training time with its date
+    (read from checkpoint metadata, no torch import; ``eval`` computes it now)."""
+    from interp_core.store.catalog import checkpoint_status, recorded_date, recorded_metrics
     from interp_core.store.recipes import all_recipes
 
     rows = []
     for recipe in all_recipes().values():
         metrics = recorded_metrics(recipe.name)
-        rows.append({"model": recipe.name, "dataset": recipe.dataset, "status": checkpoint_status(recipe.name),
-                     "test accuracy": metrics.get("accuracy", metrics.get("kmex_accuracy")),
-                     "description": recipe.description})
+        accuracy = metrics.get("accuracy", metrics.get("kmex_accuracy"))
+        rows.append({"model": recipe.name, "family": recipe.family, "dataset": recipe.dataset,
+                     "status": checkpoint_status(recipe.name), RECORDED_ACCURACY: accuracy,
+                     "recorded on": recorded_date(recipe.name) or None, "description": recipe.description})
     return rows
 
 

@@ -1,7 +1,7 @@
 """Dashboard entry point: ``streamlit run app/main.py``.
 
-Streamlit only auto-discovers ``pages/`` next to the entry script, so the top-level ``pages/`` views are
-registered here explicitly with ``st.Page``/``st.navigation``.
+Streamlit only auto-discovers ``pages/`` next to the entry script, so the views registered in
+``interp_core.views`` are turned into ``st.Page`` entries here, one file ``pages/<view>.py`` each.
 """
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.components import NAVIGATION  # noqa: E402
+from app.components import navigation  # noqa: E402
 
 st.set_page_config(page_title="interp-core · explanation explorer", page_icon=":material/search_insights:", layout="wide")
 
 sections = {
-    section: [st.Page(ROOT / "pages" / f"{stem}.py", title=title, icon=icon, default=(stem == "home"), url_path=stem)
-              for stem, title, icon in pages if (ROOT / "pages" / f"{stem}.py").exists()]
-    for section, pages in NAVIGATION.items()
+    section: [st.Page(ROOT / "pages" / f"{view.page}.py", title=view.title, icon=view.icon, default=(view.page == "home"),
+                      url_path=view.page)
+              for view in views if (ROOT / "pages" / f"{view.page}.py").exists()]
+    for section, views in navigation().items()
 }
 st.navigation({k: v for k, v in sections.items() if v}).run()

@@ -81,13 +81,66 @@ def rgba_on_black(rgba: np.ndarray) -> np.ndarray:
     return (np.clip(rgba[..., :3] * rgba[..., 3:4], 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def explanation_image(x: torch.Tensor, explanation, kind: str = "image") -> np.ndarray:
-    """How an :class:`~interp_core.methods.base.Explanation` is shown: its own RGBA rendering on black when
-    the method provides one (B-cos weight maps), else the attribution as a heat map over the input."""
-    rgba = explanation.extras.get("rgba") if explanation.extras else None
-    if rgba is not None:
-        return rgba_on_black(rgba)
-    attribution = explanation.attribution.detach().cpu().numpy()
-    if kind == "audio":
-        return colormap(attribution[::-1], "bwr", -(np.abs(attribution).max() or 1), np.abs(attribution).max() or 1)
-    return heatmap_overlay(image_to_uint8(x), attribution)
+def signed_image(values: np.ndarray | torch.Tensor, percentile: float = 99.5) -> np.ndarray:
+    """A signed map ``(H, W)`` -> bwr RGB uint8 ``(H, W, 3)``, symmetric about 0 and clipped at the
+    ``percentile``-th percentile of ``|v|`` (as B-cos v2's contribution maps): red positive, blue negative."""
+    values = values.detach().float().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, dtype=np.float32)
+    limit = float(np.percentile(np.abs(values), percentile)) or 1.0
+    return colormap(values, "bwr", -limit, limit)
+
+
+def segment_overlay(x: torch.Tensor | np.ndarray, segments: np.ndarray, palette: np.ndarray, *, alpha: float = 0.55, scale: int = 1) -> np.ndarray:
+    """A segment map: every pixel of ``x`` (``(C, H, W)`` input or RGB uint8 picture) tinted with the
+    colour ``palette[segment]`` (``(K, 3)`` in [0, 1]) of its segment in ``segments`` ``(H, W)``, segment
+    borders drawn dark. Returns ``(H * scale, W * scale, 3)`` uint8."""
+    segments = np.asarray(segments)
+    base = image_to_uint8(x).astype(np.float32) / 255
+    tint = (1 - alpha) * base + alpha * np.asarray(palette, dtype=np.float32)[segments]
+    if scale > 1:
+        tint, segments = (np.repeat(np.repeat(a, scale, 0), scale, 1) for a in (tint, segments))
+    border = np.zeros(segments.shape, dtype=bool)
+    border[:-1] |= segments[:-1] != segments[1:]
+    border[:, :-1] |= segments[:, :-1] != segments[:, 1:]
+    tint[border] = 0.1
+    return (np.clip(tint, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def input_picture(x: torch.Tensor, modality: str) -> np.ndarray:
+    """What an input looks like: the image, or the spectrogram with low frequencies at the bottom."""
+    return spectrogram_image(x) if modality == "audio" else image_to_uint8(x)
+
+
+#: Caption of each explanation panel kind (see ``interp_core.methods.base.PANELS``).
+PANEL_TITLES = {
+    "heatmap": "attribution (red +, blue −)",
+    "signed": "contributions (red +, blue −)",
+    "rgba": "coloured map",
+    "segments": "segment map",
+    "mask": "mask",
+}
+
+
+def explanation_panels(x: torch.Tensor, explanation, modality: str = "image") -> list[tuple[str, np.ndarray]]:
+    """How an :class:`~interp_core.methods.base.Explanation` is drawn: ``(title, RGB uint8 picture)`` for
+    each of its ``panels``, in order. Audio panels are drawn in the spectrogram's orientation (low
+    frequencies at the bottom), whatever the method, so they line up with :func:`input_picture`."""
+    audio = modality == "audio"
+    base = colormap(np.asarray(x.detach().cpu()).reshape(x.shape[-2], x.shape[-1]), "magma") if audio else image_to_uint8(x)
+    attribution = explanation.attribution.detach().float().cpu().numpy()
+    out = []
+    for panel in explanation.panels:
+        if panel == "heatmap":
+            picture = heatmap_overlay(base, attribution)
+        elif panel == "signed":
+            picture = signed_image(attribution)
+        elif panel == "rgba" and explanation.rgba is not None:
+            picture = rgba_on_black(explanation.rgba)
+        elif panel == "segments" and explanation.segments is not None and explanation.palette is not None:
+            picture = segment_overlay(base, explanation.segments, explanation.palette)
+        elif panel == "mask" and explanation.mask is not None:
+            mask = np.clip(np.asarray(explanation.mask, dtype=np.float32), 0, 1)[..., None]
+            picture = (base.astype(np.float32) * (0.15 + 0.85 * mask)).astype(np.uint8)
+        else:
+            continue
+        out.append((PANEL_TITLES[panel], picture[::-1].copy() if audio else picture))
+    return out

@@ -1,17 +1,18 @@
-"""Data: browse the embedded datasets with their ground truth (masks, attributes, sounds)."""
+"""Data: browse every registered dataset with its ground truth (masks, attributes, captions, sounds)."""
 import numpy as np
 import streamlit as st
 
 from app.components import cached_split, guarded, input_picker
 
 st.title("Data")
-from interp_core.data import EMBEDDED_DATASETS  # noqa: E402
+from interp_core.data import embedded_datasets  # noqa: E402
 
-name = st.selectbox("Dataset", list(EMBEDDED_DATASETS), format_func=lambda n: f"{n} — {EMBEDDED_DATASETS[n]}")
+datasets = embedded_datasets()
+name = st.selectbox("Dataset", list(datasets), format_func=lambda n: f"{n} — {datasets[n]}")
 split_name = st.radio("Split", ["train", "test"], horizontal=True)
 
 with guarded(f"Loading {name}"):
-    from interp_core.data.preview import sample_image
+    from interp_core.data.preview import mask_picture, sample_facts, sample_image
 
     split = cached_split(name, split_name)
     info = split.info
@@ -30,23 +31,13 @@ with guarded(f"Loading {name}"):
     index = st.selectbox("Inspect sample", [int(i) for i in shown], format_func=lambda i: f"#{i} {info.class_names[split.labels[i]]}")
     left, right = st.columns(2)
     left.image(sample_image(split, index, with_mask=False), caption="input", width=260)
-    if "masks" in split.extras:
-        right.image(split.extras["masks"][index].astype(np.uint8)[::-1 if info.kind == "audio" else 1] * 255,
-                    caption="ground-truth mask", width=260)
-    if "attributes" in split.extras:
-        present = [n for n, v in zip(info.attribute_names, split.extras["attributes"][index]) if v]
-        st.write("**Attributes:** " + ", ".join(present))
-    if "backgrounds" in split.extras:
-        from interp_core.data.shapes import BACKGROUNDS
-
-        st.write(f"**Background:** {BACKGROUNDS[int(split.extras['backgrounds'][index])]}")
-    if split.captions is not None:
-        st.write(f"**Caption:** {split.captions[index]}")
+    mask = mask_picture(split, index)
+    if mask is not None:
+        right.image(mask, caption="ground-truth mask", width=260)
+    for label, text in sample_facts(split, index):
+        st.write(f"**{label}:** {text}")
     if info.kind == "audio":
         st.audio(np.asarray(split.data[index], dtype=np.float32), sample_rate=info.sample_rate)
-        for key in ("onsets", "durations"):
-            if key in split.extras:
-                st.write(f"**{key[:-1].capitalize()}:** {float(split.extras[key][index]):.2f} s")
 
 st.divider()
 st.subheader("Try the input widget")
@@ -58,4 +49,4 @@ with guarded("Reading the input"):
         st.image(sample.display, width=260)
         st.caption(f"{sample.source} → model input {tuple(sample.x.shape)}")
         if sample.waveform is not None:
-            st.audio(np.asarray(sample.waveform, dtype=np.float32), sample_rate=16000)
+            st.audio(np.asarray(sample.waveform, dtype=np.float32), sample_rate=info.sample_rate or 16000)

@@ -1,48 +1,53 @@
 """Pointing game: localisation scores of any method on grids of test images (B-cos paper, Sec. 4)."""
 import streamlit as st
 
-from app.components import guarded
+from app.components import cached_model, guarded
 
 st.title("Grid pointing game")
 st.caption("Grids of the most confidently and correctly classified test images of distinct classes; for each "
            "class, the share of positive (smoothed) attribution that falls into its own cell. Chance is 1/n.")
 
-from interp_core.metrics.pointing_examples import example_grids, long_scores, scores_table  # noqa: E402
-from interp_core.metrics.pointing_game import COSTLY_GRIDS, run_pointing_game  # noqa: E402
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_run(models: tuple, methods: tuple, n_grids: int, size: int, _progress=None):
-    return run_pointing_game(list(models), list(methods), n_grids=n_grids, size=size, progress=_progress)
+from interp_core.evaluation.pointing import (  # noqa: E402
+    default_selection,
+    example_grids,
+    long_scores,
+    pointing_models,
+    run_pointing_game,
+    scores_table,
+)
+from interp_core.metrics.pointing_game import COSTLY_GRIDS  # noqa: E402
 
 
 @st.cache_data(show_spinner="Explaining example grids…", max_entries=32)
-def cached_examples(model: str, method: str, size: int):
+def cached_examples(model: str, fingerprint: str, method: str, size: int):
+    # ``fingerprint`` only keys the cache: retrained weights never reuse old example maps.
     return example_grids(model, method, size=size, count=2)
 
 
 with guarded("The pointing game"):
-    from interp_core.methods.compare import ready_models
-    from interp_core.methods.base import EXPLAINERS, available_explainers
-    from app.components import cached_model
+    from interp_core.methods.base import available_explainers, explainer_class
 
-    models_all = ready_models("shapes") + ready_models("digits")
-    models = st.multiselect("Models", models_all, default=[m for m in ("bcos-shapes", "cnn-shapes") if m in models_all])
-    supported = {m: [name for name in models if EXPLAINERS[m].supports(cached_model(name).model)] for m in available_explainers()}
+    models_all = pointing_models()
+    default_models, default_methods = default_selection(models_all)
+    models = st.multiselect("Models", models_all, default=default_models)
+    cards = {name: cached_model(name).card for name in models}
+    supported = {m: [name for name in models if explainer_class(m).supports(cards[name])] for m in available_explainers()}
     offered = [m for m, names in supported.items() if names]
-    default_methods = [m for m in ("bcos", "gradient", "input_x_gradient", "gradcam") if m in offered]
-    methods = st.multiselect("Methods", offered, default=default_methods)
+    methods = st.multiselect("Methods", offered, default=[m for m in default_methods if m in offered])
     c1, c2 = st.columns(2)
     size = c1.radio("Grid", [3, 2], format_func=lambda s: f"{s}×{s}", horizontal=True)
-    n_grids = c2.number_input("Grids", 1, 500, 50, help=f"The paper uses 500. Integrated Gradients, LIME and RISE use at most {COSTLY_GRIDS}.")
-    config = (tuple(models), tuple(methods), int(n_grids), int(size))
+    n_grids = c2.number_input("Grids", 1, 500, 50, help=f"The paper uses 500. Costly methods (IG, LIME, RISE) use at most {COSTLY_GRIDS}.")
+    config = (tuple(models), tuple(cards[m].fingerprint for m in models), tuple(methods), int(n_grids), int(size))
     if st.button("Run", type="primary", disabled=not (models and methods)):
         bar = st.progress(0.0, text="Starting…")
 
         def report(step):
             bar.progress(min(1.0, step.fraction), text=step.message)
 
-        st.session_state["pointing_game"] = (config, cached_run(*config, _progress=report))
+        # The library caches every grid's scores on disk by weights fingerprint: a repeated run is instant.
+        result = run_pointing_game(list(models), list(methods), n_grids=int(n_grids), size=int(size), progress=report,
+                                   train_if_missing=False)
+        st.session_state["pointing_game"] = (config, result)
         bar.progress(1.0, text="Done (scores are cached per grid: a repeated or resumed run comes back instantly)")
     if st.session_state.get("pointing_game", (None,))[0] == config:
         result = st.session_state["pointing_game"][1]
@@ -58,6 +63,7 @@ with guarded("The pointing game"):
         long = pd.DataFrame(long_scores(result))
         fig = px.box(long, x="method", y="score", color="model", points=False, title="Localisation per method and model")
         fig.add_hline(y=1 / size ** 2, line_dash="dot", annotation_text="chance")
+        fig.update_yaxes(title="share of positive attribution in the own cell", range=[0, 1])
         st.plotly_chart(fig, width="stretch")
         st.download_button("Download scores (CSV)", long.to_csv(index=False), "pointing_game.csv", "text/csv")
         st.download_button("Download summary (CSV)", table.to_csv(index=False), "pointing_game_summary.csv", "text/csv")
@@ -67,12 +73,10 @@ with guarded("The pointing game"):
         ex_model = e1.selectbox("Model", models)
         ex_method = e2.selectbox("Method", [m for m in methods if ex_model in supported[m]])
         if ex_method:
-            from interp_core.data import dataset_info
-            from interp_core.store import get_recipe
             from interp_core.visualize import heatmap_overlay, image_to_uint8
 
-            names = dataset_info(get_recipe(ex_model).dataset).class_names
-            for grid in cached_examples(ex_model, ex_method, int(size)):
+            names = cards[ex_model].class_names
+            for grid in cached_examples(ex_model, cards[ex_model].fingerprint, ex_method, int(size)):
                 cols = st.columns(1 + min(4, len(grid.classes)))
                 cols[0].image(image_to_uint8(grid.image), caption="grid", width=180)
                 for i, (cls, score) in enumerate(zip(grid.classes[:4], grid.scores[:4])):

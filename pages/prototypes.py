@@ -1,7 +1,7 @@
 """Prototypes (KMEx): k-means prototypes of a frozen CNN, the Fig. 2 UMAP, B4/B234 explanations, Tables 1 and 2."""
 import streamlit as st
 
-from app.components import cached_model, cached_split, guarded, input_picker
+from app.components import cached_model, cached_split, guarded, input_picker, tensor_from_key, tensor_key
 
 st.title("Prototypes (KMEx)")
 st.caption("KMEx turns a trained CNN into a prototype model without retraining: k-means on the embeddings of each "
@@ -10,19 +10,12 @@ st.caption("KMEx turns a trained CNN into a prototype model without retraining: 
 
 from interp_core.methods.kmex import KINDS, views  # noqa: E402
 
-MODELS = {"shapes": "kmex-shapes", "digits": "kmex-digits"}
 TRAIN_SAMPLE = 2000  # training images behind Table 2's train column unless the user asks for all
-
-
-def _tensor(x_bytes: bytes, shape: tuple):
-    import numpy as np
-    import torch
-
-    return torch.from_numpy(np.frombuffer(x_bytes, dtype=np.float32).reshape(shape).copy())
+# Every cached function takes the model's weights fingerprint, so retrained weights never reuse old results.
 
 
 @st.cache_data(show_spinner="Projecting with UMAP… (a new class choice takes about 30 s the first time)")
-def cached_projection(name: str, classes: tuple):
+def cached_projection(name: str, fingerprint: str, classes: tuple):
     from interp_core.methods.kmex import kmex_projection
 
     loaded = cached_model(name)
@@ -32,49 +25,55 @@ def cached_projection(name: str, classes: tuple):
 
 
 @st.cache_data(show_spinner="Predicting…", max_entries=64)
-def cached_predictions(name: str, x_bytes: bytes, shape: tuple):
-    return views.kmex_predictions(cached_model(name).model, _tensor(x_bytes, shape))
+def cached_predictions(name: str, fingerprint: str, x_key: tuple):
+    return views.kmex_predictions(cached_model(name).model, tensor_from_key(*x_key))
 
 
 @st.cache_data(show_spinner="Explaining…", max_entries=64)
-def cached_explanations(name: str, x_bytes: bytes, shape: tuple, target: int):
+def cached_explanations(name: str, fingerprint: str, x_key: tuple, target: int):
     loaded = cached_model(name)
-    return views.explain_sample(loaded.model, _tensor(x_bytes, shape), target, cached_split(loaded.recipe.dataset, "train"))
+    return views.explain_sample(loaded, tensor_from_key(*x_key), target, cached_split(loaded.recipe.dataset, "train"))
 
 
 @st.cache_data(show_spinner="Computing Tables 1 and 2 (about half a minute the first time)…")
-def cached_tables(name: str, train_sample: int | None):
+def cached_tables(name: str, fingerprint: str, train_sample: int | None):
     loaded = cached_model(name)
     train, test = cached_split(loaded.recipe.dataset, "train"), cached_split(loaded.recipe.dataset, "test")
     return views.kmex_tables(loaded.model, train, test, train_sample=train_sample)
 
 
-dataset = st.selectbox("Dataset", list(MODELS), key="kmex-dataset")
-name = MODELS[dataset]
+choices = views.kmex_recipes()
+if not choices:
+    st.warning("No KMEx model is fitted yet: fit one on the Home page.")
+    st.stop()
+from interp_core.store.recipes import get_recipe  # noqa: E402
+
+name = st.selectbox("Model", choices, key="kmex-model", format_func=lambda n: f"{n} (on {get_recipe(n).dataset})")
 loaded = None
 with guarded(f"Loading {name}"):
     loaded = cached_model(name)
 if loaded is None:
     st.stop()
 model, info = loaded.model, loaded.info
+dataset, fp = loaded.recipe.dataset, loaded.card.fingerprint
 names = info.class_names
-st.caption(f"`{name}`: {model.per_class} prototypes per class on the frozen `{loaded.recipe.backbone}` "
+st.caption(f"`{name}`: {model.prototypes_per_class} prototypes per class on the frozen `{loaded.recipe.backbone}` "
            f"({loaded.source} checkpoint).")
 
 st.header("Embeddings and prototypes (Fig. 2)")
 with guarded("Drawing the UMAP projection"):
-    default = [int(c) for c in model.buffer("umap_classes").tolist()]
+    default = views.projection_classes(model)
     classes = st.multiselect("Classes", list(range(info.num_classes)), default=default,
                              format_func=lambda c: names[c], key=f"kmex-classes-{dataset}")
     kinds = st.pills("Show", list(KINDS), selection_mode="multi", default=list(KINDS),
                      format_func=lambda k: views.KIND_STYLES[k][0], key=f"kmex-kinds-{dataset}")
     if sorted(classes) != sorted(default):
-        st.info("The default classes ship with the model; another choice is embedded and projected once "
-                "(about 30 s the first time), then cached.")
+        st.info("The projection of the default classes ships with the model; another choice is embedded and "
+                "projected once (about 30 s the first time), then cached.")
     if not classes or not kinds:
         st.warning("Choose at least one class and one kind of point to draw.")
     else:
-        projection, sources = cached_projection(name, tuple(sorted(classes)))
+        projection, sources = cached_projection(name, fp, tuple(sorted(classes)))
         figure = views.projection_figure(projection, sources, names, [k for k in KINDS if k in kinds])
         left, right = st.columns([3, 1])
         event = left.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"kmex-umap-{dataset}")
@@ -94,7 +93,7 @@ with guarded("Explaining the input"):
     sample = input_picker(dataset, key=f"kmex-{dataset}")
     if sample is not None:
         x = sample.x.float().contiguous()
-        key = (name, x.numpy().tobytes(), tuple(x.shape))
+        key = (name, fp, tensor_key(x))
         predictions = cached_predictions(*key)
         picture, table = st.columns([1, 3])
         truth = f" · true class {names[sample.label]}" if sample.label is not None else ""
@@ -117,7 +116,7 @@ with guarded("Explaining the input"):
 st.header("Tables 1 and 2")
 with guarded("Computing Tables 1 and 2"):
     full = st.toggle("Measure train accuracy on the whole training set (slower)", value=False, key=f"kmex-full-{dataset}")
-    tables = cached_tables(name, None if full else TRAIN_SAMPLE)
+    tables = cached_tables(name, fp, None if full else TRAIN_SAMPLE)
     st.caption(f"Computed now: train columns (and the K/C=1 prototypes) from {tables.n_train} training images, "
                f"cosines and test accuracy on {tables.n_test} test images.")
     left, right = st.columns(2)

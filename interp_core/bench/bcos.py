@@ -76,6 +76,7 @@ def run_bcos_benchmark(repeats: int = 7, recipe: str = "bcos-shapes", conv_shape
     from interp_core.methods import get_explainer
     from interp_core.models import build_model
     from interp_core.models.bcos import BcosConv2d
+    from interp_core.store.models import model_card
     from interp_core.store.recipes import get_recipe
 
     gen = torch.Generator().manual_seed(0)
@@ -98,7 +99,7 @@ def run_bcos_benchmark(repeats: int = 7, recipe: str = "bcos-shapes", conv_shape
     times["network_fwd_bwd"] = _median_ms(_fwd_bwd(model.train(), batch), repeats)
     times["plain_twin_fwd_bwd"] = _median_ms(_fwd_bwd(twin.train(), batch), repeats)
     model.eval()
-    explainer = get_explainer("bcos", model)
+    explainer = get_explainer("bcos", model, model_card(spec, {"weights_sha256": "untrained"}))
     image = torch.rand(1, *info.input_shape, generator=gen)
     five = image.expand(5, *info.input_shape)
     targets5 = torch.arange(5)

@@ -66,10 +66,9 @@ def run_pointing_benchmark(
     """
     from interp_core.device import choose_device, describe_device
     from interp_core.methods.base import available_explainers, get_explainer
-    from interp_core.metrics.pointing_game import (
-        GridSpec, confidence_kind, default_smooth, evaluate_grids, grid_pool, make_grid, model_grids, summarize_scores,
-    )
-    from interp_core.store import HANDLERS, ModelNotTrainedError, all_recipes, load_model
+    from interp_core.evaluation.pointing import grid_pool, grid_spec, model_grids
+    from interp_core.metrics.pointing_game import default_smooth, evaluate_grids, make_grid, summarize_scores
+    from interp_core.store import HANDLERS, ModelNotTrainedError, all_recipes, load_model, model_card
 
     if measure_grids is not None and measure_grids < 1:
         raise ValueError(f"measure_grids must be at least 1 (or None for all {n_grids}), got {measure_grids}.")
@@ -77,7 +76,7 @@ def run_pointing_benchmark(
     notes: list[str] = []
 
     def subject(name: str, fallback_grids=None):
-        """(model, pool, grids, untrained) for recipe ``name``, or None with a note."""
+        """(model, card, pool, grids, untrained) for recipe ``name``, or None with a note."""
         try:
             loaded = load_model(name, device, train_if_missing=train_if_missing)
         except ModelNotTrainedError as err:
@@ -86,22 +85,20 @@ def run_pointing_benchmark(
                 return None
             recipe = all_recipes()[name]
             torch.manual_seed(recipe.seed)
-            model = HANDLERS[recipe.kind].build(recipe).to(device).eval()
+            model = HANDLERS.get(recipe.kind).build(recipe).to(device).eval()
             notes.append(f"{name} is not trained: timed with untrained weights on {cnn}'s grids (no score).")
-            return (model, *fallback_grids, True)
-        recipe = loaded.recipe
-        spec = GridSpec(size=size, confidence=confidence_kind(getattr(recipe, "loss", "ce")))
-        pool = grid_pool(recipe.dataset, size)
-        grids = model_grids(name, spec, n_grids, pool, device=device)
+            return (model, model_card(recipe, {"weights_sha256": "untrained"}), *fallback_grids, True)
+        pool = grid_pool(loaded.recipe.dataset, size)
+        grids = model_grids(loaded, grid_spec(loaded, size), n_grids, pool)
         if len(grids) < n_grids:
             notes.append(f"{name}: only {len(grids)} grids exist; times are still given for {n_grids}.")
-        return loaded.model, pool, grids, False
+        return loaded.model, loaded.card, pool, grids, False
 
     cnn_subject = subject(cnn)
     plan: list[tuple[str, str, tuple[str, ...], Any]] = []
     if "bcos" in available_explainers() and bcos in all_recipes():
         same_data = cnn_subject is not None and all_recipes()[bcos].dataset == all_recipes()[cnn].dataset
-        fallback = cnn_subject[1:3] if untrained_timing and same_data else None
+        fallback = cnn_subject[2:4] if untrained_timing and same_data else None
         plan.append(("bcos", bcos, ("bcos",), subject(bcos, fallback)))
     else:
         notes.append(f"B-cos skipped: the 'bcos' explainer or the {bcos!r} recipe is not available.")
@@ -114,14 +111,14 @@ def run_pointing_benchmark(
         if subj is None:
             done += len(methods)
             continue
-        model, pool, grids, untrained = subj
+        model, card, pool, grids, untrained = subj
         timed = grids[1:] if measure_grids is None else grids[1:measure_grids + 1]
         batch = make_grid(pool.inputs(grids[0]), size).to(device).unsqueeze(0).expand(size * size, -1, -1, -1)
         forward[name] = _forward_seconds(model, batch)
         group_seconds, group_extrapolated = 0.0, False
         for method in methods:
-            explainer = get_explainer(method, model)
-            smooth = 1 if getattr(explainer, "perturbation_based", False) else default_smooth(pool.info.input_shape[-1])
+            explainer = get_explainer(method, model, card)
+            smooth = 1 if explainer.perturbation_based else default_smooth(pool.info.input_shape[-1])
             evaluate_grids(explainer, pool, grids[:1], size=size, smooth=smooth)  # warm-up
             start = time.perf_counter()
             scores = evaluate_grids(explainer, pool, timed, size=size, smooth=smooth)

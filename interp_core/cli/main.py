@@ -13,16 +13,17 @@ def _print_json(payload: Any) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from interp_core.data import EMBEDDED_DATASETS
+    from interp_core.data import embedded_datasets
     from interp_core.methods import available_explainers
     from interp_core.store import all_recipes, checkpoint_status, recipe_hash
 
     recipes = [
-        {"name": r.name, "kind": r.kind, "dataset": r.dataset, "hash": recipe_hash(r), "status": checkpoint_status(r.name),
-         "shipped": r.shipped, "description": r.description}
+        {"name": r.name, "family": r.family, "kind": r.kind, "dataset": r.dataset, "hash": recipe_hash(r),
+         "status": checkpoint_status(r.name), "shipped": r.shipped, "description": r.description}
         for r in all_recipes().values()
     ]
-    payload = {"recipes": recipes, "datasets": EMBEDDED_DATASETS, "methods": available_explainers()}
+    datasets = embedded_datasets()
+    payload = {"recipes": recipes, "datasets": datasets, "methods": available_explainers()}
     if args.json:
         _print_json(payload)
         return 0
@@ -30,7 +31,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in recipes:
         print(f"  {r['name']:<22} {r['kind']:<11} {r['dataset']:<16} {r['status']:<8} {r['description']}")
     print("Datasets:")
-    for name, text in EMBEDDED_DATASETS.items():
+    for name, text in datasets.items():
         print(f"  {name:<22} {text}")
     print("Explanation methods:", ", ".join(payload["methods"]))
     return 0
@@ -81,7 +82,7 @@ def cmd_data_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_pointing_game(args: argparse.Namespace) -> int:
-    from interp_core.metrics.pointing_game import run_pointing_game
+    from interp_core.evaluation.pointing import run_pointing_game
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     models = [m.strip() for m in args.model.split(",") if m.strip()]

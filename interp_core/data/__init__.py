@@ -5,68 +5,64 @@
 """
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
 
 from interp_core.data.base import DatasetFormatError, DatasetInfo, Split
-
-EMBEDDED_DATASETS: dict[str, str] = {
-    "shapes": "64x64 scenes, 24 classes = shape x color x pattern, masks and attributes",
-    "shapes-spurious": "shapes with background correlated with class in train, random in test",
-    "shapes-captions": "shapes with a caption per image built from attributes and background",
-    "digits": "scikit-learn handwritten digits upsampled to 28x28",
-    "sounds": "synthetic 16 kHz sound events (2 s) with exact time-frequency masks",
-}
+from interp_core.registry import Registry
 
 
-def _loader(name: str) -> Callable[..., Split]:
-    if name == "shapes":
-        from interp_core.data.shapes import load_shapes
+@dataclass(frozen=True)
+class DatasetEntry:
+    """One dataset of the registry: where its loader and info function live (imported on first use).
 
-        return lambda split, **kw: load_shapes(split, **kw)
-    if name == "shapes-spurious":
-        from interp_core.data.shapes import load_shapes
+    ``load_options``/``info_options``: fixed keyword arguments (e.g. ``spurious=True``). ``resizable``:
+    the generator makes splits of any size (``load(split, num_samples=n)``), as the pointing game's
+    larger grid pools need.
+    """
 
-        return lambda split, **kw: load_shapes(split, spurious=True, name=name, **kw)
-    if name == "shapes-captions":
-        from interp_core.data.shapes import load_shapes
+    name: str
+    summary: str
+    module: str
+    loader: str
+    info_function: str
+    load_options: dict[str, Any] = field(default_factory=dict)
+    info_options: dict[str, Any] = field(default_factory=dict)
+    resizable: bool = False
 
-        return lambda split, **kw: load_shapes(split, captions=True, name=name, **kw)
-    if name == "digits":
-        from interp_core.data.digits import load_digits_split
+    def load(self, split: str, **kwargs) -> Split:
+        return getattr(importlib.import_module(self.module), self.loader)(split, **self.load_options, **kwargs)
 
-        return lambda split, **kw: load_digits_split(split, **kw)
-    if name == "sounds":
-        from interp_core.data.sounds import load_sounds
+    def info(self) -> DatasetInfo:
+        return getattr(importlib.import_module(self.module), self.info_function)(**self.info_options)
 
-        return lambda split, **kw: load_sounds(split, **kw)
-    raise KeyError(f"Unknown dataset {name!r}. Embedded datasets: {', '.join(EMBEDDED_DATASETS)}.")
+
+DATASETS: Registry[DatasetEntry] = Registry("dataset", ("interp_core.data.embedded",))
+
+
+def register_dataset(entry: DatasetEntry) -> DatasetEntry:
+    return DATASETS.register(entry.name, entry)
+
+
+def embedded_datasets() -> dict[str, str]:
+    """Name -> one-line summary of every registered dataset (torch-free)."""
+    return {name: entry.summary for name, entry in DATASETS.items()}
 
 
 _CACHE: dict[tuple, Split] = {}
 
 
 def load_split(name: str, split: str = "train", **kwargs) -> Split:
-    """Load one split of an embedded dataset (generated once, then cached on disk and in memory)."""
+    """Load one split of a registered dataset (generated once, then cached on disk and in memory)."""
     key = (name, split, tuple(sorted(kwargs.items())))
     if key not in _CACHE:
-        _CACHE[key] = _loader(name)(split, **kwargs)
+        _CACHE[key] = DATASETS.get(name).load(split, **kwargs)
     return _CACHE[key]
 
 
 def dataset_info(name: str) -> DatasetInfo:
-    if name in ("shapes", "shapes-spurious", "shapes-captions"):
-        from interp_core.data.shapes import shapes_info
-
-        return shapes_info(name)
-    if name == "digits":
-        from interp_core.data.digits import digits_info
-
-        return digits_info()
-    if name == "sounds":
-        from interp_core.data.sounds import sounds_info
-
-        return sounds_info()
-    raise KeyError(f"Unknown dataset {name!r}. Embedded datasets: {', '.join(EMBEDDED_DATASETS)}.")
+    return DATASETS.get(name).info()
 
 
 def __getattr__(name: str):
@@ -77,5 +73,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'interp_core.data' has no attribute {name!r}")
 
 
-__all__ = ["EMBEDDED_DATASETS", "REAL_DATASETS", "DatasetFormatError", "DatasetInfo", "Split", "dataset_info", "load_real",
+__all__ = ["DATASETS", "DatasetEntry", "embedded_datasets", "register_dataset", "REAL_DATASETS", "DatasetFormatError", "DatasetInfo", "Split", "dataset_info", "load_real",
            "load_split"]

@@ -35,6 +35,8 @@ class DatasetInfo:
     attribute_names: tuple[str, ...] = ()
     sample_rate: int | None = None
     description: str = ""
+    #: names of the values of ``extras["backgrounds"]`` (datasets with annotated backgrounds)
+    background_names: tuple[str, ...] = ()
 
     @property
     def num_classes(self) -> int:

@@ -21,6 +21,34 @@ def sample_image(split: Split, index: int, with_mask: bool = True) -> np.ndarray
     return mask_outline(image, mask) if mask is not None else image
 
 
+def sample_facts(split: Split, index: int) -> list[tuple[str, str]]:
+    """The ground truth of sample ``index`` as ``(label, text)`` rows: attributes present, background,
+    caption, event onset and duration, whatever the dataset annotates."""
+    info, extras = split.info, split.extras
+    facts = []
+    if "attributes" in extras:
+        facts.append(("Attributes", ", ".join(n for n, v in zip(info.attribute_names, extras["attributes"][index]) if v)))
+    if "backgrounds" in extras and info.background_names:
+        facts.append(("Background", info.background_names[int(extras["backgrounds"][index])]))
+    if split.captions is not None:
+        facts.append(("Caption", split.captions[index]))
+    for key, label in (("onsets", "Onset"), ("durations", "Duration")):
+        if key in extras:
+            facts.append((label, f"{float(extras[key][index]):.2f} s"))
+    return facts
+
+
+def mask_picture(split: Split, index: int) -> np.ndarray | None:
+    """The ground-truth mask of sample ``index`` as an RGB picture in the input's orientation (None if none)."""
+    masks = split.extras.get("masks")
+    if masks is None:
+        return None
+    mask = np.asarray(masks[index], dtype=np.uint8) * 255
+    if split.info.kind == "audio":
+        mask = mask[::-1]  # as spectrograms are drawn: low frequencies at the bottom
+    return np.repeat(mask[..., None], 3, axis=-1)
+
+
 def write_preview(dataset: str, out: str | Path, *, split: str = "train", count: int = 16, seed: int = 0) -> Path:
     """Write a PNG grid of ``count`` random samples of ``dataset`` with labels and mask outlines."""
     from PIL import Image, ImageDraw

@@ -151,6 +151,7 @@ def shapes_info(name: str = "shapes", size: int = IMAGE_SIZE) -> DatasetInfo:
         class_names=CLASS_NAMES,
         input_shape=(3, size, size),
         attribute_names=ATTRIBUTE_NAMES,
+        background_names=BACKGROUNDS,
         description="Synthetic scenes: shape x color x pattern classes on textured backgrounds, with masks.",
     )
 

@@ -1,11 +1,17 @@
-"""Explanation methods. Every method, inherent or post-hoc, follows one contract (see ``base``)."""
+"""Explanation methods. Every method, inherent or post-hoc, follows one contract (see ``base``); each
+family is a package here (see :mod:`interp_core.families`)."""
 from interp_core.methods.base import (
     EXPLAINERS,
     Explainer,
+    ExplainerOutput,
     Explanation,
+    UnsupportedModelError,
     available_explainers,
+    explainer_class,
     get_explainer,
+    methods_for,
     register_explainer,
 )
 
-__all__ = ["EXPLAINERS", "available_explainers", "Explainer", "Explanation", "get_explainer", "register_explainer"]
+__all__ = ["EXPLAINERS", "Explainer", "ExplainerOutput", "Explanation", "UnsupportedModelError", "available_explainers",
+           "explainer_class", "get_explainer", "methods_for", "register_explainer"]

@@ -1,4 +1,6 @@
-"""Metrics that score explanations and models: the grid pointing game (B-cos), and more by method family."""
+"""Pure scoring of explanations and models, shared by families: the grid pointing game (B-cos paper), and
+more as families add theirs. An explainer, data and grids in; scores out. Running metrics for models by
+recipe name lives in :mod:`interp_core.evaluation`."""
 from interp_core.metrics.pointing_game import (
     GridSpec,
     PointingGameError,
@@ -7,12 +9,11 @@ from interp_core.metrics.pointing_game import (
     evaluate_grids,
     localisation_scores,
     make_grid,
-    run_pointing_game,
     sample_grids,
     summarize_scores,
 )
 
 __all__ = [
     "GridSpec", "PointingGameError", "cell_fractions", "default_smooth", "evaluate_grids", "localisation_scores",
-    "make_grid", "run_pointing_game", "sample_grids", "summarize_scores",
+    "make_grid", "sample_grids", "summarize_scores",
 ]

@@ -23,27 +23,33 @@ def checkpoint_status(name: str) -> str:
     return "missing"
 
 
-def recorded_metrics(name: str) -> dict[str, Any]:
-    """Test metrics recorded in the metadata at training time ({} if missing or unreadable)."""
+def checkpoint_meta(name: str) -> dict[str, Any]:
+    """The metadata of the checkpoint ``load_model(name)`` would load ({} if missing or unreadable)."""
     status = checkpoint_status(name)
     if status == "missing":
         return {}
     try:
         meta = json.loads(with_ext(checkpoint_stems(get_recipe(name))[status], ".json").read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
-    metrics = meta.get("test_metrics", {}) if isinstance(meta, dict) else {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def recorded_metrics(name: str) -> dict[str, Any]:
+    """Test metrics recorded in the metadata at training time ({} if missing or unreadable)."""
+    metrics = checkpoint_meta(name).get("test_metrics", {})
     return metrics if isinstance(metrics, dict) else {}
+
+
+def recorded_date(name: str) -> str:
+    """When the checkpoint's weights were trained, ``YYYY-MM-DD`` ("" if unknown)."""
+    return str(checkpoint_meta(name).get("created", ""))[:10]
 
 
 def checkpoint_fingerprint(name: str) -> str:
     """Short SHA-256 of the weights that ``load_model(name)`` would load ("missing" if none): result caches
     key on it so that retrained or newly shipped weights never reuse results of older ones."""
-    status = checkpoint_status(name)
-    if status == "missing":
+    if checkpoint_status(name) == "missing":
         return "missing"
-    try:
-        meta = json.loads(with_ext(checkpoint_stems(get_recipe(name))[status], ".json").read_text())
-        return str(meta["weights_sha256"])[:12]
-    except (OSError, ValueError, KeyError, TypeError):
-        return "unreadable"
+    sha = checkpoint_meta(name).get("weights_sha256")
+    return str(sha)[:12] if isinstance(sha, str) else "unreadable"

@@ -47,8 +47,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def save_checkpoint(stem: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Write weights then metadata, each atomically; the metadata (written last) marks completeness."""
+def save_checkpoint(stem: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    """Write weights then metadata, each atomically; the metadata (written last) marks completeness.
+    Returns the metadata as written (with the weights' SHA-256 and size)."""
     from safetensors.torch import save
 
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
@@ -58,6 +59,7 @@ def save_checkpoint(stem: Path, state: dict[str, torch.Tensor], meta: dict[str, 
     _atomic_write(weights, blob)
     meta = dict(meta, weights_sha256=hashlib.sha256(blob).hexdigest(), weights_bytes=len(blob))
     _atomic_write(with_ext(stem, ".json"), json.dumps(meta, indent=2, sort_keys=True, default=str).encode())
+    return meta
 
 
 def read_metadata(stem: Path) -> dict[str, Any]:

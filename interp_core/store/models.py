@@ -1,7 +1,8 @@
-"""Loading, training and shipping models by recipe name.
+"""Loading, training and shipping models by recipe name, whatever their family.
 
-Each recipe kind (``classifier``, and kinds added by method families) has a :class:`RecipeHandler` that
-knows how to build the untrained module, train it in place, and evaluate it on the test split.
+Each recipe kind has a :class:`RecipeHandler`, registered by the family that owns the kind in its
+``training`` module (see :mod:`interp_core.families`): it builds the untrained module, trains it in
+place, evaluates it on the test split, and may write extra shipped assets. This module knows no family.
 """
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ import torch
 import torch.nn as nn
 
 import interp_core
-from interp_core.data import DatasetInfo, dataset_info, load_split
+from interp_core.data import DatasetInfo, dataset_info
 from interp_core.device import choose_device
+from interp_core.families import family_modules
 from interp_core.paths import SHIPPED_CHECKPOINTS, with_ext
-from interp_core.store.catalog import checkpoint_stems
+from interp_core.registry import Registry
+from interp_core.store.card import ModelCard
+from interp_core.store.catalog import checkpoint_fingerprint, checkpoint_stems
 from interp_core.store.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from interp_core.store.recipes import ClassifierRecipe, Recipe, get_recipe, recipe_hash
-from interp_core.training.engine import ProgressCallback, evaluate_classifier, fit_classifier, split_train_val
+from interp_core.store.recipes import Recipe, get_recipe, recipe_hash
+from interp_core.training.engine import ProgressCallback
 
 log = logging.getLogger("interp_core.store")
 
@@ -34,17 +38,27 @@ class ModelNotTrainedError(RuntimeError):
 
 @dataclass
 class RecipeHandler:
+    """How one recipe kind is made. ``train(recipe, model, device, progress, show_bar) -> fit stats``;
+    ``evaluate(recipe, model, device) -> test metrics``; ``ship_assets(loaded) -> extra files`` written
+    into ``assets/`` beside the checkpoint (e.g. a precomputed projection), if any."""
+
     build: Callable[[Recipe], nn.Module]
     train: Callable[[Recipe, nn.Module, torch.device, ProgressCallback | None, bool], dict[str, Any]]
     evaluate: Callable[[Recipe, nn.Module, torch.device], dict[str, Any]]
+    ship_assets: Callable[["TrainedModel"], list[Path]] | None = None
 
 
-HANDLERS: dict[str, RecipeHandler] = {}
+HANDLERS: Registry[RecipeHandler] = Registry("recipe kind", lambda: family_modules("training"))
+
+
+def register_handler(kind: str, handler: RecipeHandler) -> RecipeHandler:
+    return HANDLERS.register(kind, handler)
 
 
 @dataclass
 class TrainedModel:
-    """A ready model: ``model`` in eval mode on ``device``; ``source`` is shipped, cache or trained."""
+    """A ready model: ``model`` in eval mode on ``device`` with its ``card``; ``source`` is shipped, cache
+    or trained."""
 
     recipe: Recipe
     model: nn.Module
@@ -52,6 +66,7 @@ class TrainedModel:
     info: DatasetInfo
     source: str
     device: torch.device
+    card: ModelCard
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -59,53 +74,24 @@ class TrainedModel:
         return self.recipe.name
 
 
-# ---------------------------------------------------------------- classifier recipes
-
-def _build_classifier(recipe: ClassifierRecipe) -> nn.Module:
-    from interp_core.models import build_model
-
+def model_card(recipe: Recipe, meta: dict[str, Any]) -> ModelCard:
+    """The card of ``recipe``'s model whose checkpoint metadata is ``meta``."""
     info = dataset_info(recipe.dataset)
-    return build_model(recipe.arch, in_channels=info.input_shape[0], num_classes=info.num_classes, **recipe.arch_kwargs)
-
-
-def _train_classifier(recipe: ClassifierRecipe, model: nn.Module, device: torch.device, progress, show_bar: bool) -> dict:
-    train_full = load_split(recipe.dataset, "train")
-    if recipe.train_subset:
-        train_full = train_full.subset(torch.randperm(len(train_full), generator=torch.Generator().manual_seed(recipe.seed))[: recipe.train_subset].sort().values.numpy())
-    train, val = split_train_val(train_full, recipe.val_fraction, recipe.seed)
-    return fit_classifier(
-        model, train, val, epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr,
-        weight_decay=recipe.weight_decay, loss=recipe.loss, schedule=recipe.schedule, warmup_epochs=recipe.warmup_epochs,
-        patience=recipe.patience, grad_clip=recipe.grad_clip, seed=recipe.seed, device=device, progress=progress,
-        show_bar=show_bar,
+    return ModelCard(
+        recipe=recipe.name, family=recipe.family, kind=recipe.kind, dataset=recipe.dataset, modality=info.kind,
+        output=recipe.output_activation, class_names=tuple(info.class_names), input_shape=tuple(info.input_shape),
+        fingerprint=str(meta.get("weights_sha256", "unknown"))[:12], trained=str(meta.get("created", "")),
     )
 
 
-def _evaluate_classifier(recipe: ClassifierRecipe, model: nn.Module, device: torch.device) -> dict:
-    return evaluate_classifier(model, load_split(recipe.dataset, "test"), device, recipe.loss)
+_LOADED: dict[tuple, TrainedModel] = {}
 
 
-HANDLERS["classifier"] = RecipeHandler(_build_classifier, _train_classifier, _evaluate_classifier)
-
-
-# ---------------------------------------------------------------- store
-
-def _handler(recipe: Recipe) -> RecipeHandler:
-    """The handler of the recipe's kind; a recipe module registers its handler lazily through its
-    ``register_handler()`` (so that listing recipes stays light)."""
-    if recipe.kind not in HANDLERS:
-        import importlib
-
-        register = getattr(importlib.import_module(type(recipe).__module__), "register_handler", None)
-        if register is not None:
-            register()
-    try:
-        return HANDLERS[recipe.kind]
-    except KeyError:
-        raise KeyError(f"No handler for recipe kind {recipe.kind!r}.") from None
-
-
-_LOADED: dict[tuple[str, str, str], TrainedModel] = {}
+def _memo_key(recipe: Recipe, device: torch.device) -> tuple:
+    """What an in-memory model depends on: its recipe, device, and the weights on disk of it and of every
+    recipe it is built on (a checkpoint retrained by another process is never served from memory)."""
+    names = (recipe.name, *recipe.depends_on)
+    return (recipe.name, recipe_hash(recipe), str(device), tuple(checkpoint_fingerprint(n) for n in names))
 
 
 def _to_device(model: nn.Module, device: torch.device) -> nn.Module:
@@ -122,15 +108,15 @@ def load_model(
 ) -> TrainedModel:
     """Return the verified model for recipe ``name``: cached, else shipped, else trained now.
 
-    A checkpoint that fails verification (truncated, tampered, not plain tensors, wrong shapes) is
-    refused with a logged message and the model is retrained into the cache.
+    A checkpoint that fails verification (truncated, tampered, not plain tensors, wrong shapes, fitted on
+    other weights) is refused with a logged message and the model is retrained into the cache.
     """
     recipe = get_recipe(name)
     device = choose_device(device)
-    key = (name, recipe_hash(recipe), str(device))
+    key = _memo_key(recipe, device)
     if key in _LOADED:
         return _LOADED[key]
-    handler = _handler(recipe)
+    handler = HANDLERS.get(recipe.kind)
     notes: list[str] = []
     for source, stem in checkpoint_stems(recipe).items():
         if not with_ext(stem, ".json").exists():
@@ -147,7 +133,8 @@ def load_model(
             log.warning(msg)
             notes.append(msg)
             continue
-        loaded = TrainedModel(recipe, _to_device(model, device), meta, dataset_info(recipe.dataset), source, device, notes)
+        loaded = TrainedModel(recipe, _to_device(model, device), meta, dataset_info(recipe.dataset), source, device,
+                              model_card(recipe, meta), notes)
         _LOADED[key] = loaded
         return loaded
     if not train_if_missing:
@@ -169,7 +156,7 @@ def train_recipe(
     """Train recipe ``name`` from scratch (seeded), evaluate it on the test split, cache it atomically."""
     recipe = get_recipe(name)
     device = choose_device(device)
-    handler = _handler(recipe)
+    handler = HANDLERS.get(recipe.kind)
     torch.manual_seed(recipe.seed)
     model = handler.build(recipe).to(device)
     start = time.perf_counter()
@@ -191,23 +178,24 @@ def train_recipe(
         "python": platform.python_version(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    state = {k: v for k, v in model.state_dict().items()}
-    save_checkpoint(checkpoint_stems(recipe)["cache"], state, meta)
+    meta = save_checkpoint(checkpoint_stems(recipe)["cache"], dict(model.state_dict()), meta)
     log.info("trained %s in %.1fs: %s", name, seconds, metrics)
-    loaded = TrainedModel(recipe, _to_device(model, device), meta, dataset_info(recipe.dataset), "trained", device)
-    _LOADED[(name, recipe_hash(recipe), str(device))] = loaded
+    loaded = TrainedModel(recipe, _to_device(model, device), meta, dataset_info(recipe.dataset), "trained", device,
+                          model_card(recipe, meta))
+    _LOADED[_memo_key(recipe, device)] = loaded
     return loaded
 
 
 def evaluate_recipe(name: str, device: str | torch.device | None = None, *, train_if_missing: bool = False) -> dict[str, Any]:
     """Metrics computed now on the test split, from the cached or shipped model."""
     loaded = load_model(name, device, train_if_missing=train_if_missing)
-    metrics = _handler(loaded.recipe).evaluate(loaded.recipe, loaded.model, loaded.device)
-    return {"recipe": name, "source": loaded.source, **metrics}
+    metrics = HANDLERS.get(loaded.recipe.kind).evaluate(loaded.recipe, loaded.model, loaded.device)
+    return {"recipe": name, "source": loaded.source, "fingerprint": loaded.card.fingerprint, **metrics}
 
 
 def ship_recipe(name: str) -> Path:
-    """Copy the cached checkpoint of ``name`` into ``assets/checkpoints`` (removing older versions)."""
+    """Copy the cached checkpoint of ``name`` into ``assets/checkpoints`` (removing older versions), and
+    write the extra assets its handler ships."""
     recipe = get_recipe(name)
     stems = checkpoint_stems(recipe)
     load_checkpoint(stems["cache"])  # verify before shipping
@@ -217,4 +205,7 @@ def ship_recipe(name: str) -> Path:
             old.unlink()
     for suffix in (".safetensors", ".json"):
         shutil.copy2(with_ext(stems["cache"], suffix), with_ext(stems["shipped"], suffix))
+    handler = HANDLERS.get(recipe.kind)
+    if handler.ship_assets is not None:
+        handler.ship_assets(load_model(name, train_if_missing=False, show_bar=False))
     return stems["shipped"]

@@ -41,7 +41,7 @@ def test_contributions_sum_to_logit_minus_bias(page):
 def test_sections_render(page):
     headers = [h.value for h in page.subheader]
     for expected in ("Top-5 classes", "Δ-explanation of the two most likely classes", "Neuron explorer", "B ablation",
-                     "The standard CNN with post-hoc explanations"):
+                     "The standard classifier with post-hoc explanations"):
         assert expected in headers
 
 

@@ -5,7 +5,7 @@ from page_runner import open_page
 
 
 def test_pointing_game_page_runs_and_matches_the_library():
-    from interp_core.metrics.pointing_game import run_pointing_game
+    from interp_core.evaluation.pointing import run_pointing_game
 
     at = open_page("pointing_game", timeout=300)
     at.multiselect[0].set_value(["cnn-shapes"])

@@ -77,7 +77,7 @@ def test_tables_hold_what_the_library_computes(shapes_page):
 
 def test_switching_to_digits_explains_a_digit():
     at = _prototypes_page()
-    at.selectbox(key="kmex-dataset").set_value("digits").run()
+    at.selectbox(key="kmex-model").set_value("kmex-digits").run()
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
     model, test = _library("digits")
     expected = {k: test.info.class_names[v] for k, v in _expected_predictions(model, test.inputs([0])[0]).items()}

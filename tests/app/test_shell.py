@@ -5,6 +5,8 @@ import pytest
 from page_runner import open_page
 from streamlit.testing.v1 import AppTest
 
+from interp_core.views import navigation
+
 
 
 def run_page(page: str | None = None, timeout: float = 60) -> AppTest:
@@ -14,11 +16,20 @@ def run_page(page: str | None = None, timeout: float = 60) -> AppTest:
 def test_home_lists_models_and_device():
     at = run_page()
     assert "explanation explorer" in at.title[0].value
-    frame = at.dataframe[0].value
+    views = at.dataframe[0].value
+    from interp_core.views import VIEWS
+
+    assert list(views["view"]) == [v.title for section in navigation().values() for v in section]
+    assert len(views) == len(VIEWS.names())  # every registered view, and only those
+    frame = at.dataframe[1].value
     assert {"cnn-shapes", "cnn-digits"} <= set(frame["model"])
     shipped = frame.set_index("model").loc["cnn-shapes"]
     assert shipped["status"] in ("shipped", "cache")
-    assert shipped["test accuracy"] >= 0.95
+    from interp_core.store.catalog import recorded_date, recorded_metrics
+
+    # labelled as recorded, with the date of the checkpoint it was read from
+    assert shipped["test accuracy (recorded at training)"] == recorded_metrics("cnn-shapes")["accuracy"] >= 0.95
+    assert shipped["recorded on"] == recorded_date("cnn-shapes") != ""
     assert any(m.label == "Device" for m in at.metric)
 
 

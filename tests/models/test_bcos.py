@@ -236,8 +236,10 @@ def test_encoding_and_logit_bias():
 def _faithfulness_error(model: BcosNetwork, x: torch.Tensor, classes: list[int]) -> float:
     """Max relative error of sum(x6 * W(x)) against logit - bias over ``classes`` (float64)."""
     from interp_core.methods import get_explainer
+    from interp_core.store.card import ModelCard
 
-    maps = get_explainer("bcos", model).attribute(x.expand(len(classes), *x.shape[1:]), torch.tensor(classes))
+    card = ModelCard.for_module(model, family="bcos", num_classes=model.num_classes)
+    maps = get_explainer("bcos", model, card).attribute(x.expand(len(classes), *x.shape[1:]), torch.tensor(classes))
     with torch.no_grad():
         logits = model.eval()(x)[0, classes] - model.logit_layer.bias
     return float(((maps.sum((1, 2)) - logits).abs() / logits.abs()).max())

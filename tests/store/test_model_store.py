@@ -9,9 +9,11 @@ import torch
 from interp_core.paths import with_ext
 from interp_core.store import models as store_models
 from interp_core.store.catalog import checkpoint_stems, checkpoint_status
-from interp_core.store.recipes import RECIPES, ClassifierRecipe, get_recipe, recipe_hash, register_recipe
+from interp_core.methods.standard.recipes import ClassifierRecipe
+from interp_core.store.recipes import RECIPES, get_recipe, recipe_hash, register_recipe
 
 TINY = ClassifierRecipe(
+    family="standard",
     name="test-tiny-digits-b1.5", dataset="digits", arch="cnn", arch_kwargs={"widths": [8, 8, 8, 8], "first_stride": 2},
     epochs=2, batch_size=64, lr=3e-3, patience=0, train_subset=400,
 )
@@ -25,7 +27,7 @@ def tiny(tmp_path, monkeypatch):
     store_models._LOADED.clear()
     register_recipe(TINY)
     yield TINY
-    RECIPES.pop(TINY.name, None)
+    RECIPES.unregister(TINY.name)
     store_models._LOADED.clear()
 
 
@@ -98,7 +100,7 @@ def test_checkpoint_of_other_architecture_is_refused(tiny):
     store_models.train_recipe(tiny.name, "cpu", show_bar=False)
     other = dataclasses.replace(tiny, arch_kwargs={"widths": [8, 8, 8, 16], "first_stride": 2})
     # Same hash on purpose (as if the architecture's code changed under an unchanged recipe).
-    RECIPES[tiny.name] = other
+    RECIPES.register(tiny.name, other)
     store_models._LOADED.clear()
     try:
         stems_other = checkpoint_stems(other)["cache"]
@@ -108,7 +110,7 @@ def test_checkpoint_of_other_architecture_is_refused(tiny):
         with pytest.raises(store_models.ModelNotTrainedError):
             store_models.load_model(tiny.name, "cpu", train_if_missing=False)
     finally:
-        RECIPES[tiny.name] = tiny
+        RECIPES.register(tiny.name, tiny)
 
 
 def test_shipped_defaults_meet_accuracy_targets():

@@ -68,7 +68,7 @@ class EncoderKMEx:
 
     ``features(block_outputs)`` builds the composite map of blocks ``start_block .. B`` (Eqs. 7-8);
     ``fit(rows, y)`` clusters rows ``(n, D)`` whose image belongs to class ``y`` ``(n,)`` (ground truth)
-    into ``n_prototypes_per_class`` prototypes per class. The fitted object segments feature maps
+    into ``prototypes_per_class`` prototypes per class. The fitted object segments feature maps
     (every location goes to its nearest prototype: the explanation map) and predicts the class whose
     prototypes collect most locations.
 
@@ -76,10 +76,10 @@ class EncoderKMEx:
     ``cluster_sizes_`` ``(K,)``, ``inertia_``, ``n_classes_``.
     """
 
-    def __init__(self, start_block: int = 4, n_prototypes_per_class: int = 5, *, block_scale: str = "dim", n_init: int = 3, max_iter: int = 300, tol: float = 1e-4, seed: int = 0, backend: str = "auto"):
+    def __init__(self, start_block: int = 4, prototypes_per_class: int = 5, *, block_scale: str = "dim", n_init: int = 3, max_iter: int = 300, tol: float = 1e-4, seed: int = 0, backend: str = "auto"):
         self.start_block = start_block
         self.block_scale = block_scale
-        self.n_prototypes_per_class = n_prototypes_per_class
+        self.prototypes_per_class = prototypes_per_class
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
@@ -96,7 +96,7 @@ class EncoderKMEx:
         y = torch.as_tensor(y, device=rows.device).long()
         n_classes = int(y.max()) + 1 if n_classes is None else n_classes
         self.prototypes_, self.prototype_classes_, self.cluster_sizes_, self.inertia_ = classwise_kmeans(
-            rows, y, n_classes, self.n_prototypes_per_class, backend=self.backend, n_init=self.n_init,
+            rows, y, n_classes, self.prototypes_per_class, backend=self.backend, n_init=self.n_init,
             max_iter=self.max_iter, tol=self.tol, seed=self.seed,
         )
         self.n_classes_ = n_classes
@@ -136,7 +136,7 @@ class EncoderKMEx:
         dist = protos.pow(2).sum(1, keepdim=True) - 2 * (protos @ features.flatten(2))  # (N, K, R)
         if classes is None:
             return dist.argmin(1).view(n, height, width)  # Paper Eq. 9: argmin_k ||h_r - p_k||
-        per_class = self.n_prototypes_per_class
+        per_class = self.prototypes_per_class
         dist = dist.view(n, self.n_classes_, per_class, -1)
         own = dist.gather(1, classes.view(n, 1, 1, 1).expand(n, 1, per_class, dist.shape[-1])).squeeze(1)  # (N, M, R)
         return (own.argmin(1) + classes.view(n, 1) * per_class).view(n, height, width)

@@ -1,9 +1,10 @@
 """Fit every KMEx explanation of a frozen CNN on its training set, and measure it (Tables 1 and 2).
 
-``fit_kmex_model`` embeds the non-augmented training split in eval mode (not the test split: the
+:class:`KMExFitter` embeds the non-augmented training split in eval mode (not the test split: the
 reference code's MNIST run fitted on test data), fits KMEx on pooled embeddings, the encoder variants on
-pixel rows of a seeded per-class image sample, finds each prototype's representative training patch,
-and (optionally) the default UMAP projection.
+pixel rows of a seeded per-class image sample, and finds each prototype's representative training patch.
+The UMAP projection of Fig. 2 is not part of the fit: it is a view, cached by the model's fingerprint
+(:mod:`~interp_core.methods.kmex.projection`).
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from interp_core.methods.kmex.encoder import EncoderKMEx, pixel_rows, variant_na
 from interp_core.methods.kmex.kmeans import squared_distances
 from interp_core.methods.kmex.model import KMExModel, check_backbone, weights_fingerprint
 from interp_core.methods.kmex.patches import segment_box
-from interp_core.methods.kmex.projection import DEFAULT_UMAP, compute_projection
 from interp_core.methods.kmex.prototypes import KMEx, embed_split, prototype_cosines
 
 def _report(progress: Callable | None, stage: str, fraction: float, message: str) -> None:
@@ -56,7 +56,7 @@ def _representatives(est: EncoderKMEx, features: torch.Tensor, label: int, input
     locations of ``features`` ``(n, D, H', W')`` assigned to it; any location if none is."""
     n, _, h, w = features.shape
     segments = est.segment(features).view(n, -1)
-    per_class = est.n_prototypes_per_class
+    per_class = est.prototypes_per_class
     own = torch.arange(label * per_class, (label + 1) * per_class, device=features.device)
     dist = squared_distances(pixel_rows(features), est.prototypes_[own].to(features.device))  # (n, R, M)
     images, boxes = np.zeros(per_class, dtype=np.int64), np.zeros((per_class, 4), dtype=np.int64)
@@ -73,125 +73,136 @@ def _representatives(est: EncoderKMEx, features: torch.Tensor, label: int, input
     return images, boxes
 
 
-def fit_kmex_model(
-    backbone: nn.Module,
-    train: Split,
-    *,
-    per_class: int = 5,
-    n_init: int = 10,
-    shallowest_block: int = 2,
-    block_scale: str = "dim",
-    encoder_n_init: int = 3,
-    encoder_images_per_class: int = 100,
-    encoder_pixels_per_image: int = 32,
-    max_iter: int = 300,
-    tol: float = 1e-4,
-    seed: int = 0,
-    backend: str = "auto",
-    umap_classes: Sequence[int] = (),
-    dataset: str | None = None,
-    batch_size: int = 256,
-    progress: Callable | None = None,
-) -> tuple[KMExModel, dict[str, Any]]:
-    """Fit KMEx (pooled), the encoder variants ``b{B}`` ... ``b{shallowest}..{B}`` and the patches.
+class KMExFitter:
+    """Fits every KMEx explanation of a frozen CNN (scikit-learn shape; the recipe's hyper-parameters).
 
-    ``backbone``: a frozen BlockCNN-like model (on the device to use; k-means runs there).
+    ``fit(backbone, train)`` fits KMEx on pooled embeddings (Sec. 3.2), the encoder variants ``b{B}`` ...
+    ``b{shallowest_block}..{B}`` on pixel rows (Sec. 3.3) and every prototype's representative training
+    patch, and returns ``self`` with ``model_`` (the :class:`KMExModel`) and ``stats_`` (fit statistics).
+
+    ``prototypes_per_class``: K/C for every prototype set. ``n_init``: k-means restarts for the pooled
+    embedding (explicit: the reference code silently depended on scikit-learn's default).
+    ``shallowest_block``: the deepest encoder variant uses blocks ``shallowest_block .. B`` (2 -> B234);
+    every variant in between is fitted too, as the attribution is carried up through them.
     ``block_scale``: per-block weight of the composite features (see ``combine_blocks``). Encoder
     prototypes use ``encoder_images_per_class`` training images per class and a seeded sample of
-    ``encoder_pixels_per_image`` locations of each (all when fewer); the paper notes that subsets of
-    the training data keep the performance. Returns the model and fit statistics.
+    ``encoder_pixels_per_image`` locations of each (all when fewer), with ``encoder_n_init`` restarts;
+    the paper notes that subsets of the training data keep the performance. ``backend``: ``"auto"``
+    (torch k-means on accelerators, scikit-learn on CPU), ``"torch"`` or ``"sklearn"``.
     """
-    check_backbone(backbone)
-    backbone.eval()
-    device = next(backbone.parameters()).device
-    n_classes = train.info.num_classes
-    labels = torch.from_numpy(train.labels).to(device)
-    stats: dict[str, Any] = {}
 
-    _report(progress, "embed", 0.0, "embedding the training set")
-    start = time.perf_counter()
-    z = embed_split(backbone, train, batch_size=batch_size)
-    stats["embed_seconds"] = round(time.perf_counter() - start, 2)
+    def __init__(self, prototypes_per_class: int = 5, *, n_init: int = 10, shallowest_block: int = 2, block_scale: str = "dim",
+                 encoder_n_init: int = 3, encoder_images_per_class: int = 100, encoder_pixels_per_image: int = 32,
+                 max_iter: int = 300, tol: float = 1e-4, seed: int = 0, backend: str = "auto", batch_size: int = 256):
+        self.prototypes_per_class = prototypes_per_class
+        self.n_init = n_init
+        self.shallowest_block = shallowest_block
+        self.block_scale = block_scale
+        self.encoder_n_init = encoder_n_init
+        self.encoder_images_per_class = encoder_images_per_class
+        self.encoder_pixels_per_image = encoder_pixels_per_image
+        self.max_iter = max_iter
+        self.tol = tol
+        self.seed = seed
+        self.backend = backend
+        self.batch_size = batch_size
 
-    _report(progress, "kmex", 0.2, "k-means on pooled embeddings")
-    start = time.perf_counter()
-    kmex = KMEx(per_class, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed, backend=backend).fit(z, labels, n_classes)
-    stats["kmex_seconds"] = round(time.perf_counter() - start, 2)
-    stats["kmex_inertia"] = kmex.inertia_
-    dist = kmex.distances(z)
-    dist[kmex.prototype_classes_.view(1, -1) != labels.view(-1, 1)] = float("inf")
-    prototype_images = dist.argmin(0)  # nearest training image of the prototype's own class
+    def fit(self, backbone: nn.Module, train: Split, progress: Callable | None = None) -> "KMExFitter":
+        """Fit on the non-augmented training split ``train`` with the frozen ``backbone`` (a BlockCNN-like
+        model on the device to use; k-means runs there)."""
+        check_backbone(backbone)
+        backbone.eval()
+        self.stats_: dict[str, Any] = {}
+        _report(progress, "embed", 0.0, "embedding the training set")
+        kmex, prototype_images = self._fit_pooled(backbone, train)
+        _report(progress, "encoder", 0.3, "encoder features")
+        encoders, samples = self._fit_encoders(backbone, train, progress)
+        _report(progress, "patches", 0.75, "representative patches")
+        patches = self._patches(backbone, train, encoders, samples)
+        self.model_ = self._assemble(backbone, train, kmex, prototype_images, encoders, patches)
+        _report(progress, "done", 1.0, "KMEx fitted")
+        return self
 
-    with torch.no_grad():
-        n_blocks = len(backbone.block_outputs(train.inputs(np.arange(1)).to(device)))
-    encoders = {
-        variant_name(s, n_blocks): EncoderKMEx(s, per_class, block_scale=block_scale, n_init=encoder_n_init, max_iter=max_iter, tol=tol, seed=seed, backend=backend)
-        for s in range(n_blocks, shallowest_block - 1, -1)
-    }
-    variants = list(encoders)
-    samples = class_samples(train.labels, n_classes, encoder_images_per_class, seed)
-    generator = torch.Generator().manual_seed(seed)
-    rows: dict[str, list[torch.Tensor]] = {v: [] for v in variants}
-    row_labels: dict[str, list[torch.Tensor]] = {v: [] for v in variants}
-    start = time.perf_counter()
-    for c, index in enumerate(samples):
-        _report(progress, "encoder", 0.3 + 0.3 * c / n_classes, f"encoder features of class {c + 1}/{n_classes}")
-        for v, feats in _class_features(backbone, train, index, encoders, batch_size).items():
-            r = pixel_rows(feats)  # (n, R, D)
-            if r.shape[1] > encoder_pixels_per_image:
-                pick = torch.rand(r.shape[0], r.shape[1], generator=generator).argsort(1)[:, :encoder_pixels_per_image].to(device)
-                r = r.gather(1, pick.unsqueeze(-1).expand(-1, -1, r.shape[2]))
-            rows[v].append(r.reshape(-1, r.shape[2]))
-            row_labels[v].append(torch.full((rows[v][-1].shape[0],), c, device=device, dtype=torch.long))
-    for v, est in encoders.items():
-        _report(progress, "encoder", 0.6, f"k-means for {v}")
-        est.fit(torch.cat(rows[v]), torch.cat(row_labels[v]), n_classes)
-        stats[f"{v}_inertia"] = est.inertia_
-        stats[f"{v}_rows"] = int(sum(len(r) for r in rows[v]))
-    del rows, row_labels
-    stats["encoder_seconds"] = round(time.perf_counter() - start, 2)
-
-    _report(progress, "patches", 0.75, "representative patches")
-    start = time.perf_counter()
-    input_size = tuple(train.info.input_shape[-2:])
-    patch_images = {v: torch.zeros(n_classes * per_class, dtype=torch.long) for v in variants}
-    patch_boxes = {v: torch.zeros(n_classes * per_class, 4, dtype=torch.long) for v in variants}
-    for c, index in enumerate(samples):
-        for v, feats in _class_features(backbone, train, index, encoders, batch_size).items():
-            local, boxes = _representatives(encoders[v], feats, c, input_size)
-            patch_images[v][c * per_class : (c + 1) * per_class] = torch.from_numpy(index[local])
-            patch_boxes[v][c * per_class : (c + 1) * per_class] = torch.from_numpy(boxes)
-    stats["patch_seconds"] = round(time.perf_counter() - start, 2)
-
-    model = KMExModel(backbone, n_classes, per_class, variants, block_scale=block_scale, dataset=dataset or train.info.name)
-    state = model.kmex_state
-    state.set("backbone_fingerprint", torch.tensor(list(weights_fingerprint(backbone)), dtype=torch.uint8))
-    state.set("prototypes", kmex.prototypes_)
-    state.set("prototype_classes", kmex.prototype_classes_)
-    state.set("cluster_sizes", kmex.cluster_sizes_)
-    state.set("prototype_images", prototype_images)
-    for v, est in encoders.items():
-        state.set(f"{v}_prototypes", est.prototypes_)
-        state.set(f"{v}_sizes", est.cluster_sizes_)
-        state.set(f"{v}_patch_images", patch_images[v].to(device))
-        state.set(f"{v}_patch_boxes", patch_boxes[v].to(device))
-    params = DEFAULT_UMAP
-    state.set("umap_params", torch.tensor([params["train_per_class"], params["n_neighbors"], params["min_dist"], params["seed"]], dtype=torch.float32))
-    for key, dtype in (("umap_classes", torch.long), ("umap_labels", torch.long), ("umap_kinds", torch.long)):
-        state.set(key, torch.zeros(0, dtype=dtype))
-    state.set("umap_points", torch.zeros(0, 2))
-    if umap_classes:
-        _report(progress, "umap", 0.85, "UMAP projection (first use imports umap-learn, ~20 s)")
+    def _fit_pooled(self, backbone: nn.Module, train: Split) -> tuple[KMEx, torch.Tensor]:
+        device = next(backbone.parameters()).device
+        labels = torch.from_numpy(train.labels).to(device)
         start = time.perf_counter()
-        proj = compute_projection(model, model.dataset, list(umap_classes), **params)
-        state.set("umap_classes", torch.from_numpy(proj.classes))
-        state.set("umap_points", torch.from_numpy(proj.points))
-        state.set("umap_labels", torch.from_numpy(proj.labels))
-        state.set("umap_kinds", torch.from_numpy(proj.kinds))
-        stats["umap_seconds"] = round(time.perf_counter() - start, 2)
-    _report(progress, "done", 1.0, "KMEx fitted")
-    model.validate()
-    return model, stats
+        z = embed_split(backbone, train, batch_size=self.batch_size)
+        self.stats_["embed_seconds"] = round(time.perf_counter() - start, 2)
+        start = time.perf_counter()
+        kmex = KMEx(self.prototypes_per_class, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol, seed=self.seed,
+                    backend=self.backend).fit(z, labels, train.info.num_classes)
+        self.stats_["kmex_seconds"] = round(time.perf_counter() - start, 2)
+        self.stats_["kmex_inertia"] = kmex.inertia_
+        dist = kmex.distances(z)
+        dist[kmex.prototype_classes_.view(1, -1) != labels.view(-1, 1)] = float("inf")
+        return kmex, dist.argmin(0)  # nearest training image of the prototype's own class
+
+    def _fit_encoders(self, backbone: nn.Module, train: Split, progress: Callable | None) -> tuple[dict[str, EncoderKMEx], list[np.ndarray]]:
+        device = next(backbone.parameters()).device
+        n_classes = train.info.num_classes
+        with torch.no_grad():
+            n_blocks = len(backbone.block_outputs(train.inputs(np.arange(1)).to(device)))
+        encoders = {
+            variant_name(s, n_blocks): EncoderKMEx(s, self.prototypes_per_class, block_scale=self.block_scale, n_init=self.encoder_n_init,
+                                                   max_iter=self.max_iter, tol=self.tol, seed=self.seed, backend=self.backend)
+            for s in range(n_blocks, self.shallowest_block - 1, -1)
+        }
+        samples = class_samples(train.labels, n_classes, self.encoder_images_per_class, self.seed)
+        generator = torch.Generator().manual_seed(self.seed)
+        rows: dict[str, list[torch.Tensor]] = {v: [] for v in encoders}
+        row_labels: dict[str, list[torch.Tensor]] = {v: [] for v in encoders}
+        start = time.perf_counter()
+        for c, index in enumerate(samples):
+            _report(progress, "encoder", 0.3 + 0.3 * c / n_classes, f"encoder features of class {c + 1}/{n_classes}")
+            for v, feats in _class_features(backbone, train, index, encoders, self.batch_size).items():
+                r = pixel_rows(feats)  # (n, R, D)
+                if r.shape[1] > self.encoder_pixels_per_image:
+                    pick = torch.rand(r.shape[0], r.shape[1], generator=generator).argsort(1)[:, : self.encoder_pixels_per_image].to(device)
+                    r = r.gather(1, pick.unsqueeze(-1).expand(-1, -1, r.shape[2]))
+                rows[v].append(r.reshape(-1, r.shape[2]))
+                row_labels[v].append(torch.full((rows[v][-1].shape[0],), c, device=device, dtype=torch.long))
+        for v, est in encoders.items():
+            _report(progress, "encoder", 0.6, f"k-means for {v}")
+            est.fit(torch.cat(rows[v]), torch.cat(row_labels[v]), n_classes)
+            self.stats_[f"{v}_inertia"] = est.inertia_
+            self.stats_[f"{v}_rows"] = int(sum(len(r) for r in rows[v]))
+        self.stats_["encoder_seconds"] = round(time.perf_counter() - start, 2)
+        return encoders, samples
+
+    def _patches(self, backbone: nn.Module, train: Split, encoders: dict[str, EncoderKMEx], samples: list[np.ndarray]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per variant: (training image index ``(K,)``, box ``(K, 4)``) of every prototype's representative patch."""
+        start = time.perf_counter()
+        k = train.info.num_classes * self.prototypes_per_class
+        m = self.prototypes_per_class
+        input_size = tuple(train.info.input_shape[-2:])
+        out = {v: (torch.zeros(k, dtype=torch.long), torch.zeros(k, 4, dtype=torch.long)) for v in encoders}
+        for c, index in enumerate(samples):
+            for v, feats in _class_features(backbone, train, index, encoders, self.batch_size).items():
+                local, boxes = _representatives(encoders[v], feats, c, input_size)
+                out[v][0][c * m : (c + 1) * m] = torch.from_numpy(index[local])
+                out[v][1][c * m : (c + 1) * m] = torch.from_numpy(boxes)
+        self.stats_["patch_seconds"] = round(time.perf_counter() - start, 2)
+        return out
+
+    def _assemble(self, backbone: nn.Module, train: Split, kmex: KMEx, prototype_images: torch.Tensor,
+                  encoders: dict[str, EncoderKMEx], patches: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> KMExModel:
+        device = next(backbone.parameters()).device
+        model = KMExModel(backbone, train.info.num_classes, self.prototypes_per_class, list(encoders), block_scale=self.block_scale,
+                          dataset=train.info.name)
+        state = model.kmex_state
+        state.set("backbone_fingerprint", torch.tensor(list(weights_fingerprint(backbone)), dtype=torch.uint8))
+        state.set("prototypes", kmex.prototypes_)
+        state.set("prototype_classes", kmex.prototype_classes_)
+        state.set("cluster_sizes", kmex.cluster_sizes_)
+        state.set("prototype_images", prototype_images)
+        for v, est in encoders.items():
+            state.set(f"{v}_prototypes", est.prototypes_)
+            state.set(f"{v}_sizes", est.cluster_sizes_)
+            state.set(f"{v}_patch_images", patches[v][0].to(device))
+            state.set(f"{v}_patch_boxes", patches[v][1].to(device))
+        model.validate()
+        return model
 
 
 @torch.no_grad()
@@ -233,5 +244,5 @@ def evaluate_kmex(model: KMExModel, train: Split, test: Split, *, variants: Sequ
     metrics["cos_class_kmex"], metrics["cos_out_kmex"] = prototype_cosines(kmex.prototypes_, kmex.prototype_classes_, z_test, y_test)
     single = KMEx(1, n_init=1).fit(*embeddings["train"], model.n_classes)
     metrics["cos_class_kmex1"], metrics["cos_out_kmex1"] = prototype_cosines(single.prototypes_, single.prototype_classes_, z_test, y_test)
-    metrics["prototypes_per_class"] = model.per_class
+    metrics["prototypes_per_class"] = model.prototypes_per_class
     return metrics

@@ -1,14 +1,13 @@
 """A frozen CNN together with its fitted KMEx state, as one ``nn.Module`` the model store can save.
 
-The module's ``state_dict`` holds only the KMEx tensors (prototypes, representative-patch indices,
-the default UMAP projection, a fingerprint of the backbone weights), never the backbone itself: the
+The module's ``state_dict`` holds only the KMEx tensors (prototypes, representative-patch indices, a
+fingerprint of the backbone weights), never the backbone itself: the
 backbone is the store's own model of the backbone recipe. Loading a state fitted on other backbone
 weights raises :class:`StaleKMExError`, so the store refits instead of pairing prototypes with the
 wrong encoder.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -26,6 +25,7 @@ from interp_core.methods.kmex.encoder import (
 )
 from interp_core.methods.kmex.patches import PrototypePatch, prototype_palette
 from interp_core.methods.kmex.prototypes import KMEx
+from interp_core.store.card import state_digest
 
 
 class StaleKMExError(RuntimeError):
@@ -34,13 +34,7 @@ class StaleKMExError(RuntimeError):
 
 def weights_fingerprint(module: nn.Module) -> bytes:
     """SHA-256 (32 bytes) of a module's state dict: names, dtypes, shapes and values."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        tensor = tensor.detach().cpu().contiguous()
-        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}".encode())
-        if tensor.numel():
-            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.digest()
+    return state_digest(module.state_dict())
 
 
 def check_backbone(model: nn.Module) -> None:
@@ -55,8 +49,8 @@ def check_backbone(model: nn.Module) -> None:
 
 
 class KMExState(nn.Module):
-    """Plain-tensor buffers of a fitted KMEx model. Their shapes depend on the data (the UMAP point
-    count), so loading adopts the stored shapes; :meth:`KMExModel.load_state_dict` validates them."""
+    """Plain-tensor buffers of a fitted KMEx model. Their shapes depend on the fit (classes, prototypes,
+    feature widths), so loading adopts the stored shapes; :meth:`KMExModel.load_state_dict` validates them."""
 
     def __init__(self, keys: Sequence[str]):
         super().__init__()
@@ -80,8 +74,7 @@ class KMExState(nn.Module):
 
 
 def state_keys(variants: Sequence[str]) -> list[str]:
-    keys = ["backbone_fingerprint", "prototypes", "prototype_classes", "cluster_sizes", "prototype_images",
-            "umap_classes", "umap_points", "umap_labels", "umap_kinds", "umap_params"]
+    keys = ["backbone_fingerprint", "prototypes", "prototype_classes", "cluster_sizes", "prototype_images"]
     for v in variants:
         keys += [f"{v}_prototypes", f"{v}_sizes", f"{v}_patch_images", f"{v}_patch_boxes"]
     return keys
@@ -109,12 +102,12 @@ class KMExModel(nn.Module):
     ``classifier`` are the backbone's, so the model can stand in for its CNN.
     """
 
-    def __init__(self, backbone: nn.Module, n_classes: int, per_class: int, variants: Sequence[str] = ("b4", "b34", "b234"), block_scale: str = "dim", dataset: str | None = None):
+    def __init__(self, backbone: nn.Module, n_classes: int, prototypes_per_class: int, variants: Sequence[str] = ("b4", "b34", "b234"), block_scale: str = "dim", dataset: str | None = None):
         super().__init__()
         check_backbone(backbone)
         self.backbone = backbone
         self.n_classes = n_classes
-        self.per_class = per_class
+        self.prototypes_per_class = prototypes_per_class
         self.variants = tuple(variants)
         self.block_scale = block_scale
         self.dataset = dataset
@@ -143,7 +136,7 @@ class KMExModel(nn.Module):
         stored = bytes(self.buffer("backbone_fingerprint").cpu().numpy().astype(np.uint8).tolist())
         if stored != weights_fingerprint(self.backbone):
             raise StaleKMExError("the stored KMEx prototypes were fitted on other backbone weights; refit them.")
-        k = self.n_classes * self.per_class
+        k = self.n_classes * self.prototypes_per_class
         dim = self.backbone.classifier.in_features
         if tuple(self.buffer("prototypes").shape) != (k, dim):
             raise StaleKMExError(f"stored prototypes have shape {tuple(self.buffer('prototypes').shape)}, expected {(k, dim)}.")
@@ -185,7 +178,7 @@ class KMExModel(nn.Module):
     @property
     def palette(self) -> np.ndarray:
         """``(K, 3)`` fixed colour of every prototype, shared by maps and representative patches."""
-        return prototype_palette(self.n_classes, self.per_class)
+        return prototype_palette(self.n_classes, self.prototypes_per_class)
 
     def representative_patches(self, variant: str = "b234", classes: Sequence[int] | None = None, train: Split | None = None) -> list[PrototypePatch]:
         """The representative training patch of each prototype of ``variant`` (Fig. 1), for ``classes``
@@ -209,7 +202,7 @@ class KMExModel(nn.Module):
         wanted = range(self.n_classes) if classes is None else classes
         out = []
         for c in wanted:
-            for k in range(c * self.per_class, (c + 1) * self.per_class):
+            for k in range(c * self.prototypes_per_class, (c + 1) * self.prototypes_per_class):
                 box = tuple(int(v) for v in boxes[k])
                 image = train.inputs([int(images[k])])[0]
                 out.append(PrototypePatch(k, c, int(images[k]), box, tuple(float(v) for v in palette[k]), PrototypePatch.crop(image, box)))

@@ -30,12 +30,6 @@ def prototype_palette(n_classes: int, per_class: int) -> np.ndarray:
     return colors
 
 
-def segments_to_rgba(segments: np.ndarray, palette: np.ndarray, alpha: float = 0.6) -> np.ndarray:
-    """Colour a segment map ``(H, W)`` of prototype indices: ``(H, W, 4)`` float32 in [0, 1]."""
-    rgb = palette[np.asarray(segments)]
-    return np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), alpha, dtype=np.float32)], -1).astype(np.float32)
-
-
 def segment_box(segments: np.ndarray, prototype: int, location: tuple[int, int], input_size: tuple[int, int], min_fraction: float = 0.25) -> np.ndarray:
     """Bounding box ``(y0, x0, y1, x1)`` in input pixels of the connected segment of ``prototype`` that
     contains ``location`` (row, col) on the low-resolution map ``segments`` ``(h, w)``.

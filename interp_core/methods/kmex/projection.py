@@ -3,8 +3,9 @@
 umap-learn is imported lazily (about 17 s on first import). Results are cached on disk under
 ``cache_subdir("umap")`` and in memory: :func:`umap_2d` by the exact points and parameters,
 :func:`kmex_projection` by the fitted model's content (backbone weights and prototypes), the dataset,
-classes and parameters, so a cache hit needs no forward pass. The default projection of a fitted
-model also ships inside its checkpoint.
+classes and parameters, so a cache hit needs no forward pass and retrained weights never reuse an old
+projection. The default projection of each shipped model ships too, as a file of the same cache under
+``assets/projections`` (written by ``python -m interp_core ship``), so a cold start needs no UMAP.
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ import torch
 
 from interp_core.methods.kmex.model import KMExModel, weights_fingerprint
 from interp_core.methods.kmex.prototypes import embed_split
-from interp_core.paths import cache_subdir
+from interp_core.paths import ASSETS_DIR, cache_subdir
+
+SHIPPED_PROJECTIONS = ASSETS_DIR / "projections"
 
 # Point kinds in a projection, in the order Fig. 2 draws them.
 KINDS = ("train", "test", "classifier", "classifier_rescaled", "kmex")
@@ -45,29 +48,39 @@ class Projection:
         return self.points[keep], self.labels[keep]
 
 
-def _cached(key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Arrays stored under ``key`` in memory, else on disk (``.npz``, written atomically), else computed."""
-    if key in _MEMORY:
-        return _MEMORY[key]
-    path = cache_subdir("umap") / f"{key}.npz"
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                arrays = {name: stored[name] for name in stored.files}
-            _MEMORY[key] = arrays
-            return arrays
-        except (OSError, ValueError):
-            path.unlink(missing_ok=True)
-    arrays = compute()
-    fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".npz", dir=path.parent)
+def _read(path) -> dict[str, np.ndarray] | None:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except (OSError, ValueError):
+        return None
+
+
+def _write(path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to ``path`` (.npz) atomically; a read-only or full folder only costs a refit later."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
         os.replace(tmp, path)
     except OSError:
-        # A read-only or full cache folder only costs the next process a refit.
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _cached(key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Arrays stored under ``key`` in memory, else in the user cache, else shipped, else computed (and cached)."""
+    if key in _MEMORY:
+        return _MEMORY[key]
+    path = cache_subdir("umap") / f"{key}.npz"
+    for candidate in (path, SHIPPED_PROJECTIONS / f"{key}.npz"):
+        if candidate.exists() and (arrays := _read(candidate)) is not None:
+            _MEMORY[key] = arrays
+            return arrays
+    path.unlink(missing_ok=True)
+    arrays = compute()
+    _write(path, arrays)
     _MEMORY[key] = arrays
     return arrays
 
@@ -153,6 +166,18 @@ def compute_projection(model: KMExModel, dataset: str, classes: Sequence[int], *
     return Projection(np.asarray(list(classes), dtype=np.int64), xy, labels, kinds)
 
 
+def default_classes(n_classes: int) -> list[int]:
+    """The classes Fig. 2 shows first: all of them up to ten, else the first six (a readable plot)."""
+    return list(range(n_classes if n_classes <= 10 else 6))
+
+
+def _projection_key(model: KMExModel, dataset: str, classes: list[int], params: list[float]) -> str:
+    digest = hashlib.sha256(weights_fingerprint(model.backbone))
+    digest.update(model.buffer("prototypes").detach().cpu().numpy().tobytes())
+    digest.update(f"kmex_projection|{dataset}|{classes}|{params}".encode())
+    return digest.hexdigest()[:24]
+
+
 def kmex_projection(
     model: KMExModel,
     classes: Sequence[int] | None = None,
@@ -163,35 +188,37 @@ def kmex_projection(
     min_dist: float = DEFAULT_UMAP["min_dist"],
     seed: int = DEFAULT_UMAP["seed"],
 ) -> Projection:
-    """Fig. 2 for a fitted :class:`KMExModel`: the projection shipped in its checkpoint when ``classes``
-    and parameters are the fitted defaults, else a cached or freshly fitted one.
+    """Fig. 2 for a fitted :class:`KMExModel`, cached by the model's weights, the classes and parameters.
 
-    ``classes`` (order and repeats ignored) default to the model's default UMAP classes; ``dataset`` to
-    the model's dataset.
+    ``classes`` (order and repeats ignored) default to :func:`default_classes`; ``dataset`` to the model's.
     """
-    params = np.array([train_per_class, n_neighbors, min_dist, seed], dtype=np.float32)
-    shipped = model.buffer("umap_classes").cpu().numpy()
-    if classes is None:
-        if shipped.size == 0:
-            raise ValueError("This KMEx model ships no default UMAP projection; pass the classes to project.")
-        classes = shipped.tolist()
-    classes = sorted({int(c) for c in classes})
+    classes = sorted({int(c) for c in (default_classes(model.n_classes) if classes is None else classes)})
     if not classes:
         raise ValueError("Choose at least one class to project.")
     if any(not 0 <= c < model.n_classes for c in classes):
         raise ValueError(f"Classes must lie in 0..{model.n_classes - 1}, got {classes}.")
-    if shipped.tolist() == classes and np.allclose(model.buffer("umap_params").cpu().numpy(), params):
-        return Projection(shipped, *(model.buffer(k).cpu().numpy() for k in ("umap_points", "umap_labels", "umap_kinds")))
-    dataset = dataset or getattr(model, "dataset", None)
+    dataset = dataset or model.dataset
     if dataset is None:
         raise ValueError("Name the dataset whose embeddings to project (dataset='shapes').")
-    digest = hashlib.sha256(weights_fingerprint(model.backbone))
-    digest.update(model.buffer("prototypes").detach().cpu().numpy().tobytes())
-    digest.update(f"kmex_projection|{dataset}|{classes}|{params.tolist()}".encode())
+    params = [float(train_per_class), float(n_neighbors), float(min_dist), float(seed)]
 
     def compute() -> dict[str, np.ndarray]:
         proj = compute_projection(model, dataset, classes, train_per_class=train_per_class, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed)
         return {"classes": proj.classes, "points": proj.points, "labels": proj.labels, "kinds": proj.kinds}
 
-    arrays = _cached(digest.hexdigest()[:24], compute)
+    arrays = _cached(_projection_key(model, dataset, classes, params), compute)
     return Projection(arrays["classes"], arrays["points"], arrays["labels"], arrays["kinds"])
+
+
+def ship_default_projection(model: KMExModel) -> "Path":
+    """Write the default projection of ``model`` (computed now or taken from the cache) into
+    ``assets/projections`` under its cache key, so a fresh install shows Fig. 2 without fitting UMAP."""
+    from pathlib import Path
+
+    classes = default_classes(model.n_classes)
+    params = [float(DEFAULT_UMAP[k]) for k in ("train_per_class", "n_neighbors", "min_dist", "seed")]
+    key = _projection_key(model, model.dataset, classes, params)
+    projection = kmex_projection(model, classes)
+    path = Path(SHIPPED_PROJECTIONS) / f"{key}.npz"
+    _write(path, {"classes": projection.classes, "points": projection.points, "labels": projection.labels, "kinds": projection.kinds})
+    return path

@@ -65,18 +65,18 @@ class ClassifierSEM:
 class KMEx:
     """KMEx (Sec. 3.2): per-class k-means prototypes on the pooled embedding, nearest-prototype classifier.
 
-    ``fit(z, y)`` runs k-means with ``n_prototypes_per_class`` centroids on the embeddings of each class,
+    ``fit(z, y)`` runs k-means with ``prototypes_per_class`` centroids on the embeddings of each class,
     using the ground-truth labels ``y`` (as the reference code does). Prototypes are the raw centroids
     (not snapped to data). ``backend``: ``"auto"`` (torch k-means on accelerators, scikit-learn on CPU),
     ``"torch"`` or ``"sklearn"``.
 
-    Fitted attributes: ``prototypes_`` ``(K, D)`` with ``K = C * n_prototypes_per_class`` in class-major
+    Fitted attributes: ``prototypes_`` ``(K, D)`` with ``K = C * prototypes_per_class`` in class-major
     order, ``prototype_classes_`` ``(K,)``, ``cluster_sizes_`` ``(K,)`` training samples per centroid,
     ``inertia_``, ``n_classes_``.
     """
 
-    def __init__(self, n_prototypes_per_class: int = 5, *, n_init: int = 10, max_iter: int = 300, tol: float = 1e-4, seed: int = 0, backend: str = "auto"):
-        self.n_prototypes_per_class = n_prototypes_per_class
+    def __init__(self, prototypes_per_class: int = 5, *, n_init: int = 10, max_iter: int = 300, tol: float = 1e-4, seed: int = 0, backend: str = "auto"):
+        self.prototypes_per_class = prototypes_per_class
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
@@ -91,7 +91,7 @@ class KMEx:
             raise ValueError(f"KMEx.fit expects embeddings of shape (N, D), got {tuple(z.shape)}.")
         n_classes = int(y.max()) + 1 if n_classes is None else n_classes
         self.prototypes_, self.prototype_classes_, self.cluster_sizes_, self.inertia_ = classwise_kmeans(
-            z, y, n_classes, self.n_prototypes_per_class, backend=self.backend, n_init=self.n_init,
+            z, y, n_classes, self.prototypes_per_class, backend=self.backend, n_init=self.n_init,
             max_iter=self.max_iter, tol=self.tol, seed=self.seed,
         )
         self.n_classes_ = n_classes

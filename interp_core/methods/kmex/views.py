@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from interp_core.data.base import Split
 from interp_core.methods.kmex.fitting import class_samples, evaluate_kmex
 from interp_core.methods.kmex.model import KMExModel
-from interp_core.methods.kmex.projection import DEFAULT_UMAP, KINDS, Projection, select_projection_samples
-from interp_core.visualize import heatmap_overlay, image_to_uint8
+from interp_core.methods.kmex.projection import DEFAULT_UMAP, KINDS, Projection, default_classes, select_projection_samples
+from interp_core.visualize import heatmap_overlay, image_to_uint8, segment_overlay
 
 #: How Fig. 2 draws each point kind: label, plotly marker symbol, size, opacity.
 KIND_STYLES: dict[str, tuple[str, str, int, float]] = {
@@ -85,27 +85,12 @@ def kmex_predictions(model: KMExModel, x: torch.Tensor, variants: Sequence[str] 
         result = model.explain_encoder(None, v, outputs=outputs)
         label = int(result.prediction[0])
         # Eq. 10 averages the counts over the class's K/C prototypes; undo that to get a share of locations.
-        share = float(result.class_scores[0, label]) * model.per_class / result.segments[0].numel()
+        share = float(result.class_scores[0, label]) * model.prototypes_per_class / result.segments[0].numel()
         out.append(ModelPrediction(VARIANT_TITLES.get(v, v.upper()), label, share, f"{share:.0%} of locations"))
     return out
 
 
 # ----------------------------------------------------------------------------- maps and legend
-
-
-def segment_overlay(x: torch.Tensor, segments: np.ndarray, palette: np.ndarray, *, alpha: float = 0.55, scale: int = 1) -> np.ndarray:
-    """The explanation map: every location of ``x`` ``(C, H, W)`` tinted with the palette colour
-    ``palette`` ``(K, 3)`` of its prototype in ``segments`` ``(H, W)``, segment borders drawn dark.
-    Returns ``(H * scale, W * scale, 3)`` uint8."""
-    segments = np.asarray(segments)
-    base = image_to_uint8(x).astype(np.float32) / 255
-    tint = (1 - alpha) * base + alpha * np.asarray(palette, dtype=np.float32)[segments]
-    tint, seg = _enlarge(tint, scale), _enlarge(segments, scale)
-    border = np.zeros(seg.shape, dtype=bool)
-    border[:-1] |= seg[:-1] != seg[1:]
-    border[:, :-1] |= seg[:, :-1] != seg[:, 1:]
-    tint[border] = 0.1
-    return (np.clip(tint, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def attribution_overlay(x: torch.Tensor, attribution: torch.Tensor | np.ndarray, *, scale: int = 1) -> np.ndarray:
@@ -187,22 +172,24 @@ class VariantView:
         return VARIANT_TITLES.get(self.variant, self.variant.upper())
 
 
-def explain_sample(model: KMExModel, x: torch.Tensor, target: int, train: Split | None = None, *, variants: Sequence[str] = ("b4", "b234"), top: int = 6, display: int = 256) -> list[VariantView]:
-    """Explain ``x`` ``(C, H, W)`` for class ``target`` with the registered explainers ``kmex-<variant>``.
+def explain_sample(loaded, x: torch.Tensor, target: int, train: Split | None = None, *, variants: Sequence[str] = ("b4", "b234"), top: int = 6, display: int = 256) -> list[VariantView]:
+    """Explain ``x`` ``(C, H, W)`` for class ``target`` with the registered explainers ``kmex-<variant>`` on
+    the loaded KMEx model ``loaded`` (a :class:`~interp_core.store.models.TrainedModel`).
 
     Every location is assigned to its nearest prototype of any class (Eq. 9); the attribution is Eq. 11
     for ``target`` carried up the explanation maps. Pictures are about ``display`` pixels wide.
     """
     from interp_core.methods.base import get_explainer
 
+    model: KMExModel = loaded.model
     scale = display_scale(x.shape[-1], display)
     views = []
     for v in variants:
-        explanation = get_explainer(f"kmex-{v}", model).explain(x, [target])[0]
+        explanation = get_explainer(f"kmex-{v}", loaded).explain(x, [target])[0]
         extras = explanation.extras
         views.append(VariantView(
             v, target, int(extras["prediction"]),
-            segment_overlay(x, extras["segments"], extras["palette"], scale=scale),
+            segment_overlay(x, explanation.segments, explanation.palette, scale=scale),
             attribution_overlay(x, explanation.attribution, scale=scale),
             prototype_legend(model, v, extras["prototypes"], train, top=top, scale=max(1, scale // 2)),
             explanation.attribution.numpy(),
@@ -237,7 +224,7 @@ def kmex_tables(model: KMExModel, train: Split, test: Split, *, train_sample: in
         per_class = -(-train_sample // train.info.num_classes)
         train = train.subset(np.concatenate(class_samples(train.labels, train.info.num_classes, per_class, seed)))
     m = evaluate_kmex(model, train, test, variants=variants)
-    k = model.per_class
+    k = model.prototypes_per_class
     cosines = [
         {"prototypes": "CNN classifier columns c_j", "class": m["cos_class_cnn"], "out": m["cos_out_cnn"]},
         {"prototypes": "KMEx (K/C=1)", "class": m["cos_class_kmex1"], "out": m["cos_out_kmex1"]},
@@ -342,10 +329,23 @@ def point_preview(model: KMExModel, kind: str, source: int, train: Split, test: 
     elif kind == "kmex":
         index = int(model.buffer("prototype_images")[source])
         image = train.inputs([index])[0]
-        caption = (f"KMEx prototype #{source} of {names[source // model.per_class]}: its nearest training image "
+        caption = (f"KMEx prototype #{source} of {names[source // model.prototypes_per_class]}: its nearest training image "
                    f"#{index} (the prototype itself is a centroid, not an image)")
     elif kind in ("classifier", "classifier_rescaled"):
         return None, f"c_j of class {names[source]}: a column of the CNN's classifier, not an image."
     else:
         raise ValueError(f"Unknown point kind {kind!r}; expected one of {', '.join(KINDS)}.")
     return _enlarge(image_to_uint8(image), display_scale(image.shape[-1], display)), caption
+
+
+def kmex_recipes() -> list[str]:
+    """Every KMEx recipe with a checkpoint on disk, in registry order."""
+    from interp_core.store.catalog import checkpoint_status
+    from interp_core.store.recipes import all_recipes
+
+    return [r.name for r in all_recipes().values() if r.kind == "kmex" and checkpoint_status(r.name) != "missing"]
+
+
+def projection_classes(model: KMExModel) -> list[int]:
+    """The classes Fig. 2 opens with (a view preference, not part of the model)."""
+    return default_classes(model.n_classes)

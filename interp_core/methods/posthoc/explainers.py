@@ -24,9 +24,10 @@ Choices, on purpose:
 * ``rise`` follows Petsiuk et al. (500 masks, s = 8, p = 0.1) on the logits, centred over the masks (see
   :class:`RiseExplainer`).
 
-Two class attributes tell benchmarks about a method without naming it: ``perturbation_based`` (LIME,
-RISE; the pointing game does not smooth their maps, as in the paper) and ``costly`` (IG, LIME, RISE:
-hundreds of forward passes per input, so the pointing game defaults to fewer grids).
+Two class attributes of the contract tell benchmarks about a method without naming it:
+``perturbation_based`` (LIME, RISE; the pointing game does not smooth their maps, as in the paper) and
+``costly`` (IG, LIME, RISE: hundreds of forward passes per input, so the pointing game defaults to fewer
+grids). Every method here explains any classifier (recipe kind ``classifier``), image or audio.
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from interp_core.methods.base import Explainer, register_explainer
+from interp_core.methods.base import Explainer, ExplainerOutput, register_explainer
+from interp_core.store.card import ModelCard
 
 
 def _leaf(inputs: torch.Tensor) -> torch.Tensor:
@@ -61,52 +63,68 @@ def _identical_row_groups(inputs: torch.Tensor) -> list[list[int]]:
     return groups
 
 
+class PosthocExplainer(Explainer):
+    """A post-hoc method: maps from :meth:`maps`; no extras unless the method adds some."""
+
+    def maps(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def compute(self, inputs: torch.Tensor, target: torch.Tensor, details: bool) -> ExplainerOutput:
+        return ExplainerOutput(self.maps(inputs, target).detach(), [{} for _ in range(inputs.shape[0])])
+
+
 # ---------------------------------------------------------------- gradient methods (Captum)
 
 @register_explainer("gradient")
-class GradientExplainer(Explainer):
+class GradientExplainer(PosthocExplainer):
     """Input gradient ``d logit_t / d x`` summed over channels (Simonyan et al.; Captum ``Saliency``).
 
     Signed by default; ``absolute=True`` sums ``|d logit_t / d x_c|`` instead (Simonyan's saliency
     takes the max of the absolute values over channels), for comparison.
     """
 
-    def __init__(self, model: nn.Module, absolute: bool = False):
-        super().__init__(model)
+    summary = "signed input gradient (Captum Saliency)"
+
+    def __init__(self, model: nn.Module, card: ModelCard, absolute: bool = False):
+        super().__init__(model, card)
         self.absolute = absolute
 
-    def attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def maps(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         from captum.attr import Saliency
 
         return Saliency(self.model).attribute(_leaf(inputs), target=target, abs=self.absolute).detach().sum(1)
 
 
 @register_explainer("input_x_gradient")
-class InputXGradientExplainer(Explainer):
+class InputXGradientExplainer(PosthocExplainer):
     """``x ⊙ d logit_t / d x`` summed over channels (Captum ``InputXGradient``); sums to the logit for a
     bias-free piecewise-linear model."""
 
-    def attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    summary = "input × gradient (Captum)"
+
+    def maps(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         from captum.attr import InputXGradient
 
         return InputXGradient(self.model).attribute(_leaf(inputs), target=target).detach().sum(1)
 
 
 @register_explainer("integrated_gradients")
-class IntegratedGradientsExplainer(Explainer):
+class IntegratedGradientsExplainer(PosthocExplainer):
     """Integrated Gradients from a zero (black) baseline, ``n_steps`` = 50 as in B-cos Supp. C.2.
 
     ``internal_batch_size`` bounds how many scaled inputs go through the model at once (memory).
     """
 
+    summary = "Integrated Gradients, 50 steps from black (Captum)"
+
     costly = True
 
-    def __init__(self, model: nn.Module, n_steps: int = 50, internal_batch_size: int = 50):
-        super().__init__(model)
+    def __init__(self, model: nn.Module, card: ModelCard, n_steps: int = 50, internal_batch_size: int = 50):
+        super().__init__(model, card)
         self.n_steps = n_steps
         self.internal_batch_size = internal_batch_size
 
-    def attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def maps(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         from captum.attr import IntegratedGradients
 
         x = _leaf(inputs)
@@ -118,12 +136,14 @@ class IntegratedGradientsExplainer(Explainer):
 
 
 @register_explainer("deeplift")
-class DeepLiftExplainer(Explainer):
+class DeepLiftExplainer(PosthocExplainer):
     """DeepLIFT (rescale rule, Captum ``DeepLift``) from a zero baseline, summed over channels.
 
     Runs on a deep copy of the model with every ``inplace`` flag off, made on first use; the caller's
     model is never modified.
     """
+
+    summary = "DeepLIFT rescale rule from black (Captum)"
 
     _copy: nn.Module | None = None
 
@@ -136,7 +156,7 @@ class DeepLiftExplainer(Explainer):
             self._copy = model
         return self._copy
 
-    def attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def maps(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         from captum.attr import DeepLift
 
         x = _leaf(inputs)
@@ -148,9 +168,11 @@ class DeepLiftExplainer(Explainer):
 
 
 @register_explainer("gradcam")
-class GradCamExplainer(Explainer):
+class GradCamExplainer(PosthocExplainer):
     """Grad-CAM (Selvaraju et al.; Captum ``LayerGradCam``) on ``model.gradcam_layer``: ReLU of the
     gradient-weighted channel sum, bilinearly upsampled to the input size."""
+
+    summary = "Grad-CAM on the last convolutional block (Captum)"
 
     def _layer(self) -> nn.Module:
         layer = getattr(self.model, "gradcam_layer", None)
@@ -161,7 +183,7 @@ class GradCamExplainer(Explainer):
             )
         return layer
 
-    def attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def maps(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         from captum.attr import LayerAttribution, LayerGradCam
 
         cam = LayerGradCam(self.model, self._layer()).attribute(_leaf(inputs), target=target, relu_attributions=True)
@@ -222,7 +244,7 @@ def segment_means(image: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
 
 
 @register_explainer("lime")
-class LimeExplainer(Explainer):
+class LimeExplainer(PosthocExplainer):
     """LIME (Ribeiro et al.) through Captum ``Lime`` on superpixels: ``n_samples`` = 500 (B-cos Supp. C.2).
 
     The interpretable input is the binary on/off vector of the superpixels; an "off" superpixel is black
@@ -232,15 +254,17 @@ class LimeExplainer(Explainer):
     coefficient.
     """
 
+    summary = "LIME on superpixels, 500 samples (Captum)"
+
     perturbation_based = True
     costly = True
 
-    def __init__(self, model: nn.Module, n_samples: int = 500, segment_size: int = 16, compactness: float = 0.1,
+    def __init__(self, model: nn.Module, card: ModelCard, n_samples: int = 500, segment_size: int = 16, compactness: float = 0.1,
                  slic_iterations: int = 10, kernel_width: float = 0.25, hide: str = "zero", batch_size: int = 50,
                  seed: int = 0):
         if hide not in ("zero", "mean"):
             raise ValueError(f"hide must be 'zero' (black, like RISE) or 'mean' (lime's superpixel mean), got {hide!r}.")
-        super().__init__(model)
+        super().__init__(model, card)
         self.hide = hide
         self.n_samples = n_samples
         self.segment_size = segment_size
@@ -254,10 +278,13 @@ class LimeExplainer(Explainer):
         """Superpixels ``(H, W)`` of one input ``(C, H, W)``."""
         return superpixels(x, self.segment_size, self.compactness, self.slic_iterations)
 
-    def extras(self, inputs: torch.Tensor, target: torch.Tensor, maps: torch.Tensor) -> list[dict]:
-        return [{"segments": self.segments(inputs[i]).numpy()} for i in range(inputs.shape[0])]
+    def compute(self, inputs: torch.Tensor, target: torch.Tensor, details: bool) -> ExplainerOutput:
+        out = super().compute(inputs, target, details)
+        if details:
+            out.rows = [{"segments": self.segments(inputs[i]).cpu().numpy()} for i in range(inputs.shape[0])]
+        return out
 
-    def attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def maps(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         from captum._utils.models.linear_model import SkLearnRidge
         from captum.attr import Lime
         from captum.attr._core.lime import get_exp_kernel_similarity_function
@@ -325,7 +352,7 @@ def rise_masks(n: int, size: tuple[int, int], cells: int = 8, keep_prob: float =
 
 
 @register_explainer("rise")
-class RiseExplainer(Explainer):
+class RiseExplainer(PosthocExplainer):
     """RISE (Petsiuk et al. 2018): the mask-weighted mean of the class output over random masked inputs.
 
     ``n_masks`` = 500, ``cells`` s = 8, ``keep_prob`` p = 0.1 (B-cos Supp. C.2). Masked-out pixels are
@@ -337,12 +364,14 @@ class RiseExplainer(Explainer):
     model evaluations.
     """
 
+    summary = "RISE, 500 random masks"
+
     perturbation_based = True
     costly = True
 
-    def __init__(self, model: nn.Module, n_masks: int = 500, cells: int = 8, keep_prob: float = 0.1,
+    def __init__(self, model: nn.Module, card: ModelCard, n_masks: int = 500, cells: int = 8, keep_prob: float = 0.1,
                  batch_size: int = 50, seed: int = 0, center: bool = True):
-        super().__init__(model)
+        super().__init__(model, card)
         self.n_masks = n_masks
         self.cells = cells
         self.keep_prob = keep_prob
@@ -350,7 +379,7 @@ class RiseExplainer(Explainer):
         self.seed = seed
         self.center = center
 
-    def attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def maps(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         maps = torch.empty(inputs.shape[0], *inputs.shape[-2:], device=inputs.device)
         for rows in _identical_row_groups(inputs):
             x = inputs[rows[0]].detach()

@@ -9,10 +9,18 @@ import torch.nn as nn
 
 from interp_core.data.base import DatasetInfo, Split
 from interp_core.methods import get_explainer
-from interp_core.methods.bcos import BcosExplainer, contribution_image, weight_map_rgba
+from interp_core.methods.bcos.explainers import BcosExplainer, weight_map_rgba
+from interp_core.store.card import ModelCard
+from interp_core.visualize import signed_image as contribution_image
 from interp_core.models import build_model
 from interp_core.models.bcos import explanation_mode
 from interp_core.store.recipes import get_recipe
+
+
+def bcos_explainer(model, **params) -> BcosExplainer:
+    """The ``bcos`` explainer of a freshly built network, with a card saying what it is."""
+    card = ModelCard.for_module(model, family="bcos", num_classes=getattr(model, "num_classes", 1))
+    return get_explainer("bcos", model, card, **params)
 
 
 def shapes_architecture(dtype=torch.float64, seed: int = 0):
@@ -31,7 +39,7 @@ def tiny():
 def test_contributions_sum_to_logit_minus_bias_for_every_class():
     """B-cos Eq. 15: sum over pixels and the 6 channels of x ⊙ W(x) = logit - bias, to 1e-4 relative."""
     model = shapes_architecture()
-    explainer = get_explainer("bcos", model)
+    explainer = bcos_explainer(model)
     x = torch.rand(1, 3, 64, 64, dtype=torch.float64)
     classes = torch.arange(24)
     maps = explainer.attribute(x.expand(24, -1, -1, -1), classes)
@@ -58,7 +66,7 @@ def test_contributions_sum_to_logit_minus_bias_for_every_class():
 
 def test_contributions_sum_to_logit_in_float32():
     model = shapes_architecture(torch.float32, seed=1)
-    explainer = get_explainer("bcos", model)
+    explainer = bcos_explainer(model)
     x = torch.rand(3, 64, 64)
     explanations = explainer.explain(x, list(range(24)))
     with torch.no_grad():
@@ -69,7 +77,7 @@ def test_contributions_sum_to_logit_in_float32():
 
 
 def test_weights_equal_the_jacobian_of_the_explanation_mode_model(tiny):
-    explainer = get_explainer("bcos", tiny)
+    explainer = bcos_explainer(tiny)
     x = torch.rand(1, 3, 6, 6, dtype=torch.float64)
     x6, weights = explainer.dynamic_weights(x.expand(5, -1, -1, -1), torch.arange(5))
     with explanation_mode(tiny):
@@ -82,7 +90,7 @@ def test_weights_equal_the_jacobian_of_the_explanation_mode_model(tiny):
 
 
 def test_explaining_twice_gives_identical_maps_and_leaves_no_gradients(tiny):
-    explainer = get_explainer("bcos", tiny)
+    explainer = bcos_explainer(tiny)
     x = torch.rand(2, 3, 8, 8, dtype=torch.float64, requires_grad=True)
     target = torch.tensor([1, 4])
     first = explainer.attribute(x, target)
@@ -96,25 +104,25 @@ def test_explaining_twice_gives_identical_maps_and_leaves_no_gradients(tiny):
 
 
 def test_five_classes_batched_equal_five_single_calls(tiny):
-    explainer = get_explainer("bcos", tiny)
+    explainer = bcos_explainer(tiny)
     x = torch.rand(3, 8, 8, dtype=torch.float64)
     batched = explainer.explain(x, [0, 1, 2, 3, 4])
     for exp in batched:
         single = explainer.explain(x, [exp.target])[0]
         torch.testing.assert_close(exp.attribution, single.attribution, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(exp.extras["weights"], single.extras["weights"], rtol=1e-5, atol=1e-7)
-        np.testing.assert_allclose(exp.extras["rgba"], single.extras["rgba"], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(exp.rgba, single.rgba, rtol=1e-4, atol=1e-6)
     maps = [e.attribution for e in batched]
     assert not torch.allclose(maps[0], maps[1])
 
 
 def test_explain_extras(tiny):
-    explainer = get_explainer("bcos", tiny, smooth=3)
+    explainer = bcos_explainer(tiny, smooth=3)
     x = torch.rand(3, 8, 8, dtype=torch.float64)
     exp = explainer.explain(x, [2])[0]
     assert exp.method == "bcos" and exp.target == 2
-    assert exp.extras["rgba"].shape == (8, 8, 4) and exp.extras["weights"].shape == (6, 8, 8)
-    assert exp.extras["contribution_image"].shape == (8, 8, 3) and exp.extras["contribution_image"].dtype == np.uint8
+    assert exp.rgba.shape == (8, 8, 4) and exp.extras["weights"].shape == (6, 8, 8)
+    assert exp.panels == ("rgba", "signed") and exp.segments is None and exp.mask is None
     x6 = torch.cat([x, 1 - x])
     torch.testing.assert_close(exp.attribution, (x6 * torch.from_numpy(exp.extras["weights"]).double()).sum(0).float())
 
@@ -163,7 +171,7 @@ def test_contribution_image_is_symmetric_bwr():
 
 
 def test_neuron_explanation_sums_to_the_activation(tiny):
-    explainer = get_explainer("bcos", tiny)
+    explainer = bcos_explainer(tiny)
     assert tiny.neuron_layers() == ["body.0", "body.1", "body.2", "body.3"]
     x = torch.rand(2, 3, 8, 8, dtype=torch.float64)
     result = explainer.neuron_weights(x, "body.1", 3, (2, 1))
@@ -189,7 +197,7 @@ def test_neuron_explanation_sums_to_the_activation(tiny):
 
 
 def test_delta_explanation_is_the_difference_of_two_explanations(tiny):
-    explainer = get_explainer("bcos", tiny)
+    explainer = bcos_explainer(tiny)
     x = torch.rand(3, 8, 8, dtype=torch.float64)
     delta = explainer.delta_explanation(x, 1, 3)
     a, b = explainer.explain(x, [1, 3])
@@ -197,7 +205,7 @@ def test_delta_explanation_is_the_difference_of_two_explanations(tiny):
     np.testing.assert_allclose(delta.extras["weights"], a.extras["weights"] - b.extras["weights"], rtol=1e-5, atol=1e-6)
     assert delta.score == pytest.approx(a.score - b.score)
     assert float(delta.attribution.sum()) == pytest.approx(delta.score, rel=1e-5)
-    assert delta.extras["classes"] == (1, 3) and delta.extras["rgba"].shape == (8, 8, 4)
+    assert delta.extras["classes"] == (1, 3) and delta.rgba.shape == (8, 8, 4)
 
 
 def test_top_activating_images_of_a_neuron(tiny):
@@ -206,7 +214,7 @@ def test_top_activating_images_of_a_neuron(tiny):
     info = DatasetInfo("toy", "image", ("a", "b", "c", "d", "e"), (3, 8, 8))
     split = Split(info, images, np.zeros(12, dtype=np.int64),
                   lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).double() / 255)
-    explainer = get_explainer("bcos", tiny)
+    explainer = bcos_explainer(tiny)
     top = explainer.top_activating(split, "body.2", 4, k=3, batch_size=5)
     with torch.no_grad():
         acts = tiny.body[2](tiny.body[1](tiny.body[0](tiny.encode(split.inputs(np.arange(12))))))[:, 4].flatten(1).amax(1)
@@ -219,9 +227,9 @@ def test_top_activating_images_of_a_neuron(tiny):
 
 def test_explainer_rejects_non_bcos_models_and_bad_targets(tiny):
     with pytest.raises(ValueError, match="B-cos network"):
-        get_explainer("bcos", nn.Sequential(nn.Conv2d(3, 3, 1)))
+        bcos_explainer(nn.Sequential(nn.Conv2d(3, 3, 1)))
     with pytest.raises(ValueError, match="target classes"):
-        BcosExplainer(tiny).attribute(torch.rand(1, 3, 8, 8, dtype=torch.float64), torch.tensor([7]))
+        bcos_explainer(tiny).attribute(torch.rand(1, 3, 8, 8, dtype=torch.float64), torch.tensor([7]))
 
 
 def test_explanations_run_in_eval_mode_and_restore_training():
@@ -230,8 +238,8 @@ def test_explanations_run_in_eval_mode_and_restore_training():
     model.train()
     x = torch.rand(2, 3, 8, 8, dtype=torch.float64)
     running = [b.clone() for b in model.buffers()]
-    both = get_explainer("bcos", model).attribute(x, torch.tensor([0, 1]))
-    one = get_explainer("bcos", model).attribute(x[1:], torch.tensor([1]))
+    both = bcos_explainer(model).attribute(x, torch.tensor([0, 1]))
+    one = bcos_explainer(model).attribute(x[1:], torch.tensor([1]))
     torch.testing.assert_close(both[1:], one)  # rows independent: no batch statistics
     assert model.training and all(torch.equal(a, b) for a, b in zip(running, model.buffers()))
 
@@ -243,7 +251,7 @@ def test_trained_bcos_shapes_is_faithful_for_every_class():
 
     trained = load_model("bcos-shapes")
     model = trained.model
-    explainer = get_explainer("bcos", model)
+    explainer = get_explainer("bcos", trained)
     x = load_split("shapes", "test").inputs([0, 1])
     for i in range(2):
         maps = explainer.attribute(x[i : i + 1].expand(24, -1, -1, -1), torch.arange(24))

@@ -11,9 +11,9 @@ weight ``W(x)`` (method-notes §1.8, v2 issue #6).
 
 Everything goes through :class:`BcosExplainer` (registered as ``"bcos"``):
 
-* ``attribute(inputs, target)`` -> contribution maps ``(N, H, W)``; ``explain(x, targets)`` adds extras
-  ``rgba`` (the paper's coloured weight map), ``weights`` (raw ``W(x)``, ``(2C, H, W)``) and
-  ``contribution_image`` (bwr, ``(H, W, 3)`` uint8).
+* ``attribute(inputs, target)`` -> contribution maps ``(N, H, W)``; ``explain(x, targets)`` adds
+  ``rgba`` (the paper's coloured weight map) and the extra ``weights`` (raw ``W(x)``, ``(2C, H, W)``);
+  it is drawn as the coloured map and the contribution map (red positive, blue negative).
 * ``dynamic_weights`` -> ``(x6, W(x))`` for logits; ``neuron_weights`` for any intermediate neuron.
 * ``explain_neuron``, ``delta_explanation`` (B-cos Fig. 9) and ``top_activating`` (Figs. 8 and 10).
 
@@ -32,8 +32,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from interp_core.methods.base import Explainer, Explanation, register_explainer
+from interp_core.methods.base import Explainer, ExplainerOutput, Explanation, UnsupportedModelError, register_explainer
 from interp_core.models.bcos import BcosNetwork, explanation_mode
+from interp_core.store.card import ModelCard
 
 
 class _StopForward(Exception):
@@ -76,16 +77,6 @@ def weight_map_rgba(x6: torch.Tensor, weights: torch.Tensor, smooth: int = 15, a
     return rgba[0] if single else rgba
 
 
-def contribution_image(contributions: torch.Tensor | np.ndarray, percentile: float = 99.5) -> np.ndarray:
-    """Contribution map ``(H, W)`` -> bwr RGB uint8 ``(H, W, 3)``, symmetric about 0 and clipped at the
-    ``percentile``-th percentile of ``|c|`` (v2 ``plot_contribution_map``): red positive, blue negative."""
-    from interp_core.visualize import colormap
-
-    values = contributions.detach().float().cpu().numpy() if isinstance(contributions, torch.Tensor) else np.asarray(contributions)
-    limit = float(np.percentile(np.abs(values), percentile)) or 1.0
-    return colormap(values, "bwr", -limit, limit)
-
-
 class _EvalMode:
     """Temporarily put a model in eval mode: batch statistics would couple the rows of an explanation
     batch and update running statistics."""
@@ -111,16 +102,19 @@ class BcosExplainer(Explainer):
     """
 
     inherent = True
+    panels = ("rgba", "signed")
+    summary = "B-cos contribution map x·W(x) (Eq. 15) and coloured weight map W(x)"
 
-    def __init__(self, model: nn.Module, *, smooth: int = 15, alpha_percentile: float = 99.5):
+    def __init__(self, model: nn.Module, card: ModelCard, *, smooth: int = 15, alpha_percentile: float = 99.5):
+        super().__init__(model, card)
         if not isinstance(model, BcosNetwork):
-            raise ValueError(
-                f"The 'bcos' explainer needs a B-cos network (e.g. recipe 'bcos-shapes'), got {type(model).__name__}."
-            )
-        super().__init__(model)
+            raise UnsupportedModelError(f"The 'bcos' explainer needs a B-cos network, got {type(model).__name__}.")
         self.smooth = smooth
         self.alpha_percentile = alpha_percentile
-        self._last: tuple | None = None
+
+    @classmethod
+    def accepts(cls, card: ModelCard) -> bool:
+        return card.family == "bcos" and card.kind == "classifier"
 
     # ------------------------------------------------------------ core: W(x) by one backward pass
 
@@ -156,34 +150,17 @@ class BcosExplainer(Explainer):
             weights = self._weights_of(x6, logits.gather(1, target.view(-1, 1)).squeeze(1))
         return x6.detach(), weights
 
-    def attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Contribution maps ``sum_c x6 ⊙ W(x)`` (B-cos Eq. 15), ``(N, H, W)``; each sums over pixels to
-        the target logit minus the logit bias."""
+    def compute(self, inputs: torch.Tensor, target: torch.Tensor, details: bool) -> ExplainerOutput:
+        """Contribution maps ``sum_c x6 ⊙ W(x)`` (B-cos Eq. 15), ``(N, H, W)``, each summing over pixels to
+        the target logit minus the logit bias; with ``details``, per row ``rgba`` ``(H, W, 4)`` (coloured
+        weight map) and ``weights`` ``(2C, H, W)`` (raw ``W(x)``)."""
         x6, weights = self.dynamic_weights(inputs, target)
-        self._last = (inputs, inputs._version, torch.as_tensor(target).clone(), x6, weights)
-        return (x6 * weights).sum(1)
+        maps = (x6 * weights).sum(1)
+        return ExplainerOutput(maps, self._visual_rows(x6, weights) if details else [{} for _ in range(maps.shape[0])])
 
-    def _cached(self, inputs: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        last, self._last = self._last, None
-        if (last is not None and last[0] is inputs and last[1] == inputs._version
-                and torch.equal(last[2].cpu(), torch.as_tensor(target).cpu())):
-            return last[3], last[4]
-        return self.dynamic_weights(inputs, target)
-
-    def _visual_extras(self, x6: torch.Tensor, weights: torch.Tensor) -> list[dict[str, Any]]:
+    def _visual_rows(self, x6: torch.Tensor, weights: torch.Tensor) -> list[dict[str, Any]]:
         rgba = weight_map_rgba(x6, weights, self.smooth, self.alpha_percentile)
-        contributions = (x6 * weights).sum(1).detach().cpu()
-        return [
-            {"rgba": rgba[i], "weights": weights[i].detach().float().cpu().numpy(),
-             "contribution_image": contribution_image(contributions[i])}
-            for i in range(weights.shape[0])
-        ]
-
-    def extras(self, inputs: torch.Tensor, target: torch.Tensor, maps: torch.Tensor) -> list[dict[str, Any]]:
-        """Per row: ``rgba`` ``(H, W, 4)`` coloured weight map, ``weights`` ``(2C, H, W)`` raw ``W(x)``,
-        ``contribution_image`` ``(H, W, 3)`` uint8 bwr map."""
-        x6, weights = self._cached(inputs, target)
-        return self._visual_extras(x6, weights)
+        return [{"rgba": rgba[i], "weights": weights[i].detach().float().cpu().numpy()} for i in range(weights.shape[0])]
 
     # ------------------------------------------------------------ intermediate neurons
 
@@ -262,12 +239,13 @@ class BcosExplainer(Explainer):
 
     def _neuron_explanation(self, result: dict[str, torch.Tensor], i: int, layer: str, channel: int) -> Explanation:
         x6, weights = result["x6"][i : i + 1], result["weights"][i : i + 1]
-        extras = self._visual_extras(x6, weights)[0]
+        extras = self._visual_rows(x6, weights)[0]
+        rgba = extras.pop("rgba")
         extras.update(layer=layer, channel=int(channel))
         if "position" in result:
             extras["position"] = tuple(int(v) for v in result["position"][i])
         attribution = (x6 * weights).sum(1)[0].detach().float().cpu()
-        return Explanation(self.name, int(channel), attribution, float(result["activation"][i]), extras)
+        return Explanation(self.name, int(channel), attribution, float(result["activation"][i]), self.panels, rgba=rgba, extras=extras)
 
     @torch.no_grad()
     def neuron_activations(self, split, layer: str, channel: int, batch_size: int = 128) -> torch.Tensor:
@@ -301,14 +279,15 @@ class BcosExplainer(Explainer):
 
     def delta_explanation(self, x: torch.Tensor, class_a: int, class_b: int) -> Explanation:
         """Difference between the explanations of two classes of one image ``x`` ``(C, H, W)`` (B-cos
-        Fig. 9): attribution ``s_a - s_b`` ``(H, W)``, score ``logit_a - logit_b``, extras ``weights``
-        ``W_a(x) - W_b(x)``, ``rgba`` (coloured map of the difference: evidence for ``class_a`` over
-        ``class_b``), ``contribution_image`` (red: ``class_a``, blue: ``class_b``) and ``classes``."""
+        Fig. 9): attribution ``s_a - s_b`` ``(H, W)`` (red: ``class_a``, blue: ``class_b``), score
+        ``logit_a - logit_b``, ``rgba`` (coloured map of the difference: evidence for ``class_a`` over
+        ``class_b``), extras ``weights`` ``W_a(x) - W_b(x)`` and ``classes``."""
         inputs = x.unsqueeze(0).expand(2, *x.shape)
         x6, weights = self.dynamic_weights(inputs, torch.tensor([class_a, class_b]))
         delta = (weights[0] - weights[1]).unsqueeze(0)
-        extras = self._visual_extras(x6[:1], delta)[0]
+        extras = self._visual_rows(x6[:1], delta)[0]
+        rgba = extras.pop("rgba")
         extras["classes"] = (int(class_a), int(class_b))
         scores = self.scores(inputs.to(self._device), torch.tensor([class_a, class_b], device=self._device))
         attribution = (x6[:1] * delta).sum(1)[0].detach().float().cpu()
-        return Explanation(self.name, int(class_a), attribution, float(scores[0] - scores[1]), extras)
+        return Explanation(self.name, int(class_a), attribution, float(scores[0] - scores[1]), self.panels, rgba=rgba, extras=extras)

@@ -1,5 +1,5 @@
 """B-cos recipes (Böhle et al., CVPR 2022) on the embedded shapes dataset: the dashboard default and the
-B ablation of B-cos Fig. 5 / Tab. 1.
+B ablation of B-cos Fig. 5 / Tab. 1 (torch-free).
 
 All use the plain 9-layer B-cos CNN of the CIFAR-10 experiments (``arch="bcos-cnn"``, no ReLU, no
 normalisation, 3x3 kernels then a 1x1 classifier, global average pooling), sized for 64x64 inputs on a
@@ -9,14 +9,21 @@ the CIFAR widths. Training follows the paper: Adam, cosine schedule, one-hot BCE
 ``log10 γ = 1.5 B - 1.75``; the temperature ``T`` is set per B so that the spread of the initial logits
 is about the same for every B (the paper also fixed T per B by hand).
 """
-from interp_core.store.recipes import ClassifierRecipe, register_recipe
+from interp_core.methods.standard.recipes import ClassifierRecipe
+from interp_core.store.recipes import register_recipe
 
 SHAPES_WIDTHS = (32, 32, 64, 64, 64, 128, 128, 128)
 SHAPES_STRIDES = (2, 2, 1, 1, 2, 1, 1, 1)
+#: The recipe the B-cos view opens with, and the standard classifier it is compared with.
+DEFAULT_RECIPE = "bcos-shapes"
+BASELINE_RECIPE = "cnn-shapes"
+#: Recipes of the B ablation (Fig. 5), identical but for B.
+ABLATION_RECIPES: list[str] = []
 
 register_recipe(ClassifierRecipe(
-    name="bcos-shapes",
+    name=DEFAULT_RECIPE,
     dataset="shapes",
+    family="bcos",
     shipped=True,
     description="Plain 9-layer B-cos CNN (B=2, no MaxOut, no ReLU or normalisation) on shapes; the default B-cos model.",
     arch="bcos-cnn",
@@ -32,9 +39,10 @@ register_recipe(ClassifierRecipe(
 _ABLATION_TEMPERATURE = {"1": 0.01, "1.5": 0.5, "2": 100.0, "2.5": 2e4}
 
 for _b, _temperature in _ABLATION_TEMPERATURE.items():
-    register_recipe(ClassifierRecipe(
+    ABLATION_RECIPES.append(register_recipe(ClassifierRecipe(
         name=f"bcos-shapes-b{_b}",
         dataset="shapes",
+        family="bcos",
         shipped=_b == "1",  # the others train on demand (Home page or `python -m interp_core train`)
         description=f"B ablation (B-cos Fig. 5): 9-layer B-cos CNN with 2 MaxOut units and B={_b} on shapes.",
         arch="bcos-cnn",
@@ -43,4 +51,4 @@ for _b, _temperature in _ABLATION_TEMPERATURE.items():
         lr=1e-3,
         loss="bce",
         patience=3,
-    ))
+    )).name)

@@ -13,16 +13,21 @@ from interp_core.methods.kmex import (
     StaleKMExError,
     classifier_attribution,
     combine_blocks,
-    fit_kmex_model,
-    kmeans,
     prototype_cosines,
     prototype_palette,
     propagate_attribution,
     segment_average,
 )
 from interp_core.methods.kmex import projection as projection_module
+from interp_core.methods.kmex.fitting import KMExFitter
+from interp_core.methods.kmex.kmeans import kmeans
 from interp_core.models import build_model
+from interp_core.store.card import ModelCard
 from kmex_fixtures import tiny_split
+
+
+def kmex_card(model) -> ModelCard:
+    return ModelCard.for_module(model, family="kmex", kind="kmex", num_classes=model.n_classes)
 
 
 def blobs(n_per_class: int = 60, n_classes: int = 3, per_class: int = 2, dim: int = 4, seed: int = 0):
@@ -42,8 +47,9 @@ def tiny_fit():
     torch.manual_seed(0)
     cnn = build_model("cnn", in_channels=3, num_classes=3, widths=(4, 6, 8, 10)).eval()
     split = tiny_split()
-    model, stats = fit_kmex_model(cnn, split, per_class=2, n_init=2, encoder_n_init=1, encoder_images_per_class=6, encoder_pixels_per_image=8)
-    return cnn, split, model, stats
+    fitter = KMExFitter(prototypes_per_class=2, n_init=2, encoder_n_init=1, encoder_images_per_class=6, encoder_pixels_per_image=8)
+    fitter.fit(cnn, split)
+    return cnn, split, fitter.model_, fitter.stats_
 
 
 # ----------------------------------------------------------------------------- k-means and KMEx
@@ -237,9 +243,10 @@ def test_encoder_maps_have_input_resolution_and_follow_eq9(tiny_fit):
     cnn, split, model, _ = tiny_fit
     x = split.inputs(np.arange(4))
     target = torch.tensor([0, 1, 2, 0])
-    explainer = KMExB234(model)
-    maps = explainer.attribute(x, target)
-    extras = explainer.extras(x, target, maps)
+    explainer = KMExB234(model, kmex_card(model))
+    out = explainer.compute(x, target, details=True)
+    maps, extras = out.maps, out.rows
+    torch.testing.assert_close(maps, explainer.attribute(x, target))  # the same maps without details
     assert maps.shape == (4, 16, 16)
     outputs = cnn.block_outputs(x)
     est = model.encoder("b234")
@@ -251,11 +258,10 @@ def test_encoder_maps_have_input_resolution_and_follow_eq9(tiny_fit):
         seg = torch.from_numpy(extra["segments"])
         for s in seg.unique():
             assert maps[i][seg == s].unique().numel() == 1  # one attribution per segment
-        assert extra["rgba"].shape == (16, 16, 4)
+        assert extra["palette"].shape == (6, 3)
         assert sum(p["area"] for p in extra["prototypes"]) == pytest.approx(1.0)
-    restricted = KMExB234(model, scope="target")
-    r_maps = restricted.attribute(x, target)
-    for i, extra in enumerate(restricted.extras(x, target, r_maps)):
+    restricted = KMExB234(model, kmex_card(model), scope="target")
+    for i, extra in enumerate(restricted.compute(x, target, details=True).rows):
         assert set(np.unique(extra["segments"]) // 2) == {int(target[i])}
 
 
@@ -326,24 +332,24 @@ def test_umap_2d_cache_hit_is_identical_and_not_refitted(tmp_path, monkeypatch):
 
 @pytest.fixture
 def tiny_recipes(tmp_path, monkeypatch):
-    from interp_core.store import ClassifierRecipe, register_recipe
+    from interp_core.methods.kmex.recipes import KMExRecipe
+    from interp_core.methods.standard.recipes import ClassifierRecipe
     from interp_core.store import models as store_models
-    from interp_core.store.kmex_recipes import KMExRecipe
-    from interp_core.store.recipes import RECIPES, get_recipe
+    from interp_core.store.recipes import RECIPES, get_recipe, register_recipe
 
     monkeypatch.setenv("INTERP_CORE_HOME", str(tmp_path))
     get_recipe("kmex-shapes")  # load the providers before adding test recipes
     backbone = register_recipe(ClassifierRecipe(
-        name="test-kmex-cnn", dataset="digits", arch="cnn", arch_kwargs={"widths": (4, 8, 8, 12), "first_stride": 1},
+        name="test-kmex-cnn", dataset="digits", family="standard", arch="cnn", arch_kwargs={"widths": (4, 8, 8, 12), "first_stride": 1},
         epochs=1, batch_size=64, lr=5e-3,
     ))
     kmex = register_recipe(KMExRecipe(
-        name="test-kmex-digits", dataset="digits", backbone="test-kmex-cnn", n_init=2, encoder_n_init=1,
+        name="test-kmex-digits", dataset="digits", family="kmex", backbone="test-kmex-cnn", n_init=2, encoder_n_init=1,
         encoder_images_per_class=8, encoder_pixels_per_image=16,
     ))
     yield backbone, kmex
     for name in ("test-kmex-cnn", "test-kmex-digits"):
-        RECIPES.pop(name, None)
+        RECIPES.unregister(name)
     for key in [k for k in store_models._LOADED if k[0].startswith("test-kmex")]:
         store_models._LOADED.pop(key)
 
@@ -367,22 +373,25 @@ def test_recipe_fits_caches_and_evaluates_through_the_store(tiny_recipes):
     assert again.source == "cache"
     torch.testing.assert_close(again.model.buffer("b234_prototypes"), loaded.model.buffer("b234_prototypes"))
 
-    cnn = load_model("test-kmex-cnn", "cpu").model
-    explanation = get_explainer("kmex-b4", cnn).explain(torch.rand(1, 28, 28), [3])[0]
-    assert explanation.attribution.shape == (28, 28) and explanation.extras["segments"].shape == (28, 28)
+    explanation = get_explainer("kmex-b4", again).explain(torch.rand(1, 28, 28), [3])[0]
+    assert explanation.attribution.shape == (28, 28) and explanation.segments.shape == (28, 28)
+    assert explanation.panels == ("heatmap", "segments") and explanation.palette.shape == (50, 3)
     patches = again.model.representative_patches("b234", classes=[3])
     assert [p.label for p in patches] == [3] * 5 and all(p.patch.shape[-1] == 1 for p in patches)
 
 
-def test_unknown_cnn_gets_a_lazy_fit_with_a_matching_recipe_once(tiny_recipes, monkeypatch):
-    from interp_core.methods.kmex import explainers
-    from interp_core.store import kmex_recipes
+def test_kmex_explainers_explain_only_kmex_models_and_never_guess_a_fitted_state(tiny_recipes):
+    """A plain CNN (even the exact backbone of a KMEx recipe) is not a KMEx model: the explainers refuse it
+    from its card, so Compare never pairs them with a classifier, let alone one of another dataset."""
+    from interp_core.methods import UnsupportedModelError, get_explainer
+    from interp_core.methods.kmex.explainers import KMExB4
+    from interp_core.store import load_model
 
-    monkeypatch.setattr(explainers, "_FITTED", {})
-    calls = []
-    monkeypatch.setattr(kmex_recipes, "fit_recipe_on", lambda recipe, cnn: calls.append(recipe) or f"fitted on {recipe.dataset}")
-    cnn = build_model("cnn", in_channels=1, num_classes=10, widths=(4, 8, 8, 12), first_stride=1)
-    assert explainers.kmex_for_backbone(cnn) == "fitted on digits"
-    assert explainers.kmex_for_backbone(cnn) == "fitted on digits" and len(calls) == 1  # memoised by weights
-    with pytest.raises(ValueError, match="No KMEx recipe fits a CNN with 7 classes"):
-        explainers.kmex_for_backbone(build_model("cnn", in_channels=1, num_classes=7, widths=(4, 8, 8, 12)))
+    backbone = load_model("test-kmex-cnn", "cpu", show_bar=False)
+    assert not KMExB4.supports(backbone.card)
+    with pytest.raises(UnsupportedModelError):
+        get_explainer("kmex-b4", backbone)
+    fitted = load_model("test-kmex-digits", "cpu", show_bar=False)
+    assert KMExB4.supports(fitted.card) and fitted.card.family == "kmex" and fitted.card.dataset == "digits"
+    audio = ModelCard("x", "kmex", "kmex", "sounds", "audio", "softmax", ("a", "b"), (1, 8, 8), "0")
+    assert not KMExB4.supports(audio)

@@ -7,8 +7,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from interp_core.methods import available_explainers, get_explainer
-from interp_core.methods.posthoc import rise_masks, segment_means, superpixels
+from interp_core.methods import available_explainers
+from interp_core.methods import get_explainer as _get_explainer
+from interp_core.methods.posthoc.explainers import rise_masks, segment_means, superpixels
+from interp_core.store.card import ModelCard
+
+
+def get_explainer(name: str, model: nn.Module, **params):
+    """Explainer ``name`` for a bare test classifier, with a card that says what it is."""
+    card = ModelCard.for_module(model, family="standard", num_classes=max(
+        (m.out_features for m in model.modules() if isinstance(m, nn.Linear)), default=0))
+    return _get_explainer(name, model, card, **params)
 from interp_core.models import build_model
 
 POSTHOC = ["gradient", "input_x_gradient", "integrated_gradients", "deeplift", "gradcam", "lime", "rise"]
@@ -185,12 +194,11 @@ def test_explain_packages_lime_segments():
     explanations = get_explainer("lime", model, n_samples=30, segment_size=8).explain(torch.rand(3, 16, 16), [1, 2])
     assert [e.target for e in explanations] == [1, 2]
     assert explanations[0].attribution.shape == (16, 16)
-    assert isinstance(explanations[0].extras["segments"], np.ndarray)
+    assert isinstance(explanations[0].segments, np.ndarray)
 
 
 @pytest.mark.parametrize("name", [n for n in POSTHOC if n != "gradcam"])
 def test_posthoc_methods_explain_bcos_networks_on_plain_images(name):
-    pytest.importorskip("interp_core.models.bcos")
     torch.manual_seed(0)
     model = build_model("bcos-cnn", in_channels=3, num_classes=5, widths=(8, 8, 16), strides=(2, 1, 2)).eval()
     x = torch.rand(2, 3, 16, 16)

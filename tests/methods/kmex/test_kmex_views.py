@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from interp_core.methods.kmex import KINDS, Projection, evaluate_kmex, fit_kmex_model, views
+from types import SimpleNamespace
+
+from interp_core.methods.kmex import KINDS, Projection, evaluate_kmex, views
+from interp_core.methods.kmex.fitting import KMExFitter
+from interp_core.store.card import ModelCard
+from interp_core.visualize import segment_overlay
 from interp_core.methods.kmex import projection as projection_module
 from interp_core.models import build_model
 from kmex_fixtures import tiny_split
@@ -16,8 +21,13 @@ def fitted():
     torch.manual_seed(0)
     cnn = build_model("cnn", in_channels=3, num_classes=3, widths=(4, 6, 8, 10)).eval()
     train, test = tiny_split(12, 0), tiny_split(5, 1)
-    model, _ = fit_kmex_model(cnn, train, per_class=2, n_init=2, encoder_n_init=1, encoder_images_per_class=6, encoder_pixels_per_image=8)
-    return cnn, train, test, model
+    fitter = KMExFitter(prototypes_per_class=2, n_init=2, encoder_n_init=1, encoder_images_per_class=6, encoder_pixels_per_image=8)
+    return cnn, train, test, fitter.fit(cnn, train).model_
+
+
+def as_loaded(model):
+    """The model with its card, as the store hands it out."""
+    return SimpleNamespace(model=model, card=ModelCard.for_module(model, family="kmex", kind="kmex", num_classes=model.n_classes))
 
 
 def test_predictions_are_each_models_own_decision(fitted):
@@ -33,7 +43,7 @@ def test_predictions_are_each_models_own_decision(fitted):
             result = model.explain_encoder(x, v)
             label = int(result.prediction[0])
             assert shown[v.upper()].label == label
-            own = result.segments[0] // model.per_class == label  # locations on the predicted class's prototypes
+            own = result.segments[0] // model.prototypes_per_class == label  # locations on the predicted class's prototypes
             assert shown[v.upper()].score == pytest.approx(float(own.float().mean()), abs=1e-6)
 
 
@@ -42,7 +52,7 @@ def test_segment_overlay_tints_by_palette_and_draws_borders():
     segments = np.zeros((4, 4), dtype=np.int64)
     segments[:, 2:] = 1
     palette = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
-    out = views.segment_overlay(x, segments, palette, alpha=1.0, scale=3)
+    out = segment_overlay(x, segments, palette, alpha=1.0, scale=3)
     assert out.shape == (12, 12, 3) and out.dtype == np.uint8
     assert (out[:, :5] == [255, 0, 0]).all() and (out[:, 6:] == [0, 0, 255]).all()
     assert (out[:, 5] == 26).all()  # the border between the two segments, 1 display pixel wide
@@ -63,10 +73,10 @@ def test_explain_sample_matches_the_explainers_with_a_consistent_legend(fitted):
 
     _, train, test, model = fitted
     x = test.inputs([4])[0]
-    result = views.explain_sample(model, x, target=2, train=train, top=3, display=64)
+    result = views.explain_sample(as_loaded(model), x, target=2, train=train, top=3, display=64)
     assert [v.title for v in result] == ["B4", "B234"]
     for view in result:
-        explanation = get_explainer(f"kmex-{view.variant}", model).explain(x, [2])[0]
+        explanation = get_explainer(f"kmex-{view.variant}", as_loaded(model)).explain(x, [2])[0]
         assert view.target == 2 and view.prediction == explanation.extras["prediction"]
         np.testing.assert_array_equal(view.attribution_map, explanation.attribution.numpy())
         assert view.segments.shape == view.attribution.shape == (64, 64, 3)  # 16 px enlarged 4x
@@ -74,12 +84,12 @@ def test_explain_sample_matches_the_explainers_with_a_consistent_legend(fitted):
         assert [e.prototype for e in view.legend] == [p["index"] for p in biggest]
         for entry in view.legend:
             color = model.palette[entry.prototype]
-            assert entry.color == views.hex_color(color) and entry.label == entry.prototype // model.per_class
+            assert entry.color == views.hex_color(color) and entry.label == entry.prototype // model.prototypes_per_class
             assert (entry.image[0, 0] == np.round(color * 255)).all()  # framed in the map's colour
-            patch = model.representative_patches(view.variant, [entry.label], train)[entry.prototype % model.per_class]
+            patch = model.representative_patches(view.variant, [entry.label], train)[entry.prototype % model.prototypes_per_class]
             assert train.labels[patch.image_index] == entry.label  # a training patch of the prototype's class
         # the picture is the explainer's own segment map in the model's palette
-        np.testing.assert_array_equal(view.segments, views.segment_overlay(x, explanation.extras["segments"], model.palette, scale=4))
+        np.testing.assert_array_equal(view.segments, segment_overlay(x, explanation.segments, model.palette, scale=4))
 
 
 def test_tables_hold_evaluate_kmex_numbers_on_a_class_balanced_train_sample(fitted):

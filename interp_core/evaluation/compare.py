@@ -1,0 +1,72 @@
+"""Side-by-side comparison: every applicable method of every family on one input and one target class.
+
+Pairs each registered explainer with every ready model of the dataset whose card it supports (inherent
+methods their own family's models, post-hoc methods any classifier), so the Compare view needs no
+per-method code.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from interp_core.evaluation.models import loaded, ready_models
+from interp_core.methods.base import Explanation, available_explainers, explainer_class, get_explainer
+
+
+@dataclass
+class ComparisonEntry:
+    method: str
+    model: str
+    predicted: int
+    probability: float
+    target_probability: float
+    fingerprint: str = ""
+    explanation: Explanation | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def comparison_pairs(dataset: str, methods: list[str] | None = None, models: list[str] | None = None) -> list[tuple[str, str]]:
+    """(method, model) pairs for ``dataset``: each method with each ready model whose card it supports."""
+    methods = methods or available_explainers()
+    pairs = []
+    for model_name in models or ready_models(dataset):
+        card = loaded(model_name).card
+        pairs += [(m, model_name) for m in methods if explainer_class(m).supports(card)]
+    return pairs
+
+
+def pair_fingerprints(pairs: list[tuple[str, str]]) -> tuple[str, ...]:
+    """The weight fingerprint of each pair's model: what a cache of comparison results must key on."""
+    return tuple(loaded(model).card.fingerprint for _, model in pairs)
+
+
+def compare(x: torch.Tensor, target: int | None, pairs: list[tuple[str, str]]) -> list[ComparisonEntry]:
+    """Explain ``x`` ``(C, H, W)`` for class ``target`` (None: each model's own prediction) with every pair.
+
+    A failing method yields an entry with ``error`` set instead of stopping the comparison.
+    """
+    entries = []
+    for method, model_name in pairs:
+        model = loaded(model_name)
+        with torch.no_grad():
+            probs = model.card.probabilities(model.model(x.unsqueeze(0).to(model.device)))[0].cpu()
+        predicted = int(probs.argmax())
+        cls = predicted if target is None else int(target)
+        entry = ComparisonEntry(method, model_name, predicted, float(probs[predicted]), float(probs[cls]), model.card.fingerprint)
+        start = time.perf_counter()
+        try:
+            entry.explanation = get_explainer(method, model).explain(x, [cls])[0]
+        except Exception as err:  # one broken method must not hide the others
+            entry.error = f"{type(err).__name__}: {err}"
+        entry.seconds = time.perf_counter() - start
+        entries.append(entry)
+    return entries
+
+
+def is_costly(method: str) -> bool:
+    """Methods that cost hundreds of forward passes per map (declared ``costly`` on the explainer)."""
+    return explainer_class(method).costly

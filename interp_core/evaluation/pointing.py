@@ -1,0 +1,266 @@
+"""Pointing-game runs for models by recipe name: grid pools, grid selection, scores and example grids,
+cached on disk under the model's weight fingerprint (so retrained weights never reuse old grids or scores).
+
+The scoring itself is :mod:`interp_core.metrics.pointing_game`.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from interp_core.data.base import Split
+from interp_core.evaluation.models import loaded as ready
+from interp_core.methods.base import available_explainers, explainer_class, get_explainer
+from interp_core.metrics.pointing_game import (
+    CACHE_VERSION,
+    COSTLY_GRIDS,
+    REFERENCE_SEED,
+    STANDARD_GRIDS,
+    GridSpec,
+    PointingGameError,
+    atomic_savez,
+    default_smooth,
+    evaluate_grids,
+    load_scores,
+    localisation_scores,
+    make_grid,
+    sample_grids,
+    summarize_scores,
+)
+from interp_core.training.engine import Progress, ProgressCallback
+
+
+def _key(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def grid_pool(dataset: str, size: int, test_samples: int | None = None) -> Split:
+    """The test images grids are drawn from.
+
+    ``test_samples`` given: a test split of that many images (generated datasets only). None: the standard
+    test split when it holds 1.25 × the images of :data:`STANDARD_GRIDS` grids, else a test split of that
+    many images when the dataset can generate one (``shapes``: 6,000 for 3×3), else the standard one
+    (fewer grids; the count is reported). The choice does not depend on how many grids are asked for, so
+    runs of 20 and 500 grids share their first 20.
+    """
+    from interp_core.data import DATASETS, load_split
+
+    resizable = DATASETS.get(dataset).resizable
+    if test_samples is not None:
+        if not resizable:
+            raise PointingGameError(f"Dataset {dataset!r} has a fixed test split; it cannot generate {test_samples} images.")
+        return load_split(dataset, "test", num_samples=int(test_samples))
+    standard = load_split(dataset, "test")
+    needed = math.ceil(STANDARD_GRIDS * size * size * 1.25 / 1000) * 1000
+    if len(standard) >= needed or not resizable:
+        return standard
+    return load_split(dataset, "test", num_samples=needed)
+
+
+def _run_dir(model) -> Path:
+    from interp_core.paths import cache_subdir
+    from interp_core.store.recipes import recipe_hash
+
+    return cache_subdir("pointing_game") / f"{model.name}-{recipe_hash(model.recipe)}-{model.card.fingerprint}"
+
+
+def grid_spec(model, size: int, seed: int = REFERENCE_SEED, threshold: float = 0.5) -> GridSpec:
+    """Grids for ``model``: its output activation decides the confidence filter."""
+    return GridSpec(size, seed, threshold, model.card.output)
+
+
+def model_grids(model, spec: GridSpec, n_grids: int, pool: Split) -> np.ndarray:
+    """The first ``n_grids`` grids ``(G, size²)`` of the loaded ``model`` on ``pool`` (cached on disk)."""
+    from interp_core.training.engine import predict_logits
+
+    path = _run_dir(model) / f"grids-{_key({'spec': asdict(spec), 'pool': len(pool), 'v': CACHE_VERSION})}.npz"
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                grids, exhausted = data["grids"], bool(data["exhausted"])
+            if len(grids) >= n_grids or exhausted:
+                return grids[:n_grids]
+        except (OSError, ValueError, KeyError):
+            pass
+    logits = predict_logits(model.model, pool, model.device)
+    grids = sample_grids(logits, pool.labels, spec, n_grids)
+    atomic_savez(path, grids=grids, exhausted=np.asarray(len(grids) < n_grids))
+    return grids
+
+
+def _method_params(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Every hyper-parameter of explainer class ``cls``: its ``__init__`` defaults overridden by ``kwargs``,
+    so that changing a default never reuses scores computed with the old one."""
+    params = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+              if p.default is not inspect.Parameter.empty}
+    params.update(kwargs)
+    return params
+
+
+def _explainer_class(method: str):
+    if method not in available_explainers():
+        raise PointingGameError(f"Unknown explanation method {method!r}. Available: {', '.join(available_explainers())}.")
+    return explainer_class(method)
+
+
+def run_pointing_game(
+    model_names: list[str],
+    methods: list[str],
+    n_grids: int = STANDARD_GRIDS,
+    size: int = 3,
+    progress: ProgressCallback | None = None,
+    *,
+    seed: int = REFERENCE_SEED,
+    threshold: float = 0.5,
+    smooth: int | None = None,
+    n_grids_costly: int | None = COSTLY_GRIDS,
+    test_samples: int | None = None,
+    method_kwargs: dict[str, dict[str, Any]] | None = None,
+    device: str | torch.device | None = None,
+    use_cache: bool = True,
+    train_if_missing: bool = True,
+) -> dict[str, Any]:
+    """Grid pointing game of every (model, method) pair; models by recipe name, methods by explainer name.
+
+    ``n_grids`` grids of ``size`` × ``size`` (default 500 3×3, the paper's setting); costly methods
+    (``costly = True``: IG, LIME, RISE) use ``min(n_grids, n_grids_costly)`` (None: ``n_grids``), the
+    first grids of the same list. ``threshold``: confidence filter under the model's output activation.
+    ``smooth``: odd kernel, default :func:`default_smooth` of the image size. ``method_kwargs``: extra
+    explainer arguments by method. A pair whose method does not support the model (its card) is skipped
+    with a note. Scores are cached per grid and resumed; the cache key holds the recipe hash, the weights
+    fingerprint, the grid spec and pool, the kernel and every explainer hyper-parameter (defaults too).
+
+    Returns ``{"results": [{"model", "method", "mean", "median", "q25", "q75", "min", "max", "n",
+    "grids", "cached_grids", "seconds", "smooth", "confidence", "pool", "fingerprint"}], "distributions":
+    {model: {method: [score, ...]}}, "config": {...}, "notes": [...]}``; ``n`` counts grids × targets,
+    ``seconds`` the time spent in this call, ``pool`` the number of test images grids were drawn from.
+    """
+    from interp_core.store.models import load_model
+
+    if n_grids < 1:
+        raise PointingGameError(f"n_grids must be at least 1, got {n_grids}.")
+    method_kwargs = method_kwargs or {}
+    classes = {m: _explainer_class(m) for m in methods}
+    pairs = [(name, m) for name in model_names for m in methods]
+    results, distributions, notes = [], {}, []
+    for p, (name, method) in enumerate(pairs):
+        model = load_model(name, device, train_if_missing=train_if_missing, show_bar=False)
+        if model.card.modality != "image":
+            raise PointingGameError(f"The grid pointing game needs an image classifier; {name!r} classifies {model.card.modality}.")
+        cls = classes[method]
+        if not cls.supports(model.card):
+            notes.append(f"{method} does not apply to {name}; skipped.")
+            continue
+        spec = grid_spec(model, size, seed, threshold)
+        pool = grid_pool(model.card.dataset, size, test_samples)
+        wanted = min(n_grids, n_grids_costly) if cls.costly and n_grids_costly else n_grids
+        grids = model_grids(model, spec, n_grids, pool)[:wanted]
+        if len(grids) < wanted:
+            notes.append(f"{name}: only {len(grids)} {size}x{size} grids of unused confident images exist in {len(pool)} test images.")
+        kernel = 1 if cls.perturbation_based else (smooth or default_smooth(model.card.input_shape[-1]))
+        kwargs = method_kwargs.get(method, {})
+        config = {"spec": asdict(spec), "pool": len(pool), "smooth": kernel, "params": _method_params(cls, kwargs),
+                  "v": CACHE_VERSION}
+        cache_file = _run_dir(model) / f"scores-{method}-{_key(config)}.npz" if use_cache else None
+        cached = len(load_scores(cache_file, grids)) if cache_file is not None else 0
+
+        def report(step: Progress, p=p, name=name) -> None:
+            if progress is not None:
+                progress(Progress("pointing_game", (p + step.fraction) / len(pairs), f"{name} / {step.message}"))
+
+        start = time.perf_counter()
+        if cached >= len(grids):
+            scores = load_scores(cache_file, grids)
+            report(Progress("pointing_game", 1.0, f"{method}: {len(grids)} grids from cache"))
+        else:
+            explainer = get_explainer(method, model, **kwargs)
+            scores = evaluate_grids(explainer, pool, grids, size=size, smooth=kernel, cache_file=cache_file, progress=report)
+        row = {"model": name, "method": method, **summarize_scores(scores), "grids": int(len(grids)),
+               "cached_grids": int(min(cached, len(grids))), "seconds": round(time.perf_counter() - start, 3),
+               "smooth": kernel, "confidence": spec.confidence, "pool": len(pool), "fingerprint": model.card.fingerprint}
+        results.append(row)
+        distributions.setdefault(name, {})[method] = scores.reshape(-1).tolist()
+    if not results:
+        raise PointingGameError("None of the methods applies to the chosen models: " + " ".join(notes))
+    config = {"n_grids": n_grids, "size": size, "seed": seed, "threshold": threshold, "smooth": smooth,
+              "n_grids_costly": n_grids_costly, "test_samples": test_samples}
+    return {"results": results, "distributions": distributions, "config": config, "notes": list(dict.fromkeys(notes))}
+
+
+@dataclass
+class ExampleGrid:
+    """One grid: ``image`` ``(3, S*H, S*W)``, ``maps`` ``(S*S, S*H, S*W)`` (one per cell's class, row-major),
+    the class of every cell and the score of every map."""
+
+    image: torch.Tensor
+    maps: torch.Tensor
+    classes: list[int]
+    scores: list[float]
+    size: int
+
+
+def example_grids(model_name: str, method: str, *, size: int = 3, count: int = 2, seed: int = REFERENCE_SEED,
+                  threshold: float = 0.5) -> list[ExampleGrid]:
+    """The first ``count`` grids the pointing game uses for ``model_name``, explained by ``method``."""
+    model = ready(model_name)
+    pool = grid_pool(model.card.dataset, size)
+    grids = model_grids(model, grid_spec(model, size, seed, threshold), count, pool)
+    explainer = get_explainer(method, model)
+    kernel = 1 if explainer.perturbation_based else default_smooth(model.card.input_shape[-1])
+    examples = []
+    for idx in grids[:count]:
+        image = make_grid(pool.inputs(idx), size)
+        target = torch.as_tensor(pool.labels[idx], dtype=torch.long, device=model.device)
+        maps = explainer.attribute(image.unsqueeze(0).expand(len(idx), *image.shape).to(model.device), target).float().cpu()
+        scores = localisation_scores(maps, torch.arange(len(idx)), size, kernel)
+        examples.append(ExampleGrid(image, maps, [int(c) for c in pool.labels[idx]], scores.tolist(), size))
+    return examples
+
+
+def scores_table(result: dict) -> list[dict]:
+    """Rows of a run's results in a fixed column order (for tables and CSV export)."""
+    columns = ("model", "method", "mean", "median", "q25", "q75", "n", "grids", "seconds")
+    return [{c: row.get(c) for c in columns} for row in result["results"]]
+
+
+def long_scores(result: dict) -> list[dict]:
+    """One row per (model, method, score): the full distributions, for box plots and CSV."""
+    return [{"model": model, "method": method, "score": float(s)}
+            for model, by_method in result["distributions"].items() for method, scores in by_method.items() for s in scores]
+
+
+def pointing_models() -> list[str]:
+    """Ready models of image datasets (the grid pointing game needs images)."""
+    from interp_core.data import dataset_info
+    from interp_core.evaluation.models import ready_models
+    from interp_core.store.recipes import get_recipe
+
+    return [m for m in ready_models() if dataset_info(get_recipe(m).dataset).kind == "image"]
+
+
+def default_selection(models: list[str]) -> tuple[list[str], list[str]]:
+    """A first run to offer: on the dataset of the first model, the first standard classifier and the first
+    model with an inherent method, with every cheap method (not ``costly``) that explains one of them."""
+    from interp_core.methods.base import EXPLAINERS
+    from interp_core.store.recipes import get_recipe
+
+    if not models:
+        return [], []
+    dataset = get_recipe(models[0]).dataset
+    cards = {m: ready(m).card for m in models if get_recipe(m).dataset == dataset}
+    classes = [explainer_class(name) for name in EXPLAINERS.names()]
+    standard = [m for m, c in cards.items() if c.kind == "classifier" and not any(k.inherent and k.supports(c) for k in classes)]
+    inherent = [m for m, c in cards.items() if any(k.inherent and k.supports(c) for k in classes)]
+    chosen = standard[:1] + inherent[:1]
+    methods = [name for name in available_explainers()
+               if not explainer_class(name).costly and any(explainer_class(name).supports(cards[m]) for m in chosen)]
+    return chosen, methods

@@ -1,0 +1,105 @@
+"""What the B-cos view shows, computed here so the page only lays it out.
+
+Every function takes loaded models (:class:`~interp_core.store.models.TrainedModel`) and returns
+explanations, numbers and rows; the page caches them keyed on the models' weight fingerprints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from interp_core.methods.base import Explanation, get_explainer
+from interp_core.methods.bcos.explainers import BcosExplainer
+from interp_core.methods.bcos.recipes import ABLATION_RECIPES, BASELINE_RECIPE, DEFAULT_RECIPE
+
+#: Post-hoc methods shown beside B-cos on the standard classifier (as the paper's Fig. 1).
+POSTHOC_BESIDE = ("input_x_gradient", "gradcam")
+#: Test images searched for a neuron's most activating inputs.
+TOP_ACTIVATING_POOL = 600
+
+
+def bcos_recipes() -> list[str]:
+    """Every B-cos recipe, the default first."""
+    from interp_core.store.recipes import all_recipes
+
+    names = [r.name for r in all_recipes().values() if r.family == "bcos"]
+    return sorted(names, key=lambda n: (n != DEFAULT_RECIPE, n))
+
+
+def b_value(recipe) -> float:
+    """The recipe's B (the alignment exponent of every B-cos layer)."""
+    return float(recipe.arch_kwargs["b"])
+
+
+def explainer(loaded) -> BcosExplainer:
+    return get_explainer("bcos", loaded)
+
+
+@torch.no_grad()
+def top_classes(loaded, x: torch.Tensor, k: int = 5) -> list[tuple[int, float]]:
+    """The ``k`` most probable classes ``(index, probability)`` of one input ``x`` ``(C, H, W)``, with the
+    model's output activation (sigmoid for the BCE-trained B-cos networks)."""
+    logits = loaded.model(x.unsqueeze(0).to(loaded.device))
+    probs = loaded.card.probabilities(logits)[0].cpu()
+    top = torch.topk(probs, min(k, probs.numel()))
+    return [(int(i), float(p)) for p, i in zip(top.values, top.indices)]
+
+
+def explain(loaded, x: torch.Tensor, targets: tuple[int, ...]) -> list[Explanation]:
+    return explainer(loaded).explain(x, list(targets))
+
+
+def delta(loaded, x: torch.Tensor, a: int, b: int) -> Explanation:
+    return explainer(loaded).delta_explanation(x, a, b)
+
+
+def neuron_layers(loaded) -> list[tuple[str, int]]:
+    """``(layer name, output channels)`` of every B-cos layer whose neurons can be explained."""
+    modules = dict(loaded.model.named_modules())
+    return [(name, int(getattr(modules[name], "out_channels", getattr(modules[name], "out_features", 1))))
+            for name in loaded.model.neuron_layers()]
+
+
+def neuron(loaded, x: torch.Tensor, layer: str, channel: int) -> Explanation:
+    """Explanation of ``layer[channel]`` at its most active position (``extras['position']``: row and
+    column in that layer's feature map)."""
+    return explainer(loaded).explain_neuron(x, layer, channel)
+
+
+def top_activating(loaded, test_split, layer: str, channel: int, k: int = 6) -> list[Explanation]:
+    """The ``k`` images among the first :data:`TOP_ACTIVATING_POOL` test images that activate the neuron most."""
+    pool = test_split.subset(np.arange(min(TOP_ACTIVATING_POOL, len(test_split))))
+    return explainer(loaded).top_activating(pool, layer, channel, k)
+
+
+@dataclass(frozen=True)
+class AblationEntry:
+    recipe: str
+    b: float
+    accuracy: float | None
+    trained: str  # date the recorded accuracy was measured at training
+
+
+def ablation_entries() -> list[AblationEntry]:
+    """The trained recipes of the B ablation with B and the test accuracy recorded at training."""
+    from interp_core.store.catalog import checkpoint_status, recorded_date, recorded_metrics
+    from interp_core.store.recipes import get_recipe
+
+    out = []
+    for name in ABLATION_RECIPES:
+        if checkpoint_status(name) == "missing":
+            continue
+        accuracy = recorded_metrics(name).get("accuracy")
+        out.append(AblationEntry(name, b_value(get_recipe(name)), None if accuracy is None else float(accuracy), recorded_date(name)))
+    return out
+
+
+def baseline_recipe() -> str:
+    return BASELINE_RECIPE
+
+
+def posthoc_beside(baseline, x: torch.Tensor, target: int) -> dict[str, Explanation]:
+    """The post-hoc explanations of :data:`POSTHOC_BESIDE` on the standard classifier ``baseline``."""
+    return {m: get_explainer(m, baseline).explain(x, [target])[0] for m in POSTHOC_BESIDE}

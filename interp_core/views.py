@@ -1,0 +1,51 @@
+"""The dashboard's views, in one registry: the shared ones here, each family's from its package.
+
+A :class:`View` names its page file (``pages/<page>.py``), its menu entry and what it shows; the
+dashboard's navigation and Home's table of views are both built from this registry, so they list exactly
+the views that exist. Torch-free.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from interp_core.families import family_modules
+from interp_core.registry import Registry
+
+#: Menu sections, in order.
+SECTIONS = ("Overview", "Methods", "Evaluate")
+
+
+@dataclass(frozen=True)
+class View:
+    page: str          # file stem in pages/
+    title: str
+    icon: str          # Streamlit material icon
+    section: str       # one of SECTIONS
+    summary: str       # what the view shows, one line (Home's table)
+    order: int = 50    # position inside its section
+
+
+VIEWS: Registry[View] = Registry("view", lambda: ["interp_core.views", *family_modules("")])
+
+
+def register_view(view: View) -> View:
+    if view.section not in SECTIONS:
+        raise ValueError(f"Unknown menu section {view.section!r}; expected one of {', '.join(SECTIONS)}.")
+    return VIEWS.register(view.page, view)
+
+
+def navigation() -> dict[str, list[View]]:
+    """Views by section, in menu order (sections without views are left out)."""
+    views = [v for _, v in VIEWS.items()]
+    out = {s: sorted((v for v in views if v.section == s), key=lambda v: (v.order, v.title)) for s in SECTIONS}
+    return {s: v for s, v in out.items() if v}
+
+
+register_view(View("home", "Home", ":material/home:", "Overview",
+                   "what the tool is, every model with its status, the device, training what is missing", order=0))
+register_view(View("data", "Data", ":material/dataset:", "Overview",
+                   "every embedded dataset with its masks, attributes, captions and sounds; the input widget", order=10))
+register_view(View("compare", "Compare", ":material/compare:", "Evaluate",
+                   "one input, every method of every family on every model it supports, side by side", order=0))
+register_view(View("pointing_game", "Pointing game", ":material/my_location:", "Evaluate",
+                   "localisation scores of any method on grids of test images (B-cos paper, Sec. 4)", order=10))
