@@ -82,7 +82,7 @@ def model_table() -> list[dict[str, Any]]:
     rows = []
     for recipe in all_recipes().values():
         metrics = recorded_metrics(recipe.name)
-        accuracy = metrics.get("accuracy", metrics.get("kmex_accuracy"))
+        accuracy = metrics.get("accuracy")
         rows.append({"model": recipe.name, "family": recipe.family, "dataset": recipe.dataset,
                      "status": checkpoint_status(recipe.name), RECORDED_ACCURACY: accuracy,
                      "recorded on": recorded_date(recipe.name) or None, "description": recipe.description})

@@ -145,7 +145,7 @@ def test_pointing_game_view(server, page):
 def test_bcos_view_colored_weight_map(server, page):
     _open_view(page, server, "B-cos", "Top-5 classes")
     page.get_by_text("Δ-explanation of the two most likely classes").wait_for(timeout=120_000)
-    page.get_by_text("The standard CNN with post-hoc explanations").wait_for(timeout=120_000)
+    page.get_by_text("The standard classifier with post-hoc explanations").wait_for(timeout=120_000)
     page.wait_for_timeout(1000)
     _assert_no_exception(page)
     page.screenshot(path=str(SCREENSHOTS / "bcos.png"), full_page=True)

@@ -23,7 +23,7 @@ from interp_core.methods.kmex.fitting import KMExFitter
 from interp_core.methods.kmex.kmeans import kmeans
 from interp_core.models import build_model
 from interp_core.store.card import ModelCard
-from kmex_fixtures import tiny_split
+from tiny_data import tiny_split
 
 
 def kmex_card(model) -> ModelCard:

@@ -13,7 +13,7 @@ from interp_core.store.card import ModelCard
 from interp_core.visualize import segment_overlay
 from interp_core.methods.kmex import projection as projection_module
 from interp_core.models import build_model
-from kmex_fixtures import tiny_split
+from tiny_data import tiny_split
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""A tiny image split for KMEx tests: each class is a bright square in its own colour channel."""
+"""A tiny image split for tests: each class is a bright square in its own colour channel."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,0 +1,41 @@
+"""Which (method, model) pairs Compare offers, from the models' cards, and what it shows for KMEx."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from interp_core.evaluation.compare import compare, comparison_pairs
+from interp_core.evaluation.models import ready_models
+
+pytestmark = pytest.mark.skipif(not {"kmex-shapes", "cnn-sounds"} <= set(ready_models()),
+                                reason="needs the shipped kmex-shapes and cnn-sounds checkpoints")
+
+
+def test_sounds_get_no_prototype_methods_and_shapes_get_them_on_their_own_model():
+    sounds = comparison_pairs("sounds")
+    assert sounds and not any(m.startswith("kmex") for m, _ in sounds)  # no sound KMEx model exists
+    shapes = comparison_pairs("shapes")
+    assert ("kmex-b4", "kmex-shapes") in shapes and ("kmex-b234", "kmex-shapes") in shapes
+    assert not any(m.startswith("kmex") and model != "kmex-shapes" for m, model in shapes)
+    assert not any(model == "kmex-shapes" and not m.startswith("kmex") for m, model in shapes)
+    assert not any(m == "bcos" and not model.startswith("bcos") for m, model in shapes)
+
+
+def test_compare_shows_the_kmex_attribution_the_pointing_game_scores_with_its_segments():
+    from interp_core.data import load_split
+    from interp_core.methods import get_explainer
+    from interp_core.store import load_model
+    from interp_core.visualize import PANEL_TITLES, explanation_panels
+
+    x = load_split("shapes", "test").inputs([3])[0]
+    entry = compare(x, 4, [("kmex-b4", "kmex-shapes")])[0]
+    assert entry.error is None
+    e = entry.explanation
+    loaded = load_model("kmex-shapes", train_if_missing=False)
+    scored = get_explainer("kmex-b4", loaded).attribute(x.unsqueeze(0), torch.tensor([4]))[0]
+    torch.testing.assert_close(e.attribution, scored.cpu())  # the map the pointing game scores
+    titles = [t for t, _ in explanation_panels(x, e, "image")]
+    assert titles == [PANEL_TITLES["heatmap"], PANEL_TITLES["segments"]]
+    assert e.segments.shape == (64, 64) and np.unique(e.segments).size >= 2
+    assert entry.fingerprint == loaded.card.fingerprint
