@@ -49,7 +49,8 @@ def recorded_date(name: str) -> str:
 def checkpoint_fingerprint(name: str) -> str:
     """Short SHA-256 of the weights that ``load_model(name)`` would load ("missing" if none): result caches
     key on it so that retrained or newly shipped weights never reuse results of older ones."""
-    if checkpoint_status(name) == "missing":
-        return "missing"
-    sha = checkpoint_meta(name).get("weights_sha256")
+    meta = checkpoint_meta(name)
+    if not meta:
+        return "missing" if checkpoint_status(name) == "missing" else "unreadable"
+    sha = meta.get("weights_sha256")
     return str(sha)[:12] if isinstance(sha, str) else "unreadable"

@@ -13,6 +13,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -210,15 +211,13 @@ def kmex_projection(
     return Projection(arrays["classes"], arrays["points"], arrays["labels"], arrays["kinds"])
 
 
-def ship_default_projection(model: KMExModel) -> "Path":
+def ship_default_projection(model: KMExModel) -> Path:
     """Write the default projection of ``model`` (computed now or taken from the cache) into
     ``assets/projections`` under its cache key, so a fresh install shows Fig. 2 without fitting UMAP."""
-    from pathlib import Path
-
     classes = default_classes(model.n_classes)
     params = [float(DEFAULT_UMAP[k]) for k in ("train_per_class", "n_neighbors", "min_dist", "seed")]
     key = _projection_key(model, model.dataset, classes, params)
     projection = kmex_projection(model, classes)
-    path = Path(SHIPPED_PROJECTIONS) / f"{key}.npz"
+    path = SHIPPED_PROJECTIONS / f"{key}.npz"
     _write(path, {"classes": projection.classes, "points": projection.points, "labels": projection.labels, "kinds": projection.kinds})
     return path
