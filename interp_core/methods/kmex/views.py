@@ -17,7 +17,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from interp_core.data.base import Split
 from interp_core.methods.kmex.fitting import class_samples, evaluate_kmex
