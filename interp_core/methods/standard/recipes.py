@@ -52,6 +52,17 @@ register_recipe(ClassifierRecipe(
     patience=3,
 ))
 register_recipe(ClassifierRecipe(
+    name="cnn-shapes-spurious",
+    dataset="shapes-spurious",
+    family="standard",
+    shipped=True,
+    description="The cnn-shapes recipe on shapes-spurious: falls for the background shortcut (test backgrounds are random).",
+    arch="cnn",
+    epochs=12,
+    lr=2e-3,
+    patience=3,
+))
+register_recipe(ClassifierRecipe(
     name="cnn-digits",
     dataset="digits",
     family="standard",
