@@ -68,6 +68,9 @@ def cached_split(dataset: str, split: str):
     return load_split(dataset, split)
 
 
+#: How Home reads :func:`interp_core.store.catalog.code_status`.
+CODE_STATUS = {"current": "today's code", "stale": "older code (retrain to reproduce)", "unknown": "not recorded",
+               "missing": None}
 #: Column of :func:`model_table` with the accuracy recorded when the checkpoint was trained.
 RECORDED_ACCURACY = "test accuracy (recorded at training)"
 
@@ -76,7 +79,7 @@ RECORDED_ACCURACY = "test accuracy (recorded at training)"
 def model_table() -> list[dict[str, Any]]:
     """One row per recipe: family, status and the test accuracy recorded at training time with its date
     (read from checkpoint metadata, no torch import; ``eval`` computes it now)."""
-    from interp_core.store.catalog import checkpoint_status, recorded_date, recorded_metrics
+    from interp_core.store.catalog import checkpoint_status, code_status, recorded_date, recorded_metrics
     from interp_core.store.recipes import all_recipes
 
     rows = []
@@ -84,7 +87,8 @@ def model_table() -> list[dict[str, Any]]:
         metrics = recorded_metrics(recipe.name)
         accuracy = metrics.get("accuracy")
         rows.append({"model": recipe.name, "family": recipe.family, "dataset": recipe.dataset,
-                     "status": checkpoint_status(recipe.name), RECORDED_ACCURACY: accuracy,
+                     "status": checkpoint_status(recipe.name), "trained by": CODE_STATUS[code_status(recipe.name)],
+                     RECORDED_ACCURACY: accuracy,
                      "recorded on": recorded_date(recipe.name) or None, "description": recipe.description})
     return rows
 

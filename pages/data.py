@@ -12,7 +12,7 @@ name = st.selectbox("Dataset", list(datasets), format_func=lambda n: f"{n} — {
 split_name = st.radio("Split", ["train", "test"], horizontal=True)
 
 with guarded(f"Loading {name}"):
-    from interp_core.data.preview import mask_picture, sample_facts, sample_image
+    from interp_core.data.preview import ground_truth_pictures, sample_facts, sample_image
 
     split = cached_split(name, split_name)
     info = split.info
@@ -29,11 +29,8 @@ with guarded(f"Loading {name}"):
              caption=[f"#{i} {info.class_names[split.labels[i]]}" for i in shown])
 
     index = st.selectbox("Inspect sample", [int(i) for i in shown], format_func=lambda i: f"#{i} {info.class_names[split.labels[i]]}")
-    left, right = st.columns(2)
-    left.image(sample_image(split, index, with_mask=False), caption="input", width=260)
-    mask = mask_picture(split, index)
-    if mask is not None:
-        right.image(mask, caption="ground-truth mask", width=260)
+    pictures = [("input", sample_image(split, index, with_mask=False))] + ground_truth_pictures(split, index)
+    st.image([p for _, p in pictures], caption=[c for c, _ in pictures], width=200)
     for label, text in sample_facts(split, index):
         st.write(f"**{label}:** {text}")
     if info.kind == "audio":

@@ -94,3 +94,21 @@ def test_generic_layers_and_shared_pages_name_no_family():
     files += [ROOT / "pages" / f"{page}.py" for page in ("home", "data", "compare", "pointing_game")]
     found = [f"{f.relative_to(ROOT)}:{i}: {line.strip()}" for f in files for i, line in _code_lines(f) if FAMILY.search(line)]
     assert not found, "\n".join(found)
+
+
+def test_listing_recipes_views_datasets_and_code_status_never_imports_torch():
+    """Home and `list` read these first: they must not pay for importing torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from interp_core.store.recipes import all_recipes\n"
+            "from interp_core.store.catalog import code_status, recorded_metrics\n"
+            "from interp_core.views import navigation\n"
+            "from interp_core.data import embedded_datasets\n"
+            "names = list(all_recipes()); navigation(); embedded_datasets()\n"
+            "[(code_status(n), recorded_metrics(n)) for n in names]\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

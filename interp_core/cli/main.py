@@ -15,11 +15,11 @@ def _print_json(payload: Any) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     from interp_core.data import embedded_datasets
     from interp_core.methods import available_explainers
-    from interp_core.store import all_recipes, checkpoint_status, recipe_hash
+    from interp_core.store import all_recipes, checkpoint_status, code_status, recipe_hash
 
     recipes = [
         {"name": r.name, "family": r.family, "kind": r.kind, "dataset": r.dataset, "hash": recipe_hash(r),
-         "status": checkpoint_status(r.name), "shipped": r.shipped, "description": r.description}
+         "status": checkpoint_status(r.name), "code": code_status(r.name), "shipped": r.shipped, "description": r.description}
         for r in all_recipes().values()
     ]
     datasets = embedded_datasets()
@@ -27,9 +27,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(payload)
         return 0
-    print("Recipes:")
+    print("Recipes (status: where the checkpoint is; code: current / stale = the training code changed since it was trained):")
     for r in recipes:
-        print(f"  {r['name']:<22} {r['kind']:<11} {r['dataset']:<16} {r['status']:<8} {r['description']}")
+        print(f"  {r['name']:<22} {r['kind']:<11} {r['dataset']:<18} {r['status']:<8} {r['code']:<8} {r['description']}")
     print("Datasets:")
     for name, text in datasets.items():
         print(f"  {name:<22} {text}")
@@ -78,6 +78,25 @@ def cmd_data_preview(args: argparse.Namespace) -> int:
 
     path = write_preview(args.dataset, args.out, split=args.split, count=args.count, seed=args.seed)
     print(f"Wrote {path}")
+    return 0
+
+
+def cmd_data_stats(args: argparse.Namespace) -> int:
+    from interp_core.data.stats import dataset_stats
+
+    stats = dataset_stats(args.dataset, args.split, time_generation=not args.cached)
+    if args.json:
+        _print_json(stats)
+        return 0
+    print(f"{stats['dataset']} ({stats['split']}): {stats['samples']} samples, {stats['classes']} classes, "
+          f"{stats['attributes']} attributes, {stats['distinct_captions']}/{stats['captions']} distinct captions")
+    for group, values in stats["attribute_groups"].items():
+        within = stats.get("within_class", {}).get(group, {})
+        print(f"  {group:<12} {len(values)} values; varies inside {within.get('classes_varying', 0)}/{stats['classes']} classes: "
+              + ", ".join(values))
+    print("  ground truth: " + ", ".join(f"{k} {tuple(v)}" for k, v in stats["ground_truth"].items()))
+    if "generation_seconds" in stats:
+        print(f"  generated in {stats['generation_seconds']} s ({stats['samples_per_second']} samples/s)")
     return 0
 
 
@@ -160,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--count", type=int, default=16)
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(func=cmd_data_preview)
+
+    q = data_sub.add_parser("stats", help="classes, attribute groups, concept sharing and variation, captions, generation time")
+    q.add_argument("dataset")
+    q.add_argument("--split", default="train", choices=("train", "test"))
+    q.add_argument("--cached", action="store_true", help="read the cached split instead of generating it anew (no timing)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_data_stats)
 
     p = sub.add_parser("pointing-game", help="grid pointing game localisation scores")
     p.add_argument("--model", required=True, help="recipe name(s), comma-separated")

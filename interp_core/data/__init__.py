@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from interp_core.data.base import DatasetFormatError, DatasetInfo, Split
 from interp_core.registry import Registry
+
+if TYPE_CHECKING:  # the containers import torch: loaded on first use, so listing datasets stays light
+    from interp_core.data.base import DatasetInfo, Split
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 def __getattr__(name: str):
+    if name in ("DatasetFormatError", "DatasetInfo", "Split"):
+        from interp_core.data import base
+
+        return getattr(base, name)
     if name in ("REAL_DATASETS", "load_real"):
         from interp_core.data import real
 

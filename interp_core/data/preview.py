@@ -32,21 +32,49 @@ def sample_facts(split: Split, index: int) -> list[tuple[str, str]]:
         facts.append(("Background", info.background_names[int(extras["backgrounds"][index])]))
     if split.captions is not None:
         facts.append(("Caption", split.captions[index]))
-    for key, label in (("onsets", "Onset"), ("durations", "Duration")):
+    names = info.class_names
+    for key, label in (("multi_labels", "Objects"), ("object_labels", "Objects in drawing order"), ("source_labels", "Sources")):
         if key in extras:
-            facts.append((label, f"{float(extras[key][index]):.2f} s"))
+            values = np.asarray(extras[key][index])
+            classes = np.flatnonzero(values) if key == "multi_labels" else values[values >= 0]
+            facts.append((label, ", ".join(names[int(c)] for c in classes)))
+    if "weights" in extras:
+        facts.append(("Mixing weights", " / ".join(f"{float(w):.2f}" for w in extras["weights"][index])))
+    for key, label, unit in (("onsets", "Onset", "s"), ("durations", "Duration", "s"), ("snrs", "SNR", "dB")):
+        if key in extras and np.ndim(extras[key][index]) == 0:
+            facts.append((label, f"{float(extras[key][index]):.2f} {unit}"))
     return facts
 
 
-def mask_picture(split: Split, index: int) -> np.ndarray | None:
-    """The ground-truth mask of sample ``index`` as an RGB picture in the input's orientation (None if none)."""
-    masks = split.extras.get("masks")
-    if masks is None:
-        return None
-    mask = np.asarray(masks[index], dtype=np.uint8) * 255
-    if split.info.kind == "audio":
+def _mask_rgb(mask: np.ndarray, audio: bool) -> np.ndarray:
+    mask = np.asarray(mask, dtype=np.uint8) * 255
+    if audio:
         mask = mask[::-1]  # as spectrograms are drawn: low frequencies at the bottom
     return np.repeat(mask[..., None], 3, axis=-1)
+
+
+def ground_truth_pictures(split: Split, index: int) -> list[tuple[str, np.ndarray]]:
+    """Every ground-truth picture of sample ``index``, ``(caption, RGB uint8)``: object mask, part mask, one
+    mask per object of a scene, one mask and one image per source of a mixture (audio masks in the
+    spectrogram's orientation)."""
+    extras, audio, names = split.extras, split.info.kind == "audio", split.info.class_names
+    out = []
+    if "masks" in extras:
+        out.append(("ground-truth mask", _mask_rgb(extras["masks"][index], audio)))
+    if "part_masks" in extras and np.any(extras["part_masks"][index]):
+        out.append(("part mask", _mask_rgb(extras["part_masks"][index], audio)))
+    for key, owner in (("object_masks", "object_labels"), ("source_masks", "source_labels")):
+        if key in extras:
+            owners = extras.get(owner)
+            for k, mask in enumerate(extras[key][index]):
+                label = int(owners[index][k]) if owners is not None else k
+                if label >= 0 and np.any(mask):
+                    out.append((f"mask of {names[label]}", _mask_rgb(mask, audio)))
+    sources = extras.get("sources")
+    if sources is not None and np.ndim(sources[index]) == 4:  # source images (2, H, W, C)
+        for k, image in enumerate(sources[index]):
+            out.append((f"source {k + 1}", image_to_uint8(np.asarray(image).transpose(2, 0, 1).astype(np.float32) / 255)))
+    return out
 
 
 def write_preview(dataset: str, out: str | Path, *, split: str = "train", count: int = 16, seed: int = 0) -> Path:

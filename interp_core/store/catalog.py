@@ -54,3 +54,18 @@ def checkpoint_fingerprint(name: str) -> str:
         return "missing" if checkpoint_status(name) == "missing" else "unreadable"
     sha = meta.get("weights_sha256")
     return str(sha)[:12] if isinstance(sha, str) else "unreadable"
+
+
+def code_status(name: str) -> str:
+    """Whether the checkpoint ``load_model(name)`` would load was trained by today's code: ``"current"``,
+    ``"stale"`` (the code that shapes its training changed since: retraining would give other weights),
+    ``"unknown"`` (trained before fingerprints were recorded) or ``"missing"``."""
+    from interp_core.store.provenance import code_fingerprint
+
+    meta = checkpoint_meta(name)
+    if not meta:
+        return "missing"
+    recorded = meta.get("code_fingerprint")
+    if not isinstance(recorded, str):
+        return "unknown"
+    return "current" if recorded == code_fingerprint(get_recipe(name)) else "stale"

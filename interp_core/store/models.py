@@ -26,6 +26,7 @@ from interp_core.registry import Registry
 from interp_core.store.card import ModelCard
 from interp_core.store.catalog import checkpoint_fingerprint, checkpoint_stems
 from interp_core.store.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from interp_core.store.provenance import code_fingerprint
 from interp_core.store.recipes import Recipe, get_recipe, recipe_hash
 from interp_core.training.engine import ProgressCallback
 
@@ -174,8 +175,10 @@ def train_recipe(
         "device": str(device),
         "threads": torch.get_num_threads(),
         "interp_core_version": interp_core.__version__,
+        "code_fingerprint": code_fingerprint(recipe),
         "torch_version": torch.__version__,
         "python": platform.python_version(),
+        "machine": platform.machine(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     meta = save_checkpoint(checkpoint_stems(recipe)["cache"], dict(model.state_dict()), meta)
