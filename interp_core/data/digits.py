@@ -1,6 +1,6 @@
 """The embedded ``digits`` dataset: scikit-learn's bundled handwritten digits (real data, 1,797 images),
-upsampled from 8x8 to 28x28, with a seeded stratified train/test split; plus overlapping digit mixtures
-as used by the PIQ paper."""
+upsampled from 8x8 to 28x28, with a seeded stratified train/test split; plus :func:`overlay_digits`, the
+PIQ paper's digit mixture (the datasets built on it live in ``interp_core.data.digit_mixtures``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -50,6 +50,21 @@ def load_digits_split(split: str = "train", *, seed: int = 0) -> Split:
     return Split(digits_info(), images[keep], labels[keep], uint8_images_to_input, extras={"masks": masks})
 
 
-def overlay_digits(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Overlapping digit mixture as in the PIQ paper: pixel-wise maximum of two ``(..., 1, H, W)`` images."""
-    return torch.maximum(a, b)
+def overlay_digits(
+    a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray, weights: tuple[float, float] | np.ndarray | None = None
+) -> torch.Tensor | np.ndarray:
+    """Overlapping digit mixture (PIQ §3.3, Case 1) of two image batches of one shape, torch or numpy.
+
+    Without ``weights``: the pixel-wise maximum. With ``weights`` ``(w_a, w_b)``, or one pair per image
+    ``(N, 2)``: the weighted sum ``w_a a + w_b b`` of PIQ's equal-weight (v1) and 0.7/0.3 (v2) mixtures,
+    which stays in the images' range when the weights sum to 1. Integer images give float sums.
+    """
+    if weights is None:
+        return torch.maximum(a, b) if isinstance(a, torch.Tensor) else np.maximum(a, b)
+    if isinstance(a, torch.Tensor):
+        w = torch.as_tensor(weights, dtype=a.dtype if a.is_floating_point() else torch.float32, device=a.device)
+    else:
+        w = np.asarray(weights)
+    if w.ndim == 2:
+        w = w.reshape(w.shape[:1] + (1,) * (a.ndim - 1) + (2,))
+    return w[..., 0] * a + w[..., 1] * b

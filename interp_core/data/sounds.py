@@ -6,14 +6,22 @@ coloured background noise. Event and noise are synthesised separately and summed
 exact: the ideal binary mask ``|STFT(event)| > |STFT(noise)|`` (0 dB local criterion), i.e. the
 time-frequency bins in which the event dominates.
 
+Concepts are shared between classes, as bird parts are in CUB: each class has a character (tonal or
+noisy), an envelope (sustained, decaying, impulsive) and a pitch motion (sweeping, steady); each clip
+adds rhythm (one sound unit or several), a pitch band and a duration band, taken from the generator's own
+parameters (recorded as ``pitches`` and ``unit_counts``), never estimated from the audio.
+
 The model input is the log-magnitude STFT ``log1p(|STFT|)`` that PIQ calls "log power" (method-notes
 §3.2/§9: the reference takes the magnitude, then log1p). ``stft_complex``/``istft`` let an interpreter
 turn a masked magnitude back into audio with the input phase, as PIQ does (method-notes §3.6).
 
 Generation is seeded and deterministic: every clip draws from its own generator seeded by
-``(seed, split, index)``, so clip ``i`` does not depend on how many clips are generated after it.
+``(seed, split, index)`` (its label comes from one shuffle of the balanced labels of the split), so any
+clip can be re-synthesised alone (:func:`sound_components`).
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -43,9 +51,46 @@ PEAK_RANGE = (0.25, 0.95)
 # Spectral tilt exponent of the background noise: 0 = white, 1 = pink, 2 = brown.
 NOISE_TILT_RANGE = (0.0, 1.5)
 FADE_SECONDS = 0.005
+# Seeds every clip's generator: bumping it changes the waveforms (and invalidates models trained on them).
 _GENERATOR_VERSION = 1
+# Which arrays a cached split holds: bump it when a field is added, not when the waveforms change.
+_CACHE_LAYOUT = 2
 _SPLIT_IDS = {"train": 0, "test": 1}
 _NYQUIST = SAMPLE_RATE / 2
+
+# (character, envelope, motion) of each class, shared between classes as bird parts are in CUB. character:
+# energy in partials (tonal) or spread over a band (noisy: noise burst, click train of noise clicks).
+# envelope: steady level over the event (sustained), one decay after the attack (decaying), or units
+# shorter than ~0.1 s (impulsive). motion: the pitch moves by more than a few per cent (siren FM 15-35%,
+# chirp 3-8x up, bark falls to 55-80%, drip rises 1.5-3x) or stays (whistle: under 10% glide and 3% vibrato).
+_CLASS_GROUPS = ("character", "envelope", "motion")
+_CLASS_CONCEPTS = {
+    "siren": ("tonal", "sustained", "sweeping"),
+    "chirp": ("tonal", "sustained", "sweeping"),
+    "bell": ("tonal", "decaying", "steady"),
+    "engine hum": ("tonal", "sustained", "steady"),
+    "knock": ("tonal", "impulsive", "steady"),
+    "click train": ("noisy", "impulsive", "steady"),
+    "whistle": ("tonal", "sustained", "steady"),
+    "noise burst": ("noisy", "decaying", "steady"),
+    "bark": ("tonal", "decaying", "sweeping"),
+    "drip": ("tonal", "impulsive", "sweeping"),
+}
+# Per-sample concepts from the generator's parameters: rhythm (two or more sound units: fixed by the class
+# except for bark's 1-3 bursts), pitch bands (none for the pitchless click train) and duration.
+ATTRIBUTE_GROUPS = (
+    ("character", ("tonal", "noisy")),
+    ("envelope", ("sustained", "decaying", "impulsive")),
+    ("motion", ("sweeping", "steady")),
+    ("rhythm", ("repeated", "single")),
+    ("pitch", ("low", "mid", "high")),
+    ("duration", ("short", "long")),
+)
+ATTRIBUTE_NAMES = tuple(f"{group}::{value}" for group, values in ATTRIBUTE_GROUPS for value in values)
+PITCH_BAND_EDGES_HZ = (400.0, 1000.0)
+LONG_EVENT_SECONDS = 1.0
+# Per-clip facts the generator records beside waveforms and masks.
+_CLIP_FACTS = ("onsets", "durations", "levels", "snrs", "pitches", "unit_counts")
 
 
 # ---------------------------------------------------------------- time-frequency transforms
@@ -124,6 +169,12 @@ def event_frames(onsets: np.ndarray, durations: np.ndarray) -> tuple[np.ndarray,
 
 # ---------------------------------------------------------------- event synthesis
 
+# What every synthesiser returns: the event's samples, its pitch in Hz (the fundamental or band centre
+# halfway along its pitch track; NaN where it has none) and its number of sound units (impacts, clicks,
+# barks; 1 for a continuous sound). Pitch and count are the generator's own parameters, not estimates.
+_Synthesis = tuple[np.ndarray, float, int]
+
+
 def _phase(freq: np.ndarray) -> np.ndarray:
     """Running phase of an instantaneous frequency track (Hz per sample), so sweeps stay continuous."""
     return 2 * np.pi * np.cumsum(freq) / SAMPLE_RATE
@@ -139,27 +190,27 @@ def _harmonics(phase: np.ndarray, f0: np.ndarray | float, amps: list[float]) -> 
     return out
 
 
-def _siren(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def _siren(rng: np.random.Generator, t: np.ndarray) -> _Synthesis:
     # Slow, deep sinusoidal frequency modulation (the two-tone wail of a siren).
     fc = rng.uniform(600, 1500)
     depth = rng.uniform(0.15, 0.35)
     rate = rng.uniform(1.2, 3.0)
     freq = fc * (1 + depth * np.sin(2 * np.pi * rate * t + rng.uniform(0, 2 * np.pi)))
-    return _harmonics(_phase(freq), freq, [1.0, 0.35, 0.15])
+    return _harmonics(_phase(freq), freq, [1.0, 0.35, 0.15]), fc, 1
 
 
-def _chirp(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
-    # One exponential upward sweep across several octaves.
+def _chirp(rng: np.random.Generator, t: np.ndarray) -> _Synthesis:
+    # One exponential upward sweep across several octaves; halfway through it is at sqrt(f0 f1).
     f0 = rng.uniform(250, 900)
     f1 = min(f0 * rng.uniform(3, 8), 7000)
     freq = f0 * (f1 / f0) ** (t / t[-1])
-    return _harmonics(_phase(freq), freq, [1.0, 0.2])
+    return _harmonics(_phase(freq), freq, [1.0, 0.2]), np.sqrt(f0 * f1), 1
 
 
 _BELL_RATIOS = np.array([0.56, 0.92, 1.19, 1.71, 2.0, 2.74, 3.0, 3.76, 4.07])
 
 
-def _bell(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def _bell(rng: np.random.Generator, t: np.ndarray) -> _Synthesis:
     # Inharmonic partials (Risset's bell ratios), higher partials decaying faster.
     f0 = rng.uniform(350, 1100)
     tau = rng.uniform(0.25, 0.8)
@@ -169,15 +220,16 @@ def _bell(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
         if f < 0.95 * _NYQUIST:
             decay = tau / (0.5 + 0.5 * ratio)
             out += rng.uniform(0.3, 1.0) * np.exp(-t / decay) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
-    return out
+    return out, f0, 1
 
 
-def _engine(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def _engine(rng: np.random.Generator, t: np.ndarray) -> _Synthesis:
     # Low harmonic stack with slow pitch drift and amplitude modulation (the engine's firing rhythm).
-    f0 = rng.uniform(35, 110) * (1 + 0.03 * np.sin(2 * np.pi * rng.uniform(0.2, 1.0) * t))
+    base = rng.uniform(35, 110)
+    f0 = base * (1 + 0.03 * np.sin(2 * np.pi * rng.uniform(0.2, 1.0) * t))
     amps = [rng.uniform(0.5, 1.0) / k**0.7 for k in range(1, min(20, int(1800 // f0.max())) + 1)]
     am = 1 + rng.uniform(0.3, 0.7) * np.sin(2 * np.pi * rng.uniform(4, 20) * t)
-    return am * _harmonics(_phase(f0), f0, amps)
+    return am * _harmonics(_phase(f0), f0, amps), base, 1
 
 
 def _impacts(t: np.ndarray, times: np.ndarray, render) -> np.ndarray:
@@ -191,7 +243,7 @@ def _impacts(t: np.ndarray, times: np.ndarray, render) -> np.ndarray:
     return out
 
 
-def _knock(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def _knock(rng: np.random.Generator, t: np.ndarray) -> _Synthesis:
     # A few low damped resonances, each with a brief broadband contact transient.
     times = _impact_times(rng, t, 0.12)
     f = rng.uniform(150, 500)
@@ -204,7 +256,7 @@ def _knock(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
         click = 0.5 * np.exp(-tau / 0.002) * noise[: tau.shape[0]]
         return gains[k] * (body + click)
 
-    return _impacts(t, times, render)
+    return _impacts(t, times, render), f, times.shape[0]
 
 
 def _impact_times(rng: np.random.Generator, t: np.ndarray, tail: float) -> np.ndarray:
@@ -217,8 +269,9 @@ def _impact_times(rng: np.random.Generator, t: np.ndarray, tail: float) -> np.nd
     return np.clip(base + jitter, 0, span)
 
 
-def _click_train(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
-    # Periodic ~1 ms broadband clicks (vertical lines in the spectrogram).
+def _click_train(rng: np.random.Generator, t: np.ndarray) -> _Synthesis:
+    # Periodic ~1 ms broadband clicks (vertical lines in the spectrogram); a 12-50 Hz click rate is
+    # heard as a rhythm, not as a pitch, so the train has none (NaN).
     rate = rng.uniform(12, 50)
     period = SAMPLE_RATE / rate
     starts = np.arange(0, t.shape[0] - 16, period * rng.uniform(0.97, 1.03)).astype(np.int64)
@@ -226,31 +279,31 @@ def _click_train(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
     click = np.hanning(16) * rng.standard_normal((starts.shape[0], 16))
     idx = starts[:, None] + np.arange(16)[None]
     out[idx] = click
-    return out
+    return out, np.nan, starts.shape[0]
 
 
-def _whistle(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def _whistle(rng: np.random.Generator, t: np.ndarray) -> _Synthesis:
     # A nearly pure high tone with a small fast vibrato and a slight glide.
     f = rng.uniform(1200, 3500)
     glide = rng.uniform(-0.1, 0.1) * t / t[-1]
     freq = f * (1 + glide + rng.uniform(0.01, 0.03) * np.sin(2 * np.pi * rng.uniform(4.5, 7.5) * t))
-    return _harmonics(_phase(freq), freq, [1.0, 0.1])
+    return _harmonics(_phase(freq), freq, [1.0, 0.1]), f, 1
 
 
-def _noise_burst(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
-    # Band-limited noise, Gaussian in log-frequency around a random centre.
+def _noise_burst(rng: np.random.Generator, t: np.ndarray) -> _Synthesis:
+    # Band-limited noise, Gaussian in log-frequency around a random centre (its pitch).
     n = t.shape[0]
     spec = np.fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
     centre = np.exp(rng.uniform(np.log(400), np.log(5000)))
     width = rng.uniform(0.4, 1.2)  # octaves (standard deviation)
     gain = np.exp(-0.5 * (np.log2(np.maximum(freqs, 1.0) / centre) / width) ** 2)
-    return np.fft.irfft(spec * gain, n) * np.exp(-t / rng.uniform(0.1, 1.0))
+    return np.fft.irfft(spec * gain, n) * np.exp(-t / rng.uniform(0.1, 1.0)), centre, 1
 
 
-def _bark(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
-    # 1-3 short harmonic bursts whose pitch falls, with a breathy noise component; the last burst
-    # ends with the event.
+def _bark(rng: np.random.Generator, t: np.ndarray) -> _Synthesis:
+    # 1-3 short harmonic bursts whose pitch falls from f_start to f_start * fall, with a breathy noise
+    # component; the last burst ends with the event.
     length = min(rng.uniform(0.08, 0.16), t[-1])
     gap = rng.uniform(0.08, 0.2)
     count = int(np.clip((t[-1] + gap) // (length + gap), 1, 3))
@@ -267,11 +320,12 @@ def _bark(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
         env = np.minimum(tau / 0.01, 1) * np.exp(-tau / (0.5 * length))
         return env * (_harmonics(_phase(freq), freq, amps) + 0.3 * noise[: tau.shape[0]])
 
-    return _impacts(t, times, render)
+    return _impacts(t, times, render), f_start * np.sqrt(fall), count
 
 
-def _drip(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
-    # Short sinusoidal blips whose pitch rises quickly (a droplet's resonance), decaying fast.
+def _drip(rng: np.random.Generator, t: np.ndarray) -> _Synthesis:
+    # Short sinusoidal blips whose pitch rises quickly from f to f * rise (a droplet's resonance),
+    # decaying fast.
     times = _impact_times(rng, t, 0.08)
     f = rng.uniform(500, 1500)
     rise = rng.uniform(1.5, 3.0)
@@ -281,7 +335,7 @@ def _drip(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
         freq = f * rng.uniform(0.9, 1.1) * rise ** np.minimum(tau / length, 1.0)
         return np.exp(-tau / (0.35 * length)) * np.sin(_phase(freq))
 
-    return _impacts(t, times, render)
+    return _impacts(t, times, render), f * np.sqrt(rise), times.shape[0]
 
 
 # Synthesiser and event duration range (seconds) per class, in CLASS_NAMES order.
@@ -316,14 +370,33 @@ def _background(rng: np.random.Generator) -> np.ndarray:
     return noise / np.sqrt(np.mean(noise**2))
 
 
-def _clip(rng: np.random.Generator, label: int) -> tuple[np.ndarray, np.ndarray, int, float, float]:
-    """One clip: (event body, full-length noise, onset sample, SNR dB, event level dBFS); the body is
-    the event's ``length`` samples starting at the onset, silence elsewhere."""
+class EventClip(NamedTuple):
+    """One synthesised clip before it is laid out on the 2 s time line.
+
+    ``event``: the event's own samples ``(L,)`` float64 (it starts at sample ``onset`` of the clip and is
+    silent elsewhere); ``noise``: the full-length background ``(32000,)`` float64; ``snr``: event RMS over
+    its span vs background RMS (dB); ``level``: event RMS over its span (dBFS); ``pitch``: Hz (NaN for a
+    sound without one); ``units``: number of sound units (impacts, clicks, barks; 1 if continuous).
+    """
+
+    event: np.ndarray
+    noise: np.ndarray
+    onset: int
+    snr: float
+    level: float
+    pitch: float
+    units: int
+
+
+def synthesize_clip(rng: np.random.Generator, label: int) -> EventClip:
+    """One clip of class ``label`` drawn from ``rng``: the generator behind ``sounds`` (and the sources of
+    ``sounds-mix``). The clip's peak is drawn from ``PEAK_RANGE``, with one gain for event and noise."""
     synth, (dmin, dmax) = _EVENTS[label]
     length = int(rng.uniform(dmin, dmax) * SAMPLE_RATE)
     onset = int(rng.integers(0, NUM_SAMPLES - length + 1))
     t = np.arange(length) / SAMPLE_RATE
-    body = synth(rng, t)[:length] * _fade(length)
+    samples, pitch, units = synth(rng, t)
+    body = samples[:length] * _fade(length)
     noise = _background(rng)
     snr = rng.uniform(*SNR_RANGE_DB)
     body *= 10 ** (snr / 20) / np.sqrt(np.mean(body**2))  # noise has unit RMS
@@ -333,7 +406,7 @@ def _clip(rng: np.random.Generator, label: int) -> tuple[np.ndarray, np.ndarray,
     gain = rng.uniform(*PEAK_RANGE) / np.max(np.abs(mixture))
     body *= gain
     noise *= gain
-    return body, noise, onset, snr, 10 * np.log10(np.mean(body**2))
+    return EventClip(body, noise, onset, snr, 10 * np.log10(np.mean(body**2)), float(pitch), int(units))
 
 
 def _labels(split: str, n: int, seed: int) -> np.ndarray:
@@ -348,12 +421,15 @@ def _synthesize(split: str, seed: int, labels: np.ndarray, indices: np.ndarray) 
     k = len(indices)
     events = np.zeros((k, NUM_SAMPLES), dtype=np.float32)
     noises = np.empty((k, NUM_SAMPLES), dtype=np.float32)
-    onsets, lengths, snrs, levels = (np.empty(k) for _ in range(4))
+    onsets, lengths, snrs, levels, pitches = (np.empty(k) for _ in range(5))
+    units = np.empty(k, dtype=np.int64)
     for row, i in enumerate(indices):
         rng = np.random.default_rng([seed, _SPLIT_IDS[split], _GENERATOR_VERSION, int(i)])
-        body, noises[row], onset, snrs[row], levels[row] = _clip(rng, int(labels[i]))
-        events[row, onset : onset + body.shape[0]] = body
-        onsets[row], lengths[row] = onset, body.shape[0]
+        clip = synthesize_clip(rng, int(labels[i]))
+        events[row, clip.onset : clip.onset + clip.event.shape[0]] = clip.event
+        noises[row] = clip.noise
+        onsets[row], lengths[row] = clip.onset, clip.event.shape[0]
+        snrs[row], levels[row], pitches[row], units[row] = clip.snr, clip.level, clip.pitch, clip.units
     return {
         "events": events,
         "noises": noises,
@@ -361,6 +437,8 @@ def _synthesize(split: str, seed: int, labels: np.ndarray, indices: np.ndarray) 
         "durations": lengths / SAMPLE_RATE,
         "snrs": snrs,
         "levels": levels,
+        "pitches": pitches,
+        "unit_counts": units,
     }
 
 
@@ -386,7 +464,7 @@ def _generate(split: str, n: int, seed: int) -> dict[str, np.ndarray]:
     labels = _labels(split, n, seed)
     waves = np.empty((n, NUM_SAMPLES), dtype=np.float32)
     masks = np.empty((n, NUM_BINS, NUM_FRAMES), dtype=bool)
-    meta: dict[str, list[np.ndarray]] = {"onsets": [], "durations": [], "levels": [], "snrs": []}
+    meta: dict[str, list[np.ndarray]] = {key: [] for key in _CLIP_FACTS}
     chunk = 100
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
@@ -411,9 +489,35 @@ def sounds_info() -> DatasetInfo:
         kind="audio",
         class_names=CLASS_NAMES,
         input_shape=INPUT_SHAPE,
+        attribute_names=ATTRIBUTE_NAMES,
         sample_rate=SAMPLE_RATE,
-        description="Synthetic 2 s sound events at 16 kHz over background noise, with ideal binary masks.",
+        description="Synthetic 2 s sound events at 16 kHz over background noise, with ideal binary masks "
+        "and concepts shared between classes (character, envelope, motion, rhythm, pitch, duration).",
     )
+
+
+def sound_attributes(
+    labels: np.ndarray, pitches: np.ndarray, unit_counts: np.ndarray, durations: np.ndarray
+) -> np.ndarray:
+    """Binary concept vectors ``(N, A)`` uint8 in ``ATTRIBUTE_NAMES`` order from the class ``labels``,
+    the generator's ``pitches`` (Hz, NaN = none), ``unit_counts`` and ``durations`` (s), all ``(N,)``.
+
+    Pitch bands: low below 400 Hz, mid below 1 kHz, high above; a clip without pitch has no pitch band.
+    Duration: long from 1 s on.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    pitches = np.asarray(pitches, dtype=np.float64)
+    per_class = np.array([_CLASS_CONCEPTS[name] for name in CLASS_NAMES])[labels]
+    values = {group: per_class[:, j] for j, group in enumerate(_CLASS_GROUPS)}
+    values["rhythm"] = np.where(np.asarray(unit_counts) >= 2, "repeated", "single")
+    bands = np.array(dict(ATTRIBUTE_GROUPS)["pitch"])[
+        np.searchsorted(PITCH_BAND_EDGES_HZ, np.nan_to_num(pitches), side="right")
+    ]
+    values["pitch"] = np.where(np.isnan(pitches), "", bands)
+    values["duration"] = np.where(np.asarray(durations) >= LONG_EVENT_SECONDS, "long", "short")
+    return np.stack(
+        [values[group] == value for group, group_values in ATTRIBUTE_GROUPS for value in group_values], axis=1
+    ).astype(np.uint8)
 
 
 def _split_size(split: str, num_samples: int | None) -> int:
@@ -430,19 +534,27 @@ def load_sounds(split: str = "train", *, seed: int = 0, num_samples: int | None 
     ``data``: float32 waveforms ``(N, 32000)``, each with a peak amplitude in [0.25, 0.95]; ``labels``
     ``(N,)`` balanced over the 10 classes; ``extras``: ``masks`` ``(N, 257, 182)`` bool (ideal binary
     mask of the event against the background, 0 dB criterion), ``onsets`` and ``durations`` in seconds,
-    ``levels`` (event RMS over its span, dBFS) and ``snrs`` (event RMS over its span vs background RMS,
-    dB). ``to_input`` gives the ``(B, 1, 257, 182)`` log1p-magnitude spectrograms. Defaults: 1600 train
-    (160 per class) and 400 test clips.
+    ``levels`` (event RMS over its span, dBFS), ``snrs`` (event RMS over its span vs background RMS,
+    dB), the generator's ``pitches`` (Hz, NaN for the click train) and ``unit_counts`` (impacts, clicks,
+    barks; 1 for continuous sounds), and ``attributes`` ``(N, 14)`` uint8 named by
+    ``sounds_info().attribute_names`` (:func:`sound_attributes`). ``to_input`` gives the
+    ``(B, 1, 257, 182)`` log1p-magnitude spectrograms. Defaults: 1600 train (160 per class) and 400 test clips.
     """
     n = _split_size(split, num_samples)
-    params = dict(v=_GENERATOR_VERSION, split=split, n=n, seed=seed, snr=SNR_RANGE_DB, peak=PEAK_RANGE)
+    params = dict(
+        v=_GENERATOR_VERSION, layout=_CACHE_LAYOUT, split=split, n=n, seed=seed, snr=SNR_RANGE_DB, peak=PEAK_RANGE
+    )
     arrays = cached_arrays(f"sounds-{params_hash(params)}", lambda: _generate(split, n, seed))
+    extras = {k: arrays[k] for k in ("masks", *_CLIP_FACTS)}
+    extras["attributes"] = sound_attributes(
+        arrays["labels"], arrays["pitches"], arrays["unit_counts"], arrays["durations"]
+    )
     return Split(
         info=sounds_info(),
         data=arrays["waveforms"],
         labels=arrays["labels"],
         to_input=waveforms_to_input,
-        extras={k: arrays[k] for k in ("masks", "onsets", "durations", "levels", "snrs")},
+        extras=extras,
     )
 
 
@@ -464,13 +576,19 @@ def sound_components(
 
 # ---------------------------------------------------------------- mixtures (PIQ's contaminated inputs)
 
-def _snr_gains(a: np.ndarray, b: np.ndarray, snr_db: float) -> np.ndarray:
-    """Gains ``(n,)`` that put each row of ``b`` ``snr_db`` below the same row of ``a`` (whole-signal power)."""
-    power_a = np.sum(a.astype(np.float64) ** 2, axis=-1)
-    power_b = np.sum(b.astype(np.float64) ** 2, axis=-1)
+def snr_gain(power_a: np.ndarray | float, power_b: np.ndarray | float, snr_db: np.ndarray | float) -> np.ndarray:
+    """Amplitude gain ``g`` with ``10 log10(power_a / (g^2 power_b)) = snr_db`` (elementwise); the powers
+    are whatever the caller measures (whole-signal sums, mean power over an event's span)."""
+    power_a = np.asarray(power_a, dtype=np.float64)
+    power_b = np.asarray(power_b, dtype=np.float64)
     if np.any(power_a == 0) or np.any(power_b == 0):
         raise ValueError("Cannot set an SNR against a silent waveform.")
-    return np.sqrt(power_a / (power_b * 10 ** (snr_db / 10)))
+    return np.sqrt(power_a / (power_b * 10 ** (np.asarray(snr_db, dtype=np.float64) / 10)))
+
+
+def _snr_gains(a: np.ndarray, b: np.ndarray, snr_db: float) -> np.ndarray:
+    """Gains ``(n,)`` that put each row of ``b`` ``snr_db`` below the same row of ``a`` (whole-signal power)."""
+    return snr_gain(np.sum(a.astype(np.float64) ** 2, axis=-1), np.sum(b.astype(np.float64) ** 2, axis=-1), snr_db)
 
 
 def mix_sounds(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor, snr_db: float = 0.0) -> dict:

@@ -38,16 +38,22 @@ def test_data_page_shows_shapes_with_masks_and_attributes():
     assert not at.error
     assert any("Attributes:" in md.value and "shape::" in md.value for md in at.markdown)
     assert any("Background:" in md.value for md in at.markdown)
+    assert any("Caption:" in md.value for md in at.markdown)
 
 
-@pytest.mark.parametrize("dataset", ["digits", "sounds", "shapes-captions"])
+@pytest.mark.parametrize("dataset", ["digits", "sounds", "shapes-multi", "digits-overlap", "digits-on-texture", "sounds-mix"])
 def test_data_page_other_datasets(dataset):
     at = run_page("data")
     at.selectbox[0].set_value(dataset).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
-    if dataset == "shapes-captions":
-        assert any("Caption:" in md.value for md in at.markdown)
+    captions = [c for image in at.get("imgs") for c in (image.proto.imgs and [i.caption for i in image.proto.imgs] or [])]
+    if dataset == "shapes-multi":
+        assert any("Objects:" in md.value for md in at.markdown)
+        assert any(c.startswith("mask of ") for c in captions), captions
+    if dataset in ("digits-overlap", "sounds-mix"):
+        assert any("Sources:" in md.value for md in at.markdown)
+        assert sum(c.startswith("mask of ") for c in captions) == 2, captions
 
 
 def _png_bytes() -> bytes:

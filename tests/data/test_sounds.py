@@ -7,10 +7,14 @@ import torch
 
 from interp_core.data import Split, dataset_info
 from interp_core.data.sounds import (
+    ATTRIBUTE_GROUPS,
+    ATTRIBUTE_NAMES,
     CLASS_NAMES,
     HOP_LENGTH,
     NUM_SAMPLES,
     SAMPLE_RATE,
+    _labels,
+    _synthesize,
     event_frames,
     istft,
     load_sounds,
@@ -39,8 +43,8 @@ def test_same_seed_gives_identical_arrays_in_fresh_caches(tmp_path, monkeypatch)
     other_seed = load_sounds("test", seed=4, num_samples=20)
     assert np.array_equal(first.data, second.data)
     assert np.array_equal(first.labels, second.labels)
-    for key in ("masks", "onsets", "durations", "levels", "snrs"):
-        assert np.array_equal(first.extras[key], second.extras[key]), key
+    for key in ("masks", "onsets", "durations", "levels", "snrs", "pitches", "unit_counts", "attributes"):
+        assert np.array_equal(first.extras[key], second.extras[key], equal_nan=key == "pitches"), key
     assert not np.allclose(first.data, other_seed.data)
 
 
@@ -177,3 +181,98 @@ def test_sample_mixtures_pairs_different_classes_at_the_requested_snr():
 def test_bad_split_is_rejected():
     with pytest.raises(ValueError, match="split"):
         load_sounds("validation")
+
+
+def test_waveforms_are_those_the_shipped_model_was_trained_on():
+    # Recorded from the generator before concepts were added (cnn-sounds is trained on these clips):
+    # recording pitch and unit counts must not change a single draw.
+    labels = _labels("train", 60, 0)
+    parts = _synthesize("train", 0, labels, np.arange(6))
+    clips = (parts["events"] + parts["noises"]).astype(np.float64)
+    assert labels[:6].tolist() == [2, 7, 4, 2, 3, 0]
+    rms = np.sqrt(np.mean(clips**2, axis=1))
+    assert np.allclose(rms, [0.074871, 0.117794, 0.086442, 0.061867, 0.094176, 0.249899], atol=2e-6)
+    assert np.allclose(clips[:, 16000], [0.0024276, 0.0779588, 0.1190764, -0.0318259, 0.0925966, -0.2983692], atol=1e-6)
+
+
+def _attribute(name: str) -> int:
+    return ATTRIBUTE_NAMES.index(name)
+
+
+def test_attributes_are_named_groups_with_one_value_each(small):
+    info = sounds_info()
+    attributes = small.extras["attributes"]
+    assert info.attribute_names == ATTRIBUTE_NAMES and attributes.shape == (N, len(ATTRIBUTE_NAMES))
+    assert attributes.dtype == np.uint8 and set(np.unique(attributes)) <= {0, 1}
+    assert all(name.count("::") == 1 for name in ATTRIBUTE_NAMES)
+    start = 0
+    clicks = small.labels == CLASS_NAMES.index("click train")
+    for group, values in ATTRIBUTE_GROUPS:
+        per_sample = attributes[:, start : start + len(values)].sum(axis=1)
+        start += len(values)
+        if group == "pitch":  # a click train has no pitch
+            assert np.all(per_sample[clicks] == 0) and np.all(per_sample[~clicks] == 1)
+        else:
+            assert np.all(per_sample == 1), group
+
+
+def test_every_concept_is_shared_by_several_classes(small):
+    attributes = small.extras["attributes"]
+    present = np.stack([attributes[small.labels == c].any(axis=0) for c in range(len(CLASS_NAMES))])
+    classes_per_concept = present.sum(axis=0)
+    assert classes_per_concept.min() >= 2, dict(zip(ATTRIBUTE_NAMES, classes_per_concept))
+    # Class concepts are constant inside a class; they do not single a class out.
+    for name in ("character::tonal", "envelope::impulsive", "motion::sweeping"):
+        j = _attribute(name)
+        for c in range(len(CLASS_NAMES)):
+            assert len(np.unique(attributes[small.labels == c, j])) == 1, (name, CLASS_NAMES[c])
+    assert {CLASS_NAMES[c] for c in np.flatnonzero(present[:, _attribute("envelope::impulsive")])} == {
+        "knock", "click train", "drip"}
+
+
+def test_pitch_and_duration_bands_vary_within_classes(small):
+    attributes = small.extras["attributes"]
+
+    def classes_varying(group: str) -> int:
+        start = 0
+        for name, values in ATTRIBUTE_GROUPS:
+            if name == group:
+                block = attributes[:, start : start + len(values)]
+                break
+            start += len(values)
+        return sum(len(np.unique(block[small.labels == c], axis=0)) > 1 for c in range(len(CLASS_NAMES)))
+
+    assert classes_varying("pitch") >= 4
+    assert classes_varying("duration") >= 4
+    # Bands follow the recorded parameters: pitch edges at 400 Hz and 1 kHz, long from 1 s on.
+    pitches, durations = small.extras["pitches"], small.extras["durations"]
+    assert np.array_equal(attributes[:, _attribute("pitch::low")] == 1, pitches < 400)
+    assert np.array_equal(attributes[:, _attribute("pitch::high")] == 1, pitches >= 1000)
+    assert np.array_equal(attributes[:, _attribute("duration::long")] == 1, durations >= 1.0)
+
+
+def test_recorded_pitch_and_unit_counts_are_the_generators(small):
+    pitches, counts, durations = small.extras["pitches"], small.extras["unit_counts"], small.extras["durations"]
+
+    def of(name: str) -> np.ndarray:
+        return small.labels == CLASS_NAMES.index(name)
+
+    assert np.all(np.isnan(pitches[of("click train")])) and not np.isnan(pitches[~of("click train")]).any()
+    assert np.all((pitches[of("engine hum")] >= 35) & (pitches[of("engine hum")] <= 110))
+    assert np.all((pitches[of("whistle")] >= 1200) & (pitches[of("whistle")] <= 3500))
+    # A whistle is a nearly pure tone (glide under 10%): its strongest bin sits at the recorded pitch.
+    whistles = np.flatnonzero(of("whistle"))
+    events = sound_components("train", whistles, num_samples=N)["events"]
+    magnitude = stft_complex(events).abs().numpy()
+    first, stop = event_frames(small.extras["onsets"][whistles], durations[whistles])
+    bin_hz = SAMPLE_RATE / 512
+    for k, i in enumerate(whistles):
+        peak_hz = np.median(magnitude[k, :, first[k] + 2 : stop[k] - 2].argmax(axis=0)) * bin_hz
+        assert abs(peak_hz / pitches[i] - 1) < 0.12, (peak_hz, pitches[i])
+    # Clicks come at 12-50 per second; knocks and drips are 2-5 impacts, barks 1-3 bursts.
+    rate = counts[of("click train")] / durations[of("click train")]
+    assert np.all((rate > 11) & (rate < 53))
+    for name, low, high in (("knock", 2, 5), ("drip", 2, 5), ("bark", 1, 3), ("siren", 1, 1), ("bell", 1, 1)):
+        assert np.all((counts[of(name)] >= low) & (counts[of(name)] <= high)), name
+    repeated = small.extras["attributes"][:, _attribute("rhythm::repeated")] == 1
+    assert np.array_equal(repeated, counts >= 2)
