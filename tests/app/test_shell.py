@@ -47,7 +47,8 @@ def test_data_page_other_datasets(dataset):
     at.selectbox[0].set_value(dataset).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
-    captions = [c for image in at.get("imgs") for c in (image.proto.imgs and [i.caption for i in image.proto.imgs] or [])]
+    images = [e for e in at.main.children.values() if type(e).__name__ == "Image"]
+    captions = [i.caption for e in images for i in e.proto.imgs]
     if dataset == "shapes-multi":
         assert any("Objects:" in md.value for md in at.markdown)
         assert any(c.startswith("mask of ") for c in captions), captions
