@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from interp_core.data.shapes import (
+from interp_core.data.shape_vocabulary import (
     ATTRIBUTE_NAMES, BACKGROUNDS, CLASS_NAMES, COLORS, PATTERNS, SHAPES, WITHIN_CLASS_GROUPS, group_values,
 )
 

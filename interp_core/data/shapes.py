@@ -22,23 +22,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from interp_core.data.base import DatasetInfo, Split, cached_arrays, params_hash, uint8_images_to_input
-
-SHAPES = ("circle", "square", "triangle", "cross")
-COLORS = ("red", "green", "blue", "yellow")
-PATTERNS = ("plain", "striped", "dotted")
-SIZES = ("small", "large")
-OUTLINES = ("none", "dark")
-MARKS = ("none", "spot")
-BACKGROUNDS = ("sand", "grass", "water", "rock", "snow", "night")
-
-#: Concept groups whose value varies inside a class (drawn per image with the class's rate).
-WITHIN_CLASS_GROUPS: dict[str, tuple[str, ...]] = {"size": SIZES, "outline": OUTLINES, "mark": MARKS}
-#: Every annotated concept group in attribute-vector order; attribute names are ``"group::value"``.
-ATTRIBUTE_GROUPS: dict[str, tuple[str, ...]] = {
-    "shape": SHAPES, "color": COLORS, "pattern": PATTERNS, **WITHIN_CLASS_GROUPS, "background": BACKGROUNDS,
-}
-ATTRIBUTE_NAMES = tuple(f"{group}::{value}" for group, values in ATTRIBUTE_GROUPS.items() for value in values)
-CLASS_NAMES = tuple(f"{c} {p} {s}" for s in SHAPES for c in COLORS for p in PATTERNS)
+from interp_core.data.shape_vocabulary import (  # noqa: F401  (the dataset's public vocabulary)
+    ATTRIBUTE_GROUPS,
+    ATTRIBUTE_NAMES,
+    BACKGROUNDS,
+    CLASS_NAMES,
+    COLORS,
+    MARKS,
+    OUTLINES,
+    PATTERNS,
+    SHAPES,
+    SIZES,
+    WITHIN_CLASS_GROUPS,
+    class_attributes,
+    group_values,
+)
 
 #: shapes-spurious: in train the background stands in for the shape (circle -> water, square -> grass,
 #: triangle -> snow, cross -> night) 95% of the time.
@@ -49,11 +47,6 @@ IMAGE_SIZE = 64
 NUM_TRAIN, NUM_TEST = 10_000, 2_000
 _GENERATOR_VERSION = 2
 _CHUNK = 500
-
-
-def class_attributes(label: int) -> tuple[int, int, int]:
-    """(shape, colour, pattern) indices of a class."""
-    return label // 12, (label // 3) % 4, label % 3
 
 
 def _class_parts(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -286,17 +279,6 @@ def attribute_matrix(values: dict[str, np.ndarray]) -> np.ndarray:
             out[rows, offset + index[rows]] = 1
         offset += len(names)
     return out
-
-
-def group_values(attributes: np.ndarray, group: str) -> np.ndarray:
-    """Value index ``(n,)`` of ``group`` in attribute vectors ``(n, A)`` (-1 where none is set)."""
-    offset = 0
-    for name, names in ATTRIBUTE_GROUPS.items():
-        if name == group:
-            block = np.asarray(attributes)[..., offset:offset + len(names)]
-            return np.where(block.any(-1), block.argmax(-1), -1)
-        offset += len(names)
-    raise KeyError(f"Unknown concept group {group!r}; expected one of {tuple(ATTRIBUTE_GROUPS)}.")
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ Where we differ from the reference code (``interpretability/analyses/localisatio
 
 * Tiling is **row-major** (image ``i`` at row ``i // size``, column ``i % size``); the reference tiles
   column-major. Only self-consistency matters, and the own cell of image ``i`` is cell ``i`` here.
+* Images of a class are ranked by the label's logit, as the reference does (the probability only filters).
 * The confidence filter follows the model's output activation (its card's ``output``):
   ``sigmoid(logit) > threshold`` for BCE-trained models, the softmax probability otherwise; the reference
   always uses the sigmoid, which presumes BCE.
@@ -48,7 +49,7 @@ COSTLY_GRIDS = 20
 #: The reference seeds numpy with 42 before sampling classes.
 REFERENCE_SEED = 42
 #: Bump when a change to this module or to the explainers makes cached scores stale.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: grids ranked by logit
 
 
 class PointingGameError(ValueError):
@@ -100,17 +101,19 @@ def sample_grids(logits: torch.Tensor, labels: np.ndarray | torch.Tensor, spec: 
     """Indices ``(G, size²)`` of the images of up to ``n_grids`` grids (B-cos Supp. C.2.1).
 
     Per class, the correctly classified images with confidence above the threshold are queued from the
-    most to the least confident. Each grid samples ``size²`` distinct classes among those with images
+    most to the least confident, ranked by the label's logit (as the reference code does): float32
+    probabilities saturate at exactly 1.0 for many images, which would leave their order to the dataset. Each grid samples ``size²`` distinct classes among those with images
     left (seeded) and takes the next image of each, so no image is used twice. Stops early when fewer
     than ``size²`` classes have images left; every prefix of the result is the result for fewer grids.
     """
     labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     conf = label_confidences(logits.float(), labels, spec.confidence)
     usable = (logits.argmax(1) == labels) & (conf > spec.threshold)
+    label_logits = logits.double().gather(1, labels.view(-1, 1)).squeeze(1)
     queues: dict[int, list[int]] = {}
     for c in torch.unique(labels).tolist():
         idx = torch.nonzero(usable & (labels == c)).flatten()
-        order = torch.argsort(conf[idx], descending=True, stable=True)
+        order = torch.argsort(label_logits[idx], descending=True, stable=True)
         if len(idx):
             queues[c] = idx[order].tolist()
     rng = np.random.default_rng(spec.seed)

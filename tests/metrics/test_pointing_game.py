@@ -192,6 +192,19 @@ def test_grids_take_distinct_confident_correct_images_most_confident_first():
     assert sum(v > 0 for v in left.values()) < 9
 
 
+def test_grids_rank_saturated_confidences_by_logit():
+    """Sigmoid confidences of 1.0 in float32 tie; the logit still orders them (largest first)."""
+    labels = np.repeat(np.arange(4), 3)
+    logits = torch.full((12, 4), -30.0)
+    margin = torch.tensor([20.0, 40.0, 30.0] * 4)  # sigmoid(20..40) == 1.0 in float32
+    logits[torch.arange(12), torch.as_tensor(labels)] = margin
+    assert bool((torch.sigmoid(margin.float()) == 1.0).all())
+    grids = sample_grids(logits, labels, GridSpec(size=2, confidence="sigmoid"), 3)
+    first = {int(labels[i]): int(i) for i in grids[0]}
+    assert all(i % 3 == 1 for i in first.values())  # the 40-logit image of every class comes first
+    assert all(i % 3 == 2 for i in grids[1])  # then the 30s
+
+
 def test_grid_sampling_is_seeded_and_prefix_stable():
     labels = np.repeat(np.arange(K), 20)
     logits = confident_logits(labels, np.linspace(0.6, 0.99, len(labels)))

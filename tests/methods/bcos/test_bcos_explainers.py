@@ -254,7 +254,8 @@ def test_trained_bcos_shapes_is_faithful_for_every_class():
     explainer = get_explainer("bcos", trained)
     x = load_split("shapes", "test").inputs([0, 1])
     for i in range(2):
-        maps = explainer.attribute(x[i : i + 1].expand(24, -1, -1, -1), torch.arange(24))
+        c = trained.card.num_classes
+        maps = explainer.attribute(x[i : i + 1].expand(c, -1, -1, -1), torch.arange(c))
         with torch.no_grad():
             logits = model(x[i : i + 1])[0] - model.logit_layer.bias
         rel = (maps.double().sum((1, 2)) - logits.double()).abs() / logits.double().abs()
