@@ -7,7 +7,8 @@ by name, all optional:
 * ``recipes.py`` (torch-free): its recipes (:mod:`interp_core.store.recipes`);
 * ``training.py``: the handler of its recipe kind (build, train, evaluate, ship extra assets);
 * ``explainers.py``: its explanation methods (:mod:`interp_core.methods.base`);
-* ``views.py``: what its page shows, computed (imported by its page only).
+* ``views.py``: what its page shows, computed (imported by its page only);
+* ``cli.py``: its own sub-commands, ``register(subparsers)`` (torch-free at import).
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ FAMILIES: tuple[str, ...] = (
     "posthoc",   # post-hoc attribution methods (Captum and RISE) for any classifier
     "bcos",      # B-cos networks (Böhle et al., CVPR 2022)
     "kmex",      # KMEx post-hoc prototypes (TMLR 2024)
+    "qsenn",     # Q-SENN and SLDD sparse ternary decision layers (AAAI 2024)
+    "piq",       # PIQ class-specific vector-quantized interpretations (images and audio)
 )
 
 _METHODS = Path(__file__).resolve().parent / "methods"

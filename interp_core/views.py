@@ -12,7 +12,7 @@ from interp_core.families import family_modules
 from interp_core.registry import Registry
 
 #: Menu sections, in order.
-SECTIONS = ("Overview", "Methods", "Evaluate")
+SECTIONS = ("Overview", "Methods", "Evaluate", "Studies")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,15 @@ class View:
     order: int = 50    # position inside its section
 
 
-VIEWS: Registry[View] = Registry("view", lambda: ["interp_core.views", *family_modules("")])
+def _view_modules() -> list[str]:
+    """This module, each family's package, and the rating-study package (``interp_core/study/__init__.py``)."""
+    from pathlib import Path
+
+    study = ["interp_core.study"] if (Path(__file__).resolve().parent / "study" / "__init__.py").exists() else []
+    return ["interp_core.views", *family_modules(""), *study]
+
+
+VIEWS: Registry[View] = Registry("view", _view_modules)
 
 
 def register_view(view: View) -> View:

@@ -138,7 +138,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-BENCHMARKS = ("startup", "bcos", "kmex", "pointing")
+def _benchmarks() -> tuple[str, ...]:
+    """Every module ``interp_core/bench/<name>.py`` with a ``run_<name>_benchmark`` (found on disk, nothing imported)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "bench"
+    return tuple(sorted(f.stem for f in folder.glob("*.py") if f.stem != "__init__" and f"def run_{f.stem}_benchmark" in f.read_text()))
+
+
+BENCHMARKS = _benchmarks()
+
+
+def _extension_modules() -> list[str]:
+    """Modules that add their own sub-commands: each family's ``cli.py`` and ``interp_core/study/cli.py``.
+
+    Each defines ``register(subparsers)`` and keeps heavy imports inside its command functions."""
+    from pathlib import Path
+
+    from interp_core.families import family_modules
+
+    extra = ["interp_core.study.cli"] if (Path(__file__).resolve().parent.parent / "study" / "cli.py").exists() else []
+    return [*family_modules("cli"), *extra]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("which", choices=BENCHMARKS)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
+
+    import importlib
+
+    for module in _extension_modules():
+        importlib.import_module(module).register(sub)
     return parser
 
 

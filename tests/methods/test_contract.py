@@ -56,6 +56,26 @@ def _subjects() -> dict[str, Subject]:
     image = split.inputs([4])[0]
     spectrogram = torch.rand(1, 32, 32)
     card = ModelCard.for_module
+    return {**_built_in(cnn, audio, bcos, kmex, image, spectrogram, card), **_family_subjects()}
+
+
+def _family_subjects() -> dict[str, Subject]:
+    """Subjects a family's tests contribute: ``tests/methods/<family>/contract_subjects.py`` defines
+    ``subjects() -> {name: (model, card, x)}`` (no edit to this file needed)."""
+    import importlib.util
+    from pathlib import Path
+
+    out: dict[str, Subject] = {}
+    for path in sorted(Path(__file__).resolve().parent.glob("*/contract_subjects.py")):
+        spec = importlib.util.spec_from_file_location(f"contract_subjects_{path.parent.name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name, (model, card, x) in module.subjects().items():
+            out[name] = Subject(model.eval(), card, x)
+    return out
+
+
+def _built_in(cnn, audio, bcos, kmex, image, spectrogram, card) -> dict[str, Subject]:
     return {
         "standard image CNN": Subject(cnn, card(cnn, family="standard", num_classes=3, input_shape=(3, SIZE, SIZE)), image),
         "standard audio CNN": Subject(audio, card(audio, family="standard", modality="audio", num_classes=3, input_shape=(1, 32, 32)),
