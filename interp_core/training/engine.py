@@ -39,6 +39,30 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+class LossTerm:
+    """An extra loss term added to the classification loss by :func:`fit_classifier` (e.g. Q-SENN's Feature
+    Diversity Loss). Called with ``(model, inputs, labels, logits)`` after the forward pass; a term that
+    needs intermediate activations reads what the model kept from that forward. ``name`` labels its mean
+    in the training history."""
+
+    name = "extra"
+
+    def __call__(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+def stage_progress(progress: ProgressCallback | None, stage: str, start: float, end: float) -> ProgressCallback | None:
+    """A callback for one named stage of a multi-stage run: the stage's own fraction in [0, 1] is mapped
+    onto ``[start, end]`` of the whole run and its reports carry ``stage``."""
+    if progress is None:
+        return None
+
+    def report(p: Progress) -> None:
+        progress(Progress(stage, start + (end - start) * p.fraction, f"{stage}: {p.message}", p.epoch, p.epochs, p.metrics))
+
+    return report
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -124,13 +148,19 @@ def fit_classifier(
     device: torch.device = torch.device("cpu"),
     progress: ProgressCallback | None = None,
     show_bar: bool = True,
+    extra_losses: tuple[LossTerm, ...] | list[LossTerm] = (),
+    stage: str = "train",
 ) -> dict:
-    """Train ``model`` in place with Adam(W); return the history and best validation metrics."""
+    """Train ``model`` in place with Adam(W); return the history and best validation metrics.
+
+    ``extra_losses`` are added to the classification loss (their epoch means go into the history);
+    ``stage`` names this run in the progress bar and the progress reports. Parameters with
+    ``requires_grad=False`` stay fixed (a stage that fine-tunes only part of a model freezes the rest)."""
     from tqdm.auto import tqdm
 
     seed_everything(seed)
     model.to(device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
     steps_per_epoch = math.ceil(len(train) / batch_size)
     total = epochs * steps_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -141,15 +171,21 @@ def fit_classifier(
     best = {"val_accuracy": -1.0, "epoch": 0}
     best_state = copy.deepcopy(model.state_dict())
     history, stale, start = [], 0, time.perf_counter()
-    bar = tqdm(total=total, desc="train", unit="batch", disable=not show_bar, leave=False)
+    bar = tqdm(total=total, desc=stage, unit="batch", disable=not show_bar, leave=False)
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(train))
         running, seen = 0.0, 0
+        term_sums = {term.name: 0.0 for term in extra_losses}
         for i in range(steps_per_epoch):
             idx = np.sort(order[i * batch_size : (i + 1) * batch_size])
             xb, yb = train.inputs(idx).to(device), labels_all[idx].to(device)
             optimizer.zero_grad(set_to_none=True)
-            batch_loss = classification_loss(model(xb), yb, loss)
+            logits = model(xb)
+            batch_loss = classification_loss(logits, yb, loss)
+            for term in extra_losses:
+                value = term(model, xb, yb, logits)
+                term_sums[term.name] += float(value.detach()) * len(idx)
+                batch_loss = batch_loss + value
             if not torch.isfinite(batch_loss):
                 raise FloatingPointError(f"Loss became {batch_loss.item()} at epoch {epoch}; lower the learning rate.")
             batch_loss.backward()
@@ -163,10 +199,10 @@ def fit_classifier(
             bar.set_postfix(epoch=epoch, loss=f"{running / seen:.3f}")
             if progress is not None and (i % 10 == 0 or i == steps_per_epoch - 1):
                 done = ((epoch - 1) * steps_per_epoch + i + 1) / total
-                progress(Progress("train", done, f"epoch {epoch}/{epochs} · loss {running / seen:.3f}", epoch, epochs))
+                progress(Progress(stage, done, f"epoch {epoch}/{epochs} · loss {running / seen:.3f}", epoch, epochs))
         val_metrics = evaluate_classifier(model, val, device, loss)
         row = {"epoch": epoch, "train_loss": running / seen, "val_accuracy": val_metrics["accuracy"], "val_loss": val_metrics["loss"],
-               "seconds": time.perf_counter() - start}
+               "seconds": time.perf_counter() - start, **{f"train_{k}": v / seen for k, v in term_sums.items()}}
         history.append(row)
         log.info("epoch %d/%d train_loss %.4f val_accuracy %.4f (%.1fs)", epoch, epochs, row["train_loss"], row["val_accuracy"], row["seconds"])
         if progress is not None:
