@@ -122,6 +122,10 @@ def cmd_pointing_game(args: argparse.Namespace) -> int:
         for row in result["results"]:
             print(f"{row['model']:<16} {row['method']:<22} mean {row['mean']:.3f} median {row['median']:.3f} "
                   f"q25 {row['q25']:.3f} q75 {row['q75']:.3f} n {row['n']}")
+        for model in dict.fromkeys(row["model"] for row in result["results"]):
+            row = next(r for r in result["results"] if r["model"] == model)
+            refs = " ".join(f"{k} {row[k]:.3f}" for k in ("oracle", "uniform", "colour_prior") if k in row)
+            print(f"{model:<16} {'(references)':<22} {refs}")
     return 0
 
 

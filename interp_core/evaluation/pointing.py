@@ -28,11 +28,13 @@ from interp_core.metrics.pointing_game import (
     GridSpec,
     PointingGameError,
     atomic_savez,
+    class_colour_templates,
     default_smooth,
     evaluate_grids,
     load_scores,
     localisation_scores,
     make_grid,
+    reference_scores,
     sample_grids,
     summarize_scores,
 )
@@ -140,9 +142,12 @@ def run_pointing_game(
     fingerprint, the grid spec and pool, the kernel and every explainer hyper-parameter (defaults too).
 
     Returns ``{"results": [{"model", "method", "mean", "median", "q25", "q75", "min", "max", "n",
-    "grids", "cached_grids", "seconds", "smooth", "confidence", "pool", "fingerprint"}], "distributions":
+    "oracle", "uniform", "colour_prior", "grids", "cached_grids", "seconds", "smooth", "confidence", "pool",
+    "fingerprint"}], "distributions":
     {model: {method: [score, ...]}}, "config": {...}, "notes": [...]}``; ``n`` counts grids × targets,
-    ``seconds`` the time spent in this call, ``pool`` the number of test images grids were drawn from.
+    ``seconds`` the time spent in this call, ``pool`` the number of test images grids were drawn from;
+    ``oracle`` (ground-truth masks; absent without masks), ``uniform`` (1/n) and ``colour_prior`` (a
+    model-free colour template) are the mean scores of the references on the same grids.
     """
     from interp_core.store.models import load_model
 
@@ -152,6 +157,7 @@ def run_pointing_game(
     classes = {m: _explainer_class(m) for m in methods}
     pairs = [(name, m) for name in model_names for m in methods]
     results, distributions, notes = [], {}, []
+    references: dict[str, dict[str, np.ndarray]] = {}
     for p, (name, method) in enumerate(pairs):
         model = load_model(name, device, train_if_missing=train_if_missing, show_bar=False)
         if model.card.modality != "image":
@@ -184,7 +190,11 @@ def run_pointing_game(
         else:
             explainer = get_explainer(method, model, **kwargs)
             scores = evaluate_grids(explainer, pool, grids, size=size, smooth=kernel, cache_file=cache_file, progress=report)
-        row = {"model": name, "method": method, **summarize_scores(scores), "grids": int(len(grids)),
+        if name not in references:
+            references[name] = model_references(model, pool, model_grids(model, spec, n_grids, pool), size,
+                                                smooth or default_smooth(model.card.input_shape[-1]))
+        refs = {key: float(values[: len(grids)].mean()) if len(grids) else float("nan") for key, values in references[name].items()}
+        row = {"model": name, "method": method, **summarize_scores(scores), **refs, "grids": int(len(grids)),
                "cached_grids": int(min(cached, len(grids))), "seconds": round(time.perf_counter() - start, 3),
                "smooth": kernel, "confidence": spec.confidence, "pool": len(pool), "fingerprint": model.card.fingerprint}
         results.append(row)
@@ -194,6 +204,17 @@ def run_pointing_game(
     config = {"n_grids": n_grids, "size": size, "seed": seed, "threshold": threshold, "smooth": smooth,
               "n_grids_costly": n_grids_costly, "test_samples": test_samples}
     return {"results": results, "distributions": distributions, "config": config, "notes": list(dict.fromkeys(notes))}
+
+
+def model_references(model, pool: Split, grids: np.ndarray, size: int, smooth: int) -> dict[str, np.ndarray]:
+    """Oracle, uniform and colour-prior scores ``(G, size²)`` on ``model``'s grids (see
+    :func:`interp_core.metrics.pointing_game.reference_scores`); the colour templates come from the
+    dataset's training split, so the prior knows nothing the model does not also see."""
+    from interp_core.data import load_split
+
+    templates = class_colour_templates(load_split(model.card.dataset, "train"), model.card.num_classes)
+    refs = reference_scores(pool, grids, size, smooth, templates)
+    return {key: refs[key] for key in ("oracle", "uniform", "colour_prior") if key in refs}
 
 
 @dataclass
@@ -228,7 +249,7 @@ def example_grids(model_name: str, method: str, *, size: int = 3, count: int = 2
 
 def scores_table(result: dict) -> list[dict]:
     """Rows of a run's results in a fixed column order (for tables and CSV export)."""
-    columns = ("model", "method", "mean", "median", "q25", "q75", "n", "grids", "seconds")
+    columns = ("model", "method", "mean", "median", "q25", "q75", "n", "grids", "oracle", "uniform", "colour_prior", "seconds")
     return [{c: row.get(c) for c in columns} for row in result["results"]]
 
 

@@ -257,3 +257,65 @@ def evaluate_grids(
         if cache_file is not None and done > saved:
             atomic_savez(Path(cache_file), grids=grids[:done], scores=scores[:done])
     return scores
+
+
+# ---------------------------------------------------------------- references beside every score
+
+#: Width (RGB distance, inputs in [0, 1]) of the colour prior's Gaussian similarity.
+COLOUR_PRIOR_SIGMA = 0.15
+
+
+def class_colour_templates(split: Split, num_classes: int, batch_size: int = 500) -> torch.Tensor:
+    """Mean input colour ``(num_classes, C)`` of each class's object pixels in ``split`` (its ``masks``),
+    or of all its pixels when the split has no masks: all a model-free colour prior knows of a class."""
+    masks = split.extras.get("masks")
+    totals = pixels = None
+    for start in range(0, len(split), batch_size):
+        idx = np.arange(start, min(len(split), start + batch_size))
+        images = split.inputs(idx).double()  # (B, C, H, W), the model's input
+        weights = torch.as_tensor(masks[idx], dtype=torch.float64) if masks is not None else torch.ones(images.shape[0], *images.shape[2:], dtype=torch.float64)
+        labels = torch.as_tensor(split.labels[idx], dtype=torch.long)
+        if totals is None:
+            totals = torch.zeros(num_classes, images.shape[1], dtype=torch.float64)
+            pixels = torch.zeros(num_classes, dtype=torch.float64)
+        totals.index_add_(0, labels, (images * weights[:, None]).sum((2, 3)))
+        pixels.index_add_(0, labels, weights.sum((1, 2)))
+    return (totals / pixels.clamp(min=1)[:, None]).float()
+
+
+def colour_prior_maps(grid: torch.Tensor, templates: torch.Tensor, targets: torch.Tensor,
+                      sigma: float = COLOUR_PRIOR_SIGMA) -> torch.Tensor:
+    """Model-free maps ``(n, H, W)``: for each target class, the Gaussian similarity of every pixel's
+    colour to the class's mean object colour (``grid`` ``(C, H, W)`` in [0, 1]). It shows how much of a
+    pointing-game score the colours of the data give away without any model."""
+    distance2 = ((grid.float().unsqueeze(0) - templates[targets].float()[:, :, None, None]) ** 2).sum(1)
+    return torch.exp(-distance2 / (2 * sigma**2))
+
+
+def reference_scores(split: Split, grids: np.ndarray, size: int, smooth: int, templates: torch.Tensor) -> dict[str, np.ndarray]:
+    """Scores ``(G, size²)`` of three references on ``grids``, the yardsticks printed beside every method:
+
+    * ``oracle``: each image's ground-truth object mask in its own cell (1.0 by construction; absent when
+      the split has no masks): the ceiling;
+    * ``uniform``: a constant map, exactly ``1 / size²``: chance;
+    * ``colour_prior``: :func:`colour_prior_maps`, smoothed like a gradient map: what colour alone gives.
+    """
+    grids = np.asarray(grids, dtype=np.int64)
+    n = size * size
+    cells = torch.arange(n)
+    masks = split.extras.get("masks")
+    out = {"uniform": np.full((len(grids), n), 1.0 / n), "colour_prior": np.zeros((len(grids), n))}
+    if masks is not None:
+        out["oracle"] = np.zeros((len(grids), n))
+    for g, idx in enumerate(grids):
+        grid = make_grid(split.inputs(idx), size)
+        targets = torch.as_tensor(split.labels[idx], dtype=torch.long)
+        if grid.shape[0] == templates.shape[1]:
+            out["colour_prior"][g] = localisation_scores(colour_prior_maps(grid, templates, targets), cells, size, smooth).numpy()
+        if masks is not None:
+            cell_masks = torch.as_tensor(masks[idx], dtype=torch.float32)  # (n, h, w)
+            own = torch.zeros(n, n, *cell_masks.shape[1:])
+            own[cells, cells] = cell_masks
+            maps = torch.stack([make_grid(own[i].unsqueeze(1), size)[0] for i in range(n)])
+            out["oracle"][g] = localisation_scores(maps, cells, size, 1).numpy()
+    return out

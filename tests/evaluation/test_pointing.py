@@ -38,6 +38,9 @@ def test_run_by_name_caches_and_limits_costly_methods(private_cache, monkeypatch
     assert rows["integrated_gradients"]["grids"] == 1 and rows["integrated_gradients"]["smooth"] == 5
     assert rows["gradcam"]["confidence"] == "softmax" and rows["gradcam"]["pool"] == 2000
     assert rows["gradcam"]["mean"] > 0.5  # Grad-CAM of a trained CNN beats chance (0.25) by far
+    # References on the same grids: the mask oracle is the ceiling, a constant map chance, colour in between.
+    assert rows["gradcam"]["oracle"] == pytest.approx(1.0) and rows["gradcam"]["uniform"] == pytest.approx(0.25)
+    assert 0.25 < rows["gradcam"]["colour_prior"] < rows["gradcam"]["oracle"]
     assert len(out["distributions"]["cnn-shapes"]["gradient"]) == 12
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     assert any(private_cache.glob("pointing_game/cnn-shapes-*/scores-gradcam-*.npz"))

@@ -14,10 +14,13 @@ from interp_core.metrics.pointing_game import (
     GridSpec,
     PointingGameError,
     cell_fractions,
+    class_colour_templates,
+    colour_prior_maps,
     default_smooth,
     evaluate_grids,
     localisation_scores,
     make_grid,
+    reference_scores,
     sample_grids,
     summarize_scores,
 )
@@ -277,3 +280,27 @@ def test_corrupt_cache_is_recomputed(tmp_path):
     explainer = OracleExplainer()
     scores = evaluate_grids(explainer, split, grids, size=2, smooth=3, cache_file=cache)
     assert explainer.calls == 3 and np.array_equal(scores, np.ones((3, 4)))
+
+
+def test_references_oracle_one_uniform_chance_colour_prior_from_class_colours():
+    split = toy_split(per_class=2)
+    templates = class_colour_templates(split, K)
+    # Object pixels only: red encodes the class, green is 1, blue 0.
+    expected = torch.stack([(torch.arange(K) + 1) / K, torch.ones(K), torch.zeros(K)], 1)
+    assert torch.allclose(templates, expected, atol=1e-6)
+    grids = np.array([[0, 2, 4, 6], [8, 10, 12, 14]])  # classes 0-3 and 4-7, one image each
+    refs = reference_scores(split, grids, size=2, smooth=3, templates=templates)
+    assert np.allclose(refs["oracle"], 1.0) and np.allclose(refs["uniform"], 0.25)
+    # Neighbouring classes' reds differ by 1/12, well inside the prior's width: the prior points at
+    # every object about equally, so it scores above chance (the black background is far) but far below 1.
+    assert np.all(refs["colour_prior"] > 0.25) and np.all(refs["colour_prior"] < 0.6)
+    # A class whose colour no other object shares is found by colour alone.
+    maps = colour_prior_maps(make_grid(split.inputs(grids[0]), 2), templates, torch.tensor([0, 1, 2, 3]), sigma=0.01)
+    assert localisation_scores(maps, torch.arange(4), 2).min() > 0.99
+
+
+def test_references_without_masks_have_no_oracle():
+    split = toy_split(per_class=2)
+    split = Split(split.info, split.data, split.labels, split.to_input, {})
+    refs = reference_scores(split, np.array([[0, 2, 4, 6]]), size=2, smooth=1, templates=class_colour_templates(split, K))
+    assert "oracle" not in refs and np.allclose(refs["uniform"], 0.25)
