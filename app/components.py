@@ -15,6 +15,13 @@ import streamlit as st
 log = logging.getLogger("interp_core.app")
 
 
+def show_error(message: str) -> None:
+    """``st.error`` of a plain-text library message, escaped so that nothing in it (a file name with
+    ``#``, ``[link](...)``, ``$LaTeX$`` or HTML) renders as Markdown, and shortened if very long."""
+    from interp_core.guards import markdown_escape, shorten
+
+    st.error(markdown_escape(shorten(message, 600)))
+
 
 def navigation():
     """The dashboard's menu: every registered view (``interp_core.views``) by section."""
@@ -30,7 +37,7 @@ def guarded(what: str) -> Iterator[None]:
         yield
     except Exception as err:  # the app must keep running whatever the library raises
         log.exception("%s failed", what)
-        st.error(f"{what} failed: {err}")
+        show_error(f"{what} failed: {err}")
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=32)
@@ -119,7 +126,10 @@ def _gallery_sample(dataset: str, index: int) -> InputSample:
 
 def _uploaded_sample(kind: str, data: bytes, filename: str, input_shape: tuple[int, ...], sample_rate: int | None) -> InputSample:
     from interp_core import inputs
+    from interp_core.guards import shorten
     from interp_core.visualize import image_to_uint8, spectrogram_image
+
+    filename = shorten(filename, 60)
 
     if kind == "image":
         image = inputs.load_image(data, filename)
@@ -156,8 +166,10 @@ def input_picker(dataset: str, key: str) -> InputSample | None:
     try:
         sample = _uploaded_sample(info.kind, upload.getvalue(), upload.name, info.input_shape, info.sample_rate)
     except InputError as err:
-        st.error(str(err))
+        show_error(str(err))
         return None
+    from interp_core.guards import markdown_escape
+
     for note in sample.notes:
-        st.caption(note)
+        st.caption(markdown_escape(note))
     return sample

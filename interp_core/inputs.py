@@ -5,9 +5,11 @@ user can upload ends in one of two ways: a clean result (plus short notes on wha
 UI to show), or an :class:`InputError` whose message is meant to be shown verbatim. The format is
 always sniffed from the bytes; the file name only appears in messages.
 
-Resource guards run before any decoding: the byte size, the pixel count read from the image header,
-and the channel count, sample rate and duration read from the sound header. No global state of
-Pillow or soundfile is changed.
+Resource guards run before any decoding: the byte size, the pixel count read from the image header
+(and for JPEG the number of scans, which bounds the decoding time), and the channel count, sample rate
+and duration read from the sound header; samples are read block by block and the read stops at the
+limit. The guards are those of :mod:`interp_core.guards`, shared with the real-dataset loaders. No
+global state of Pillow or soundfile is changed.
 
 Decisions a caller should know:
 
@@ -23,21 +25,32 @@ Decisions a caller should know:
 from __future__ import annotations
 
 import io
-import struct
-from fractions import Fraction
 from typing import Literal
 
 import numpy as np
-import soundfile
 import torch
 from PIL import Image, ImageOps
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_IMAGE_PIXELS = 40_000_000
-MAX_AUDIO_SECONDS = 60.0
-MAX_AUDIO_CHANNELS = 32
-MIN_SAMPLE_RATE = 4_000
-MAX_SAMPLE_RATE = 192_000
+from interp_core import guards
+from interp_core.guards import (
+    MAX_AUDIO_CHANNELS,
+    MAX_AUDIO_SECONDS,
+    MAX_IMAGE_PIXELS,
+    MAX_SAMPLE_RATE,
+    MAX_UPLOAD_BYTES,
+    MIN_SAMPLE_RATE,
+    GuardError,
+)
+# The header readers moved to the shared guards; the old private names stay for existing callers.
+from interp_core.guards import header_size as _header_size  # noqa: F401
+from interp_core.guards import sniff_format as _sniff_format
+from interp_core.guards import wav_declared_frames as _wav_declared_frames  # noqa: F401
+
+__all__ = [
+    "AUDIO_FORMATS", "IMAGE_FORMATS", "MAX_AUDIO_CHANNELS", "MAX_AUDIO_SECONDS", "MAX_IMAGE_PIXELS", "MAX_SAMPLE_RATE",
+    "MAX_UPLOAD_BYTES", "MIN_SAMPLE_RATE", "NOTES_KEY", "InputError", "load_audio", "load_image", "prepare_audio",
+    "prepare_image", "sniff_kind", "upload_kind",
+]
 
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 AUDIO_FORMATS = ("WAV", "FLAC", "OGG")
@@ -45,13 +58,6 @@ NOTES_KEY = "notes"
 
 # Below this peak (-100 dBFS) a sound is inaudible; the model would see only its own noise floor.
 _SILENCE_PEAK = 1e-5
-# 64k frames keep one decoded block of even a 32-channel file under 10 MB.
-_AUDIO_BLOCK_FRAMES = 1 << 16
-# Bounds the polyphase filter length for odd sample rates (44101 Hz etc.); the resulting rate
-# error is below one part per million.
-_MAX_RESAMPLE_FACTOR = 1000
-# DIB header sizes of the BMP variants Pillow reads; "BM" alone is too common a text prefix.
-_BMP_DIB_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 
 
 class InputError(ValueError):
@@ -60,58 +66,6 @@ class InputError(ValueError):
 
 # --------------------------------------------------------------------------------------------
 # Sniffing
-
-
-def _sniff_format(data: bytes) -> str | None:
-    """Name of the container format found in the first bytes, supported or not; None if unknown."""
-    head = data[:64]
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if head[:2] == b"BM" and len(head) >= 18 and struct.unpack("<I", head[14:18])[0] in _BMP_DIB_SIZES:
-        return "BMP"
-    if head[:4] in (b"RIFF", b"RIFX", b"RF64") and len(head) >= 12:
-        if head[8:12] == b"WEBP":
-            return "WEBP"
-        if head[8:12] == b"WAVE":
-            return "WAV"
-        if head[8:12] == b"AVI ":
-            return "AVI"
-    if head.startswith(b"fLaC"):
-        return "FLAC"
-    if head.startswith(b"OggS"):
-        return "OGG"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"heic", b"heix", b"hevc", b"mif1", b"msf1"):
-            return "HEIC"
-        if brand in (b"avif", b"avis"):
-            return "AVIF"
-        if brand.startswith(b"M4A"):
-            return "M4A"
-        return "MP4"
-    if head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2):
-        return "MP3"
-    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-        return "AIFF"
-    if head.startswith(b"\x1aE\xdf\xa3"):
-        return "WebM/Matroska"
-    if head.startswith(b"8BPS"):
-        return "Photoshop"
-    if head.startswith(b"%PDF"):
-        return "PDF"
-    if head.startswith(b"PK\x03\x04"):
-        return "ZIP"
-    if head.startswith(b"\x00\x00\x01\x00"):
-        return "ICO"
-    if b"<svg" in data[:1024].lower():
-        return "SVG"
-    return None
 
 
 def sniff_kind(data: bytes) -> Literal["image", "audio"] | None:
@@ -141,7 +95,7 @@ def upload_kind(data: bytes, filename: str = "") -> Literal["image", "audio"]:
 
 
 def _display_name(filename: str) -> str:
-    return f"“{filename}”" if filename else "The file"
+    return guards.display_name(filename)
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -192,10 +146,8 @@ def _check_byte_size(data: bytes, filename: str) -> None:
     if size == 0:
         raise InputError(f"{_display_name(filename)} is empty (0 bytes). Choose another file.")
     if size > MAX_UPLOAD_BYTES:
-        raise InputError(
-            f"{_display_name(filename)} is {size / 2**20:.1f} MB; uploads are limited to "
-            f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB. Choose a smaller file."
-        )
+        raise InputError(guards.size_refusal(_display_name(filename), size, MAX_UPLOAD_BYTES, "uploads")
+                         + " Choose a smaller file.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,73 +161,6 @@ def _png_is_complete(data: bytes) -> bool:
     chunk is always the same 12 bytes (length 0, type, CRC), so a search finds it exactly, in C.
     """
     return data.rfind(b"\x00\x00\x00\x00IEND\xaeB`\x82") >= 8
-
-
-def _header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
-    """``(width, height)`` read from the header's own fields; None where they cannot be found.
-
-    Read here so that a bomb gets a message with its size, before Pillow's own bomb check (which
-    only warns up to 2x its limit, and raises without the numbers).
-    """
-    try:
-        if fmt == "PNG" and data[12:16] == b"IHDR":
-            return struct.unpack(">II", data[16:24])
-        if fmt == "GIF":
-            return struct.unpack("<HH", data[6:10])
-        if fmt == "BMP":
-            if struct.unpack("<I", data[14:18])[0] == 12:
-                return struct.unpack("<HH", data[18:22])
-            width, height = struct.unpack("<ii", data[18:26])
-            return abs(width), abs(height)
-        if fmt == "WEBP":
-            return _webp_size(data)
-        if fmt == "JPEG":
-            return _jpeg_size(data)
-    except struct.error:
-        return None
-    return None
-
-
-def _webp_size(data: bytes) -> tuple[int, int] | None:
-    chunk = data[12:16]
-    if chunk == b"VP8X":
-        width = int.from_bytes(data[24:27], "little") + 1
-        height = int.from_bytes(data[27:30], "little") + 1
-        return width, height
-    if chunk == b"VP8L":
-        bits = struct.unpack("<I", data[21:25])[0]
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8 ":
-        width, height = struct.unpack("<HH", data[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    return None
-
-
-# Start-of-frame markers (baseline, progressive, lossless, arithmetic); C4, C8, CC are not frames.
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """Walk the marker segments up to the first start-of-frame; a few segments, then stop."""
-    pos = 2
-    while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
-            pos += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image / start of scan before any frame header
-            return None
-        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
-        if marker in _JPEG_SOF:
-            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
-            return width, height
-        pos += 2 + length
-    return None
 
 
 def _image_to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:
@@ -334,9 +219,12 @@ def load_image(data: bytes, filename: str = "") -> Image.Image:
     if fmt == "PNG" and not _png_is_complete(data):
         raise InputError(damaged)
 
-    header_size = _header_size(data, fmt)
-    if header_size is not None and header_size[0] * header_size[1] > MAX_IMAGE_PIXELS:
-        _check_pixel_count(header_size, name)
+    try:
+        # Pixel count and JPEG scans from the header, before Pillow's own bomb check (which only warns
+        # up to 2x its limit, and raises without the numbers).
+        guards.check_image_header(data, name, MAX_IMAGE_PIXELS)
+    except GuardError as err:
+        raise InputError(str(err)) from None
     notes: list[str] = []
     try:
         # Image.open reads the header only; pixels are decoded by load() below.
@@ -344,7 +232,7 @@ def load_image(data: bytes, filename: str = "") -> Image.Image:
     except Image.DecompressionBombError:
         raise InputError(
             f"{name} is too large in pixels to be decoded safely; the limit is "
-            f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels. Resize it and upload it again."
+            f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels. Resize it and upload it again."
         ) from None
     except Exception:
         raise InputError(damaged) from None
@@ -358,9 +246,12 @@ def load_image(data: bytes, filename: str = "") -> Image.Image:
         # Some GIFs grow past their header size while the first frame is decoded.
         _check_pixel_count(image.size, name)
         orientation = _exif_orientation(image)
-        if orientation not in (None, 1):
-            image = ImageOps.exif_transpose(image)
-            notes.append("The picture was rotated as its EXIF orientation tag asks.")
+        # Only the values 2-8 ask for a turn or flip; anything else (0, 9, text) is ignored, unnoted.
+        if isinstance(orientation, int) and 2 <= orientation <= 8:
+            turned = ImageOps.exif_transpose(image)
+            if turned is not None and turned is not image:
+                image = turned
+                notes.append("The picture was rotated as its EXIF orientation tag asks.")
         rgb = _image_to_rgb(image, notes)
     except InputError:
         raise
@@ -378,10 +269,7 @@ def _check_pixel_count(size: tuple[int, int], name: str) -> None:
     if width < 1 or height < 1:
         raise InputError(f"{name} has no pixels ({width}×{height}). Upload another image.")
     if width * height > MAX_IMAGE_PIXELS:
-        raise InputError(
-            f"{name} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); the limit is "
-            f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels. Resize it and upload it again."
-        )
+        raise InputError(guards.pixel_refusal(name, size, MAX_IMAGE_PIXELS).replace("try again", "upload it again"))
 
 
 def _exif_orientation(image: Image.Image) -> int | None:
@@ -428,38 +316,6 @@ def prepare_image(image: Image.Image, input_shape: tuple[int, int, int] = (3, 64
 # Audio
 
 
-def _format_duration(seconds: float) -> str:
-    if seconds >= 3600:
-        hours, rest = divmod(int(round(seconds)), 3600)
-        return f"{hours} h {rest // 60:02d} min"
-    if seconds >= 120:
-        minutes, rest = divmod(int(round(seconds)), 60)
-        return f"{minutes} min {rest:02d} s"
-    return f"{seconds:.1f} s"
-
-
-def _wav_declared_frames(data: bytes) -> int | None:
-    """Frames announced by a RIFF/WAVE header (its ``data`` chunk size), or None if not stated.
-
-    libsndfile trusts the actual byte count instead, so a header that announces an hour followed
-    by a few bytes would otherwise read as a short sound.
-    """
-    if not data.startswith(b"RIFF") or data[8:12] != b"WAVE":
-        return None
-    pos, block_align = 12, None
-    while pos + 8 <= len(data):
-        kind, size = struct.unpack("<4sI", data[pos : pos + 8])
-        if kind == b"fmt " and pos + 22 <= len(data):
-            block_align = struct.unpack("<H", data[pos + 20 : pos + 22])[0]
-        if kind == b"data":
-            # 0 and 0xFFFFFFFF are what streaming recorders write when the length is unknown.
-            if not block_align or size in (0, 0xFFFFFFFF):
-                return None
-            return size // block_align
-        pos += 8 + size + (size & 1)
-    return None
-
-
 def load_audio(data: bytes, filename: str = "", target_sr: int = 16000) -> tuple[np.ndarray, list[str]]:
     """Decode an uploaded sound to a mono float32 waveform ``(S,)`` at ``target_sr`` Hz, plus notes.
 
@@ -482,42 +338,29 @@ def load_audio(data: bytes, filename: str = "", target_sr: int = 16000) -> tuple
         "Export it again as 16-bit WAV and upload that."
     )
     try:
-        sound = soundfile.SoundFile(io.BytesIO(data))
-    except Exception:
+        with guards.open_sound(data, name) as (sound, header):
+            channels, rate = header.channels, header.rate
+            declared = header.declared or 0
+            try:
+                guards.check_sound_header(header, name, MAX_AUDIO_SECONDS)
+            except GuardError as err:
+                raise InputError(str(err).replace("use that", "upload that")) from None
+            max_frames = int(MAX_AUDIO_SECONDS * rate)
+            try:
+                wave, more = guards.read_frames(sound, max_frames)
+            except Exception:
+                raise InputError(damaged) from None
+    except GuardError:
         raise InputError(damaged) from None
-
-    with sound:
-        channels, rate, frames = sound.channels, sound.samplerate, sound.frames
-        if channels < 1 or channels > MAX_AUDIO_CHANNELS:
-            raise InputError(
-                f"{name} has {channels} channels; at most {MAX_AUDIO_CHANNELS} are supported. "
-                "Export it as mono or stereo."
-            )
-        if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-            raise InputError(
-                f"{name} has a sample rate of {rate} Hz; rates from {MIN_SAMPLE_RATE} to "
-                f"{MAX_SAMPLE_RATE} Hz are supported. Export it at 16000 or 44100 Hz."
-            )
-        max_frames = int(MAX_AUDIO_SECONDS * rate)
-        declared = _wav_declared_frames(data) or 0
-        announced = max(frames, declared)
-        if announced > max_frames:
-            raise InputError(
-                f"{name} is {_format_duration(announced / rate)} long; sounds are limited to "
-                f"{MAX_AUDIO_SECONDS:.0f} s. Cut out the part you want and upload that."
-            )
-        try:
-            wave = _read_mono(sound, max_frames)
-        except Exception:
-            raise InputError(damaged) from None
 
     if wave.size == 0:
         raise InputError(
             f"{name} contains no samples that can be read (it is empty or cut short). Upload another sound."
         )
-    if wave.size > max_frames:
+    if more:
+        # The header stated no length (a stream) or understated it; the read stopped at the limit.
         raise InputError(
-            f"{name} is longer than {MAX_AUDIO_SECONDS:.0f} s. Cut out the part you want and upload that."
+            f"{name} is longer than {MAX_AUDIO_SECONDS:g} s. Cut out the part you want and upload that."
         )
     if not np.isfinite(wave).all():
         raise InputError(
@@ -528,8 +371,8 @@ def load_audio(data: bytes, filename: str = "", target_sr: int = 16000) -> tuple
     notes: list[str] = []
     if declared > wave.size:
         notes.append(
-            f"The file is cut short: its header announces {_format_duration(declared / rate)} but it holds "
-            f"{_format_duration(wave.size / rate)}; the part that is there is used."
+            f"The file is cut short: its header announces {guards.format_duration(declared / rate)} but it holds "
+            f"{guards.format_duration(wave.size / rate)}; the part that is there is used."
         )
     if channels > 1:
         notes.append(f"{channels} channels were mixed down to mono (their average).")
@@ -540,36 +383,10 @@ def load_audio(data: bytes, filename: str = "", target_sr: int = 16000) -> tuple
     if peak < _SILENCE_PEAK:
         notes.append("The sound is silent (all samples are zero or nearly zero).")
     if rate != target_sr:
-        wave = _resample(wave, rate, target_sr)
+        wave = guards.resample(wave, rate, target_sr)
         missing = f" It has no content above {rate // 2} Hz." if rate < target_sr else ""
         notes.append(f"Resampled from {rate} Hz to {target_sr} Hz.{missing}")
     return wave, notes
-
-
-def _read_mono(sound: soundfile.SoundFile, max_frames: int) -> np.ndarray:
-    """Decode block by block, averaging channels as it goes, so memory stays at one mono track."""
-    parts: list[np.ndarray] = []
-    total = 0
-    for block in sound.blocks(blocksize=_AUDIO_BLOCK_FRAMES, dtype="float32", always_2d=True):
-        parts.append(block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0].copy())
-        total += block.shape[0]
-        if total > max_frames:
-            # The header understated the length; stop before the rest is decoded.
-            break
-    if not parts:
-        return np.zeros(0, dtype=np.float32)
-    return np.concatenate(parts)
-
-
-def _resample(wave: np.ndarray, rate: int, target_sr: int) -> np.ndarray:
-    """Polyphase resampling ``(S,)`` -> ``(round(S * target_sr / rate),)`` float32."""
-    from scipy.signal import resample_poly
-
-    ratio = Fraction(target_sr, rate)
-    if max(ratio.numerator, ratio.denominator) > _MAX_RESAMPLE_FACTOR:
-        ratio = ratio.limit_denominator(_MAX_RESAMPLE_FACTOR)
-    out = resample_poly(wave, ratio.numerator, ratio.denominator)
-    return np.asarray(out, dtype=np.float32)
 
 
 def prepare_audio(

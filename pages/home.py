@@ -17,13 +17,14 @@ st.dataframe(pd.DataFrame([{"section": section, "view": view.title, "what you se
              hide_index=True, width="stretch")
 
 st.subheader("Models")
+# Made before the guarded blocks: the device row is shown even when reading the store fails.
+c1, c2 = st.columns(2)
+device_slot = c2.empty()
 with guarded("Reading the model store"):
     rows = model_table()
     frame = pd.DataFrame(rows)
     ready = int((frame["status"] != "missing").sum())
-    c1, c2 = st.columns(2)
     c1.metric("Models ready", f"{ready} / {len(frame)}")
-    device_slot = c2.empty()
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={RECORDED_ACCURACY: st.column_config.NumberColumn(format="%.3f")})
     st.caption("Accuracies are the test metrics recorded in each checkpoint when it was trained (date beside them); "

@@ -99,7 +99,8 @@ def test_zero_byte_file_is_refused(loader):
 
 def test_oversized_upload_is_refused_before_decoding():
     data = b"\x89PNG\r\n\x1a\n" + bytes(MAX_UPLOAD_BYTES - 7)
-    with pytest.raises(InputError, match=r"20\.0 MB; uploads are limited to 20 MB"):
+    # One byte over: the figures must show it (never "20.0 MB; limited to 20 MB").
+    with pytest.raises(InputError, match=r"20,971,521 bytes; uploads are limited to 20 MB \(20,971,520 bytes\)"):
         load_image(data, "big.png")
     with pytest.raises(InputError, match="limited to 20 MB"):
         load_audio(b"RIFF" + bytes(MAX_UPLOAD_BYTES), "big.wav")

@@ -1,4 +1,4 @@
-"""``python -m interp_core``: list, train, eval, ship, data preview, pointing-game, bench."""
+"""``python -m interp_core``: list, train, eval, ship, data preview, pointing-game, check-folder, bench."""
 from __future__ import annotations
 
 import argparse
@@ -129,6 +129,23 @@ def cmd_pointing_game(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_folder(args: argparse.Namespace) -> int:
+    from interp_core.data.real import check_real_folder
+
+    report = check_real_folder(args.kind, args.root, decode=args.decode)
+    if args.json:
+        _print_json(report)
+    else:
+        status = "OK" if report["ok"] else "PROBLEMS"
+        print(f"{status}: {args.kind} at {report['root']}: {report['errors']} error(s), {report['warnings']} warning(s); "
+              + ", ".join(f"{v} {k}" for k, v in report["checked"].items()))
+        for item in report["problems"]:
+            print(f"  {item['severity']}: {item['path']}: {item['message']}")
+        if report["listed"] < report["errors"] + report["warnings"]:
+            print(f"  ... {report['errors'] + report['warnings'] - report['listed']} more not listed")
+    return 0 if report["ok"] else 1
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
@@ -220,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grids for costly methods (IG, LIME, RISE); 0: as many as --grids")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pointing_game)
+
+    p = sub.add_parser("check-folder", help="validate a real-dataset folder (cub, imagefolder, esc50) without loading it")
+    p.add_argument("kind", choices=("cub", "imagefolder", "esc50"))
+    p.add_argument("root")
+    p.add_argument("--decode", action="store_true", help="also decode every file once (slower)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check_folder)
 
     p = sub.add_parser("bench", help="benchmarks that print ratios against a baseline measured in the same run")
     p.add_argument("which", choices=BENCHMARKS)

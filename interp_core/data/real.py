@@ -26,6 +26,15 @@ checks the MD5 of every file of every split on each load (for STL-10 that includ
 original archive, and it unpickles CIFAR batches with plain :mod:`pickle`. The formats are small and
 fixed, so we read them directly, with a restricted unpickler that only rebuilds numpy arrays, and use
 torchvision only to download.
+
+Every file goes through :mod:`interp_core.guards` first, the guards of the upload widget: only regular
+files are read (a named pipe or a device in the folder is refused from its ``stat``, never opened for
+reading), sizes are checked before reading, header dimensions are multiplied as Python integers, images
+get the upload pixel limit and the JPEG scan limit, sounds the channel and sample-rate limits and a read
+that stops at the clip length, ids and paths are checked against the index files they come from, and
+any exception of Pillow, libsndfile, pandas, the unpickler or the text decoder becomes a
+:class:`DatasetFormatError` naming the file. :func:`check_real_folder` runs the same checks over a whole
+folder without loading it and lists every problem.
 """
 from __future__ import annotations
 
@@ -33,11 +42,15 @@ import concurrent.futures
 import contextlib
 import csv
 import gzip
+import io
+import math
 import os
 import pickle
 import socket
+import struct
 import threading
 import warnings
+from zlib import error as zlib_error
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -45,6 +58,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from interp_core import guards
 from interp_core.data.base import DatasetFormatError, DatasetInfo, Split, uint8_images_to_input
 
 PathLike = str | os.PathLike
@@ -58,6 +72,17 @@ ESC50_COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", 
 DOWNLOAD_PROBE_SECONDS = 5.0
 DOWNLOAD_SOCKET_TIMEOUT_SECONDS = 30.0
 _SUBSAMPLE_SEED = 0
+#: Largest class id (``target``) accepted in esc50.csv; ESC-50 has 0-49.
+MAX_ESC50_TARGET = 9_999
+
+
+@contextlib.contextmanager
+def _format_errors() -> Iterator[None]:
+    """Re-raise a guard's refusal as the loaders' own :class:`DatasetFormatError`."""
+    try:
+        yield
+    except guards.GuardError as err:
+        raise DatasetFormatError(str(err)) from None
 
 
 class DatasetDownloadError(DatasetFormatError):
@@ -135,28 +160,35 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
     Header: two zero bytes, a type code (0x08 = ubyte), the number of dimensions, then one big-endian
     uint32 per dimension; the values follow.
     """
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as err:
-        raise DatasetFormatError(f"Cannot read {path}: {err}.") from err
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DatasetFormatError(f"{path} is not an idx file (it must start with two zero bytes).")
-    if raw[2] != 0x08:
-        raise DatasetFormatError(f"{path} holds idx type 0x{raw[2]:02x}; expected 0x08 (unsigned bytes).")
-    if raw[3] != ndim:
-        raise DatasetFormatError(f"{path} has {raw[3]} dimensions; expected {ndim}.")
     header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DatasetFormatError(f"{path} is truncated inside its header.")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape))
-    if len(raw) - header != expected:
+    with _format_errors(), guards.open_regular(path, None, "idx files") as (handle, size):
+        try:
+            stream = gzip.GzipFile(fileobj=handle, mode="rb") if path.suffix == ".gz" else handle
+            head = stream.read(header)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0:
+                raise DatasetFormatError(f"{path} is not an idx file (it must start with two zero bytes).")
+            if head[2] != 0x08:
+                raise DatasetFormatError(f"{path} holds idx type 0x{head[2]:02x}; expected 0x08 (unsigned bytes).")
+            if head[3] != ndim:
+                raise DatasetFormatError(f"{path} has {head[3]} dimensions; expected {ndim}.")
+            if len(head) < header:
+                raise DatasetFormatError(f"{path} is truncated inside its header.")
+            shape = struct.unpack(f">{ndim}I", head[4:header])
+            expected = math.prod(shape)  # Python integers: a product of uint32 dims cannot wrap around
+            if path.suffix != ".gz" and size - header != expected:
+                raise DatasetFormatError(
+                    f"{path} declares shape {shape} ({expected} bytes of data) but holds {size - header} bytes."
+                )
+            if expected > guards.MAX_ARRAY_FILE_BYTES:
+                raise DatasetFormatError(f"{path} declares shape {shape} ({expected:,} bytes), far beyond any idx dataset.")
+            raw = stream.read(expected + 1)  # a gzip stream cannot state its size: stop one byte past it
+        except (OSError, EOFError, gzip.BadGzipFile, zlib_error) as err:
+            raise DatasetFormatError(f"Cannot read {path}: {err}.") from None
+    if len(raw) != expected:
         raise DatasetFormatError(
-            f"{path} declares shape {shape} ({expected} bytes of data) but holds {len(raw) - header} bytes."
+            f"{path} declares shape {shape} ({expected} bytes of data) but holds {len(raw) if len(raw) <= expected else 'more'} bytes."
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+    return np.frombuffer(raw, dtype=np.uint8).reshape(shape).copy()
 
 
 def _find_idx_pair(root: Path, class_folder: str, split: str) -> tuple[Path, Path] | None:
@@ -165,7 +197,7 @@ def _find_idx_pair(root: Path, class_folder: str, split: str) -> tuple[Path, Pat
         for suffix in ("", ".gz"):
             images = folder / f"{prefix}-images-idx3-ubyte{suffix}"
             labels = folder / f"{prefix}-labels-idx1-ubyte{suffix}"
-            if images.is_file() and labels.is_file():
+            if os.path.lexists(images) and os.path.lexists(labels):
                 return images, labels
     return None
 
@@ -208,11 +240,16 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
 
 
 def _read_cifar_pickle(path: Path) -> dict:
+    with _format_errors():
+        raw = guards.read_limited(path, guards.MAX_PICKLE_BYTES, "CIFAR-10 files")
     try:
-        with open(path, "rb") as f:
-            content = _ArrayOnlyUnpickler(f, encoding="latin1").load()
-    except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, pickle.UnpicklingError) as err:
-        raise DatasetFormatError(f"Cannot read CIFAR-10 file {path}: {err}.") from err
+        # From memory: a length the pickle declares beyond its end is "truncated", never an allocation.
+        content = _ArrayOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    except MemoryError:
+        raise DatasetFormatError(f"Cannot read CIFAR-10 file {path}: it declares more data than fits in memory.") from None
+    except Exception as err:  # the unpickler raises anything a crafted opcode stream provokes
+        reason = str(err)[:160] if isinstance(err, (pickle.UnpicklingError, EOFError, ValueError)) else f"{type(err).__name__}: {str(err)[:160]}"
+        raise DatasetFormatError(f"Cannot read CIFAR-10 file {path}: {reason}.") from None
     if not isinstance(content, dict):
         raise DatasetFormatError(f"{path} holds a {type(content).__name__}; expected a dict as in CIFAR-10's python batches.")
     # Batches re-pickled under Python 3 with encoding='bytes' have bytes keys.
@@ -222,7 +259,7 @@ def _read_cifar_pickle(path: Path) -> dict:
 def _load_cifar10(root: Path, split: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None:
     folder = root / _CIFAR_FOLDER if (root / _CIFAR_FOLDER).is_dir() else root
     names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
-    present = [(folder / n).is_file() for n in names]
+    present = [os.path.lexists(folder / n) for n in names]
     if not any(present):
         return None
     if not all(present):
@@ -241,7 +278,7 @@ def _load_cifar10(root: Path, split: str) -> tuple[np.ndarray, np.ndarray, tuple
         labels.append(np.asarray(batch_labels, dtype=np.int64))
     classes = _CIFAR10_CLASSES
     meta = folder / "batches.meta"
-    if meta.is_file():
+    if os.path.lexists(meta):
         names_in_meta = _read_cifar_pickle(meta).get("label_names")
         if not isinstance(names_in_meta, list) or not names_in_meta:
             raise DatasetFormatError(f"{meta} has no 'label_names' list.")
@@ -255,13 +292,16 @@ def _load_cifar10(root: Path, split: str) -> tuple[np.ndarray, np.ndarray, tuple
 def _load_stl10(root: Path, split: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None:
     folder = root / _STL_FOLDER if (root / _STL_FOLDER).is_dir() else root
     x_path, y_path = folder / f"{split}_X.bin", folder / f"{split}_y.bin"
-    if not x_path.is_file() and not y_path.is_file():
+    if not os.path.lexists(x_path) and not os.path.lexists(y_path):
         return None
     for path in (x_path, y_path):
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise DatasetFormatError(
                 f"STL-10 folder {folder} lacks {path.name} (the {split} split needs {x_path.name} and {y_path.name})."
             )
+    with _format_errors():
+        guards.regular_file(x_path, guards.MAX_ARRAY_FILE_BYTES, "STL-10 files")
+        guards.regular_file(y_path, guards.MAX_ARRAY_FILE_BYTES, "STL-10 files")
     raw = np.fromfile(x_path, dtype=np.uint8)
     per_image = 3 * _STL_SIDE * _STL_SIDE
     if raw.size % per_image:
@@ -273,8 +313,10 @@ def _load_stl10(root: Path, split: str) -> tuple[np.ndarray, np.ndarray, tuple[s
         raise DatasetFormatError(f"{x_path} holds {images.shape[0]} images but {y_path} holds {labels.shape[0]} labels.")
     classes = _STL10_CLASSES
     names_file = folder / "class_names.txt"
-    if names_file.is_file():
-        listed = tuple(line.strip() for line in names_file.read_text().splitlines() if line.strip())
+    if os.path.lexists(names_file):
+        with _format_errors():
+            text = guards.read_text(names_file, 1 << 20)
+        listed = tuple(line.strip() for line in text.splitlines() if line.strip())
         if listed:
             classes = listed
     if labels.size and (labels.min() < 0 or labels.max() >= len(classes)):
@@ -401,10 +443,12 @@ def load_torchvision(
 
 def _read_rows(path: Path, min_fields: int, what: str) -> list[list[str]]:
     """Whitespace-separated lines of a CUB metadata file (blank lines skipped)."""
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise DatasetFormatError(f"CUB-200-2011: missing {path} ({what}).")
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+    with _format_errors():
+        text = guards.read_text(path, guards.MAX_INDEX_FILE_BYTES, errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
@@ -418,10 +462,14 @@ def _id_table(path: Path, what: str, columns: int, parse: Callable[[list[str]], 
     """``{id: parse(fields after the id)}`` from a CUB file whose lines start with an integer id."""
     table = {}
     for number, fields in enumerate(_read_rows(path, columns + 1, what), start=1):
+        with _format_errors():
+            key = guards.parse_id(fields[0], f"{path}, line {number}")
+        if key in table:
+            raise DatasetFormatError(f"{path}, line {number}: id {key} is listed twice.")
         try:
-            table[int(fields[0])] = parse(fields[1:])
-        except ValueError as err:
-            raise DatasetFormatError(f"{path}: cannot parse {' '.join(fields)!r} as {what} ({err}).") from err
+            table[key] = parse(fields[1:])
+        except (ValueError, OverflowError) as err:
+            raise DatasetFormatError(f"{path}: cannot parse {' '.join(fields)[:120]!r} as {what} ({err}).") from None
     return table
 
 
@@ -432,7 +480,7 @@ def _cub_class_name(folder_name: str) -> str:
 
 def _find_cub_root(root: Path) -> Path:
     for candidate in (root, root / "CUB_200_2011"):
-        if (candidate / "images.txt").is_file():
+        if os.path.lexists(candidate / "images.txt"):
             return candidate
     raise DatasetFormatError(
         f"CUB-200-2011 not found: expected images.txt (with classes.txt, image_class_labels.txt, "
@@ -443,7 +491,7 @@ def _find_cub_root(root: Path) -> Path:
 def _cub_attribute_names(cub: Path) -> tuple[Path, tuple[str, ...]]:
     # The official archive puts attributes.txt beside the CUB_200_2011 folder; repackaged copies inside it.
     for path in (cub / "attributes.txt", cub / "attributes" / "attributes.txt", cub.parent / "attributes.txt"):
-        if path.is_file():
+        if os.path.lexists(path):
             names = _id_table(path, "attribute id and name", 1, lambda f: " ".join(f))
             return path, tuple(names[i] for i in sorted(names))
     raise DatasetFormatError(
@@ -452,7 +500,8 @@ def _cub_attribute_names(cub: Path) -> tuple[Path, tuple[str, ...]]:
     )
 
 
-def _cub_attributes(path: Path, image_ids: np.ndarray, num_attributes: int) -> tuple[np.ndarray, np.ndarray]:
+def _cub_attributes(path: Path, image_ids: np.ndarray, num_attributes: int,
+                    known_ids: set[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(present, certainty)`` uint8 ``(N, A)`` for ``image_ids`` from ``image_attribute_labels.txt``.
 
     Lines are ``image_id attribute_id is_present certainty_id time``; the official file has a few lines
@@ -460,12 +509,14 @@ def _cub_attributes(path: Path, image_ids: np.ndarray, num_attributes: int) -> t
     """
     import pandas as pd
 
+    with _format_errors():
+        guards.regular_file(path, guards.MAX_INDEX_FILE_BYTES, "index files")
     try:
         # Eight columns leave room for the malformed lines (pandas' usecols mis-handles ragged lines);
         # the C parser reads the 3.7 M lines in a few seconds, a Python loop takes four times longer.
-        table = pd.read_csv(path, sep=r"\s+", header=None, names=list(range(8)))[[0, 1, 2, 3]]
-    except (OSError, ValueError, pd.errors.ParserError) as err:
-        raise DatasetFormatError(f"Cannot parse {path}: {err}.") from err
+        table = pd.read_csv(path, sep=r"\s+", header=None, names=list(range(8)), encoding="latin-1")[[0, 1, 2, 3]]
+    except Exception as err:  # pandas raises ParserError, ValueError, MemoryError, csv errors, ...
+        raise DatasetFormatError(f"Cannot parse {path}: {type(err).__name__}: {str(err)[:160]}.") from None
     values = table.apply(pd.to_numeric, errors="coerce")
     bad = values.isna().any(axis=1).to_numpy()
     if bad.any():
@@ -481,10 +532,18 @@ def _cub_attributes(path: Path, image_ids: np.ndarray, num_attributes: int) -> t
         raise DatasetFormatError(f"{path}: is_present must be 0 or 1.")
     if certainty.size and (certainty.min() < 0 or certainty.max() > 255):
         raise DatasetFormatError(f"{path}: certainty_id out of range.")
-    position = np.full(int(max(image_ids.max(), ids.max(initial=0))) + 1, -1, dtype=np.int64)
-    position[image_ids] = np.arange(len(image_ids))
-    rows = position[np.clip(ids, 0, None)]
-    keep = (rows >= 0) & (ids >= 0)
+    if known_ids is not None and ids.size:
+        known = np.fromiter(known_ids, dtype=np.int64, count=len(known_ids))
+        unknown = ids[~np.isin(ids, known)]
+        if unknown.size:
+            raise DatasetFormatError(f"{path} refers to image id {int(unknown[0])}, which images.txt does not list.")
+    # Ids are looked up in the sorted ids of the split, never used as array indices: an id of 10**12
+    # must not allocate a terabyte. Ids absent from images.txt are refused; others are other splits'.
+    order = np.argsort(image_ids)
+    sorted_ids = image_ids[order]
+    slot = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
+    keep = sorted_ids[slot] == ids if len(sorted_ids) else np.zeros(len(ids), dtype=bool)
+    rows = order[slot]
     out_present = np.zeros((len(image_ids), num_attributes), dtype=np.uint8)
     out_certainty = np.zeros((len(image_ids), num_attributes), dtype=np.uint8)
     out_present[rows[keep], attrs[keep] - 1] = present[keep]
@@ -550,7 +609,10 @@ def load_cub(
         raise DatasetFormatError(f"CUB-200-2011: {cub / 'train_test_split.txt'} marks no image as {split}.")
     ids = ids[_subsample(len(ids), max_samples)]
     image_dir = cub / "images"
-    missing = [int(i) for i in ids if not (image_dir / paths[int(i)]).is_file()]
+    with _format_errors():
+        for i in ids:
+            guards.contained_path(image_dir, paths[int(i)], f"{cub / 'images.txt'}, image {int(i)}")
+    missing = [int(i) for i in ids if not os.path.lexists(image_dir / paths[int(i)])]
     if missing:
         shown = ", ".join(f"{image_dir / paths[i]} (image {i})" for i in missing[:3])
         raise DatasetFormatError(f"CUB-200-2011: {len(missing)} image(s) listed in images.txt are missing: {shown}.")
@@ -560,10 +622,12 @@ def load_cub(
     def load_one(image_id: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         relative = paths[image_id]
         try:
-            with Image.open(image_dir / relative) as img:
+            with guards.decode_image_file(image_dir / relative) as img:
                 rgb = img.convert("RGB")
-        except OSError as err:
-            raise DatasetFormatError(f"CUB-200-2011: cannot decode {image_dir / relative}: {err}.") from err
+        except guards.GuardError as err:
+            raise DatasetFormatError(f"CUB-200-2011: {err}") from None
+        except Exception as err:  # a conversion Pillow cannot do
+            raise DatasetFormatError(f"CUB-200-2011: cannot decode {image_dir / relative}: {err}.") from None
         square, (sx, sy, left, top) = _resize_center_crop(rgb, image_size, Image.BILINEAR)
         x, y, w, h = boxes[image_id]
         x0, y0 = np.clip([x * sx - left, y * sy - top], 0, image_size)
@@ -573,10 +637,10 @@ def load_cub(
         if segmentations is not None:
             mask_path = (segmentations / relative).with_suffix(".png")
             try:
-                with Image.open(mask_path) as m:
+                with guards.decode_image_file(mask_path) as m:
                     gray = m.convert("L")
-            except OSError as err:
-                raise DatasetFormatError(f"CUB-200-2011: missing or unreadable segmentation {mask_path}: {err}.") from err
+            except (guards.GuardError, OSError, ValueError) as err:
+                raise DatasetFormatError(f"CUB-200-2011: missing or unreadable segmentation {mask_path}: {err}") from None
             if gray.size != rgb.size:
                 raise DatasetFormatError(f"CUB-200-2011: segmentation {mask_path} is {gray.size}, its image {rgb.size}.")
             mask_square, _ = _resize_center_crop(gray, image_size, Image.BILINEAR)
@@ -592,9 +656,9 @@ def load_cub(
         extras["masks"] = np.stack([item[1] for item in loaded])
     attribute_names: tuple[str, ...] = ()
     labels_file = cub / "attributes" / "image_attribute_labels.txt"
-    if labels_file.is_file():
+    if os.path.lexists(labels_file):
         _, attribute_names = _cub_attribute_names(cub)
-        extras["attributes"], extras["attribute_certainty"] = _cub_attributes(labels_file, ids, len(attribute_names))
+        extras["attributes"], extras["attribute_certainty"] = _cub_attributes(labels_file, ids, len(attribute_names), set(paths))
     info = DatasetInfo(
         name="cub",
         kind="image",
@@ -612,15 +676,10 @@ def _subfolders(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _image_files(folder: Path) -> list[Path]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(
-            Path(dirpath) / f for f in sorted(filenames)
-            if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)
-        )
-    return found
+def _image_files(folder: Path, seen_files: dict | None = None) -> list[Path]:
+    """Image files under ``folder``, symlinks followed but every folder and file counted once (with a
+    shared ``seen_files``, once over all class folders)."""
+    return guards.walk_files(folder, IMAGE_EXTENSIONS, seen_files)[0]
 
 
 def load_image_folder(
@@ -661,9 +720,10 @@ def load_image_folder(
     if not classes:
         raise DatasetFormatError(f"ImageFolder {folder} has no class subfolders: expected {folder}/<class name>/<image files>.")
     files, labels = [], []
+    seen_files: dict = {}
     for label, name in enumerate(classes):
         if (folder / name).is_dir():
-            found = _image_files(folder / name)
+            found = _image_files(folder / name, seen_files)
             files.extend(found)
             labels.extend([label] * len(found))
     if not files:
@@ -677,10 +737,12 @@ def load_image_folder(
 
     def load_one(path: Path) -> np.ndarray | str:
         try:
-            with Image.open(path) as img:
+            with guards.decode_image_file(path) as img:
                 square, _ = _resize_center_crop(img.convert("RGB"), image_size, Image.BILINEAR)
             return np.asarray(square, dtype=np.uint8)
-        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as err:
+        except guards.GuardError as err:
+            return str(err)
+        except (OSError, UnidentifiedImageError, ValueError, MemoryError) as err:
             return f"{path} ({err})"
 
     decoded = _thread_map(load_one, files)
@@ -712,7 +774,7 @@ def load_image_folder(
 
 def _find_esc50_root(root: Path) -> Path:
     for candidate in (root, root / "ESC-50-master"):
-        if (candidate / "meta" / "esc50.csv").is_file():
+        if os.path.lexists(candidate / "meta" / "esc50.csv"):
             return candidate
     raise DatasetFormatError(
         f"ESC-50: missing {root / 'meta' / 'esc50.csv'} (the clip list with columns {', '.join(ESC50_COLUMNS)}); "
@@ -721,7 +783,16 @@ def _find_esc50_root(root: Path) -> Path:
 
 
 def _read_esc50_csv(path: Path) -> list[dict[str, object]]:
-    with open(path, newline="", encoding="utf-8") as f:
+    with _format_errors():
+        text = guards.read_text(path, guards.MAX_INDEX_FILE_BYTES)
+    try:
+        return _parse_esc50_csv(path, text)
+    except csv.Error as err:
+        raise DatasetFormatError(f"{path} is not a readable CSV file ({err}).") from None
+
+
+def _parse_esc50_csv(path: Path, text: str) -> list[dict[str, object]]:
+    with io.StringIO(text, newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in ESC50_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
@@ -739,26 +810,34 @@ def _read_esc50_csv(path: Path) -> list[dict[str, object]]:
                     "esc10": row["esc10"].strip().lower() in ("true", "1"),
                 })
             except (TypeError, ValueError, AttributeError) as err:
-                raise DatasetFormatError(f"{path}, line {number}: fold and target must be integers ({err}).") from err
+                raise DatasetFormatError(f"{path}, line {number}: fold and target must be integers ({str(err)[:80]}).") from None
+            with _format_errors():
+                guards.parse_id(row["target"], f"{path}, line {number}, target", 0, MAX_ESC50_TARGET)
+            name = rows[-1]["filename"]
+            if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+                raise DatasetFormatError(f"{path}, line {number}: filename {name[:80]!r} is not a plain file name in audio/.")
     if not rows:
         raise DatasetFormatError(f"{path} lists no clips.")
     return rows
 
 
 def _read_audio(path: Path, sample_rate: int, num_samples: int) -> np.ndarray:
-    """Mono float32 ``(num_samples,)`` at ``sample_rate``: channels averaged, resampled, zero-padded or cut."""
-    import soundfile as sf
-    from scipy.signal import resample_poly
+    """Mono float32 ``(num_samples,)`` at ``sample_rate``: channels averaged, resampled, zero-padded or cut.
 
-    try:
-        audio, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (OSError, RuntimeError, sf.LibsndfileError) as err:
-        raise DatasetFormatError(f"ESC-50: cannot read {path}: {err}.") from err
-    mono = audio.mean(axis=1)
-    if rate != sample_rate:
-        # Polyphase resampling by the reduced ratio (44100 -> 16000 is 160/441) with its anti-alias filter.
-        g = np.gcd(int(rate), int(sample_rate))
-        mono = resample_poly(mono, sample_rate // g, int(rate) // g).astype(np.float32)
+    Only the frames the clip needs are decoded (a file an hour long costs the same as a 5 s one), after
+    the channel and sample-rate limits of uploads (a header claiming 1 Hz would resample by 16,000x)."""
+    with _format_errors():
+        with guards.open_sound(path, str(path)) as (sound, header):
+            guards.check_sound_header(header, str(path), max_seconds=None)
+            # One extra second of source frames gives the resampling filter its right-hand context.
+            needed = int(math.ceil(num_samples * header.rate / sample_rate)) + header.rate
+            try:
+                mono, _ = guards.read_frames(sound, needed)
+            except MemoryError:
+                raise DatasetFormatError(f"ESC-50: {path} is too large to decode in memory.") from None
+            except Exception as err:  # libsndfile's errors
+                raise DatasetFormatError(f"ESC-50: cannot read {path}: {str(err)[:160]}.") from None
+        mono = guards.resample(mono, header.rate, sample_rate)
     out = np.zeros(num_samples, dtype=np.float32)
     out[: min(num_samples, mono.shape[0])] = mono[:num_samples]
     return out
@@ -816,7 +895,7 @@ def load_esc50(
         raise DatasetFormatError(f"{csv_path} lists no {'ESC-10 ' if esc10_only else ''}clip in folds {folds}.")
     selected = [selected[i] for i in _subsample(len(selected), max_samples)]
     audio_dir = esc / "audio"
-    missing = [r["filename"] for r in selected if not (audio_dir / str(r["filename"])).is_file()]
+    missing = [r["filename"] for r in selected if not (audio_dir / str(r["filename"])).exists()]
     if missing:
         raise DatasetFormatError(
             f"ESC-50: {len(missing)} clip(s) listed in meta/esc50.csv are missing from {audio_dir}: {', '.join(missing[:3])}."
@@ -838,6 +917,275 @@ def load_esc50(
     }
     labels = np.array([relabel[int(r["target"])] for r in selected], dtype=np.int64)
     return Split(info, waveforms, labels, waveforms_to_input, extras=extras)
+
+
+# ---------------------------------------------------------------- check-folder
+
+#: Kinds :func:`check_real_folder` knows.
+CHECKABLE_KINDS = ("cub", "imagefolder", "esc50")
+#: Problems listed in full; beyond this only their number is reported.
+MAX_LISTED_PROBLEMS = 1000
+
+
+class _Problems:
+    """Every problem found in a folder, in the order found: ``error`` makes the loader fail or skip a
+    file, ``warning`` is accepted but probably not what the user meant."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+        self.counts = {"error": 0, "warning": 0}
+
+    def add(self, path: object, message: str, severity: str = "error") -> None:
+        self.counts[severity] += 1
+        if len(self.items) < MAX_LISTED_PROBLEMS:
+            self.items.append({"severity": severity, "path": str(path), "message": message})
+
+    @contextlib.contextmanager
+    def guarding(self, path: object) -> Iterator[None]:
+        try:
+            yield
+        except (guards.GuardError, DatasetFormatError) as err:
+            self.add(path, str(err))
+
+
+def _check_image(path: Path, problems: _Problems, decode: bool) -> bool:
+    """Guards of a dataset image without keeping it: regular file, size, header pixels, JPEG scans and
+    (``decode``) a full decode of that one file; True if it passed."""
+    from PIL import Image
+
+    try:
+        data = guards.read_limited(path, guards.MAX_DATASET_IMAGE_BYTES, "image files")
+        if decode:
+            guards.decode_image_bytes(data, str(path)).close()
+        else:
+            header = guards.check_image_header(data, str(path))
+            if header.format not in guards.DATASET_IMAGE_FORMATS:
+                raise guards.GuardError(f"{path} is {'a ' + header.format + ' file' if header.format else 'not a known image format'}.")
+            try:
+                with Image.open(io.BytesIO(data), formats=[header.format]) as img:
+                    guards.check_pixel_count(img.size, str(path))
+            except guards.GuardError:
+                raise
+            except Exception as err:
+                raise guards.GuardError(f"{path} cannot be decoded ({type(err).__name__}: {str(err)[:120]}).") from None
+    except guards.GuardError as err:
+        problems.add(path, str(err))
+        return False
+    return True
+
+
+def _check_rows(path: Path, min_fields: int, what: str, problems: _Problems) -> dict[int, list[str]] | None:
+    """``{id: fields after it}`` of a CUB index file, every bad line reported (not only the first)."""
+    if not path.exists():
+        problems.add(path, f"missing ({what}).")
+        return None
+    try:
+        text = guards.read_text(path, guards.MAX_INDEX_FILE_BYTES)
+    except guards.GuardError as err:
+        problems.add(path, str(err))
+        return None
+    table: dict[int, list[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) < min_fields:
+            problems.add(path, f"line {number}: expected {min_fields} fields ({what}), got {line[:80]!r}.")
+            continue
+        try:
+            key = guards.parse_id(fields[0], f"line {number}")
+        except guards.GuardError as err:
+            problems.add(path, str(err))
+            continue
+        if key in table:
+            problems.add(path, f"line {number}: id {key} is listed twice.")
+            continue
+        table[key] = fields[1:]
+    return table
+
+
+def _check_cub(root: Path, problems: _Problems, decode: bool) -> dict[str, int]:
+    try:
+        cub = _find_cub_root(root)
+    except DatasetFormatError as err:
+        problems.add(root, str(err))
+        return {}
+    paths = _check_rows(cub / "images.txt", 2, "image id and relative path", problems) or {}
+    classes = _check_rows(cub / "classes.txt", 2, "class id and name", problems) or {}
+    labels = _check_rows(cub / "image_class_labels.txt", 2, "image id and class id", problems) or {}
+    split = _check_rows(cub / "train_test_split.txt", 2, "image id and is_training_image", problems) or {}
+    boxes = _check_rows(cub / "bounding_boxes.txt", 5, "image id, x, y, width, height", problems) or {}
+    if classes and sorted(classes) != list(range(1, len(classes) + 1)):
+        problems.add(cub / "classes.txt", f"class ids must run 1..{len(classes)} without gaps.")
+    for file_name, table in (("image_class_labels.txt", labels), ("train_test_split.txt", split), ("bounding_boxes.txt", boxes)):
+        if not table:
+            continue
+        for image_id in sorted(set(paths) - set(table)):
+            problems.add(cub / file_name, f"image {image_id} of images.txt has no line here.")
+        for image_id in sorted(set(table) - set(paths)):
+            problems.add(cub / file_name, f"image id {image_id} is not listed in images.txt.")
+    for image_id, fields in labels.items():
+        if not (fields[0].isdigit() and 1 <= int(fields[0]) <= len(classes)):
+            problems.add(cub / "image_class_labels.txt", f"image {image_id} has class {fields[0][:20]!r}, not in classes.txt.")
+    for image_id, fields in split.items():
+        if fields[0] not in ("0", "1"):
+            problems.add(cub / "train_test_split.txt", f"image {image_id}: is_training_image must be 0 or 1, got {fields[0][:20]!r}.")
+    for image_id, fields in boxes.items():
+        try:
+            values = [float(v) for v in fields[:4]]
+            if not all(math.isfinite(v) for v in values) or values[2] < 0 or values[3] < 0:
+                raise ValueError
+        except ValueError:
+            problems.add(cub / "bounding_boxes.txt", f"image {image_id}: {' '.join(fields[:4])[:60]!r} is not x y width height.")
+    image_dir = cub / "images"
+    segmentations = _find_segmentations(cub)
+    checked = 0
+    for image_id, fields in sorted(paths.items()):
+        relative = " ".join(fields)
+        try:
+            path = guards.contained_path(image_dir, relative, f"images.txt, image {image_id}")
+        except guards.GuardError as err:
+            problems.add(cub / "images.txt", str(err))
+            continue
+        if not os.path.lexists(path):
+            problems.add(path, f"listed in images.txt (image {image_id}) but missing.")
+            continue
+        checked += 1
+        _check_image(path, problems, decode)
+        if segmentations is not None:
+            mask = (segmentations / relative).with_suffix(".png")
+            if not os.path.lexists(mask):
+                problems.add(mask, f"segmentation of image {image_id} is missing.")
+            else:
+                _check_image(mask, problems, decode)
+    labels_file = cub / "attributes" / "image_attribute_labels.txt"
+    if labels_file.exists():
+        with problems.guarding(labels_file):
+            _, names = _cub_attribute_names(cub)
+            ids = np.array(sorted(paths), dtype=np.int64)
+            if ids.size:
+                _cub_attributes(labels_file, ids, len(names), set(paths))
+    return {"images": checked, "classes": len(classes)}
+
+
+def _check_image_folder(root: Path, problems: _Problems, decode: bool) -> dict[str, int]:
+    subfolders = _subfolders(root)
+    if subfolders and all(name in IMAGE_FOLDER_SPLITS for name in subfolders):
+        groups = [(root / split, _subfolders(root / split)) for split in subfolders]
+    else:
+        groups = [(root, subfolders)]
+    images = classes = 0
+    seen: set[str] = set()
+    for folder, names in groups:
+        seen_files: dict = {}
+        if not names:
+            problems.add(folder, "has no class subfolders: expected <class name>/<image files>.")
+        for name in names:
+            seen.add(name)
+            files, notes = guards.walk_files(folder / name, IMAGE_EXTENSIONS, seen_files)
+            for note in notes:
+                problems.add(folder / name, note, "warning")
+            if not files:
+                problems.add(folder / name, f"class folder holds no image files ({', '.join(IMAGE_EXTENSIONS)}).", "warning")
+            for path in files:
+                images += 1
+                _check_image(path, problems, decode)
+    classes = len(seen)
+    return {"images": images, "classes": classes}
+
+
+def _check_esc50(root: Path, problems: _Problems, decode: bool) -> dict[str, int]:
+    try:
+        esc = _find_esc50_root(root)
+    except DatasetFormatError as err:
+        problems.add(root, str(err))
+        return {}
+    csv_path = esc / "meta" / "esc50.csv"
+    try:
+        text = guards.read_text(csv_path, guards.MAX_INDEX_FILE_BYTES)
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = [c for c in ESC50_COLUMNS if c not in (reader.fieldnames or [])]
+        rows = list(reader)
+    except (guards.GuardError, csv.Error) as err:
+        problems.add(csv_path, str(err))
+        return {}
+    if missing:
+        problems.add(csv_path, f"lacks column(s) {', '.join(missing)}; expected a header with {', '.join(ESC50_COLUMNS)}.")
+        return {}
+    audio_dir = esc / "audio"
+    names: dict[int, str] = {}
+    listed: set[str] = set()
+    clips = 0
+    for number, row in enumerate(rows, start=2):
+        where = f"line {number}"
+        try:
+            fold = guards.parse_id(row["fold"], f"{where}, fold", 1, 5)
+            target = guards.parse_id(row["target"], f"{where}, target", 0, MAX_ESC50_TARGET)
+        except (guards.GuardError, TypeError) as err:
+            problems.add(csv_path, str(err) if isinstance(err, guards.GuardError) else f"{where}: missing fields.")
+            continue
+        del fold
+        category = row.get("category") or ""
+        if names.setdefault(target, category) != category:
+            problems.add(csv_path, f"{where}: target {target} is named both {names[target]!r} and {category[:40]!r}.")
+        name = row.get("filename") or ""
+        if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+            problems.add(csv_path, f"{where}: filename {name[:80]!r} is not a plain file name in audio/.")
+            continue
+        if name in listed:
+            problems.add(csv_path, f"{where}: {name[:80]} is listed twice.", "warning")
+            continue
+        listed.add(name)
+        path = audio_dir / name
+        if not os.path.lexists(path):
+            problems.add(path, f"listed in meta/esc50.csv ({where}) but missing.")
+            continue
+        clips += 1
+        try:
+            with guards.open_sound(path, str(path)) as (sound, header):
+                guards.check_sound_header(header, str(path), max_seconds=None)
+                if decode:
+                    guards.read_frames(sound, header.rate * 10)
+        except guards.GuardError as err:
+            problems.add(path, str(err))
+        except Exception as err:  # libsndfile during a decode
+            problems.add(path, f"cannot be decoded ({str(err)[:120]}).")
+    if not rows:
+        problems.add(csv_path, "lists no clips.")
+    if audio_dir.is_dir():
+        try:
+            extra = sorted(e.name for e in os.scandir(audio_dir) if e.name.lower().endswith(".wav") and e.name not in listed)
+        except OSError as err:
+            problems.add(audio_dir, f"cannot be listed ({err.strerror}).")
+            extra = []
+        for name in extra[:50]:
+            problems.add(audio_dir / name, "not listed in meta/esc50.csv; it is never loaded.", "warning")
+    return {"clips": clips, "classes": len(names)}
+
+
+def check_real_folder(kind: str, root: PathLike, decode: bool = False) -> dict[str, object]:
+    """Validate a real-dataset folder the way its loader would read it, without loading it, and list
+    every problem found (not only the first): ``{"kind", "root", "ok", "checked", "errors", "warnings",
+    "problems": [{"severity", "path", "message"}, ...]}``. Files are checked one at a time (regular
+    file, size, header dimensions, pixel and JPEG-scan limits, sound header limits, ids and paths
+    against the index files); ``decode=True`` also decodes each file once. ``ok`` means no error."""
+    if kind not in CHECKABLE_KINDS:
+        raise ValueError(f"check-folder knows {', '.join(CHECKABLE_KINDS)}; got {kind!r}.")
+    problems = _Problems()
+    base = Path(root).expanduser()
+    checked: dict[str, int] = {}
+    try:
+        base = _existing_dir(base, kind)
+    except DatasetFormatError as err:
+        problems.add(base, str(err))
+    else:
+        check = {"cub": _check_cub, "imagefolder": _check_image_folder, "esc50": _check_esc50}[kind]
+        checked = check(base, problems, decode)
+    return {
+        "kind": kind, "root": str(base), "ok": problems.counts["error"] == 0, "checked": checked,
+        "errors": problems.counts["error"], "warnings": problems.counts["warning"],
+        "listed": len(problems.items), "problems": problems.items,
+    }
 
 
 # ---------------------------------------------------------------- registry
@@ -911,10 +1259,12 @@ def load_real(kind: str, root: PathLike, split: str | None = "train", **kwargs) 
 
 
 __all__ = [
+    "CHECKABLE_KINDS",
     "DatasetDownloadError",
     "ESC50_SPLIT_FOLDS",
     "REAL_DATASETS",
     "RealDataset",
+    "check_real_folder",
     "load_cub",
     "load_esc50",
     "load_image_folder",

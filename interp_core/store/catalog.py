@@ -1,10 +1,10 @@
 """Where each recipe's checkpoint lives and what was recorded when it was trained (no torch import)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from interp_core import guards
 from interp_core.paths import SHIPPED_CHECKPOINTS, cache_subdir, with_ext
 from interp_core.store.recipes import Recipe, get_recipe, recipe_hash
 
@@ -15,24 +15,40 @@ def checkpoint_stems(recipe: Recipe) -> dict[str, Path]:
     return {"cache": cache_subdir("models") / stem, "shipped": SHIPPED_CHECKPOINTS / stem}
 
 
-def checkpoint_status(name: str) -> str:
-    """``"cache"``, ``"shipped"`` or ``"missing"`` (looks at metadata files only; loading verifies)."""
+def _read_meta(stem: Path) -> dict[str, Any] | None:
+    """The metadata dict beside ``stem``, or None if it is absent, not a regular file, too large, too
+    deeply nested, not JSON or not a dict (the guards' checks; nothing raises)."""
+    try:
+        meta = guards.read_json(with_ext(stem, ".json"))
+    except guards.GuardError:
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _first_readable(name: str) -> tuple[str, dict[str, Any]]:
+    """``(source, metadata)`` of the first checkpoint in load order whose metadata reads: a corrupt cache
+    copy falls back to the shipped one, as ``load_model`` does. ``(source, {})`` where metadata files
+    exist but none reads; ``("missing", {})`` where there is none."""
+    present = None
     for source, stem in checkpoint_stems(get_recipe(name)).items():
-        if with_ext(stem, ".json").exists():
-            return source
-    return "missing"
+        if not with_ext(stem, ".json").exists():
+            continue
+        meta = _read_meta(stem)
+        if meta is not None:
+            return source, meta
+        present = present or source
+    return (present, {}) if present else ("missing", {})
+
+
+def checkpoint_status(name: str) -> str:
+    """``"cache"``, ``"shipped"`` or ``"missing"``: the first source whose metadata file reads (if none
+    reads, the first that exists). Looks at metadata files only; loading verifies the weights."""
+    return _first_readable(name)[0]
 
 
 def checkpoint_meta(name: str) -> dict[str, Any]:
     """The metadata of the checkpoint ``load_model(name)`` would load ({} if missing or unreadable)."""
-    status = checkpoint_status(name)
-    if status == "missing":
-        return {}
-    try:
-        meta = json.loads(with_ext(checkpoint_stems(get_recipe(name))[status], ".json").read_text())
-    except (OSError, ValueError, RecursionError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
+    return _first_readable(name)[1]
 
 
 def recorded_metrics(name: str) -> dict[str, Any]:

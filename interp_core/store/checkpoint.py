@@ -3,6 +3,11 @@
 Nothing is ever unpickled: weights are safetensors, and user-supplied ``.pt``/``.pth`` files are read with
 ``torch.load(weights_only=True)``, which refuses arbitrary objects. The metadata records the SHA-256 of
 the weights file, so a truncated or tampered checkpoint is refused with a clear message.
+
+Files are read through :mod:`interp_core.guards`: only regular files (a symlink to ``/dev/zero`` or a
+named pipe is refused from its ``stat``, never hashed), the size is checked against
+:data:`MAX_CHECKPOINT_BYTES` and the recorded size before hashing, and metadata JSON nested deeper
+than :data:`interp_core.guards.MAX_JSON_DEPTH` is refused (no ``RecursionError``).
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from typing import Any
 
 import torch
 
+from interp_core import guards
 from interp_core.paths import with_ext
 
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
@@ -26,11 +32,10 @@ class CheckpointError(RuntimeError):
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    try:
+        return guards.sha256_file(path, MAX_CHECKPOINT_BYTES, "checkpoints")
+    except guards.GuardError as err:
+        raise CheckpointError(str(err)) from None
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -64,11 +69,11 @@ def save_checkpoint(stem: Path, state: dict[str, torch.Tensor], meta: dict[str, 
 
 def read_metadata(stem: Path) -> dict[str, Any]:
     path = with_ext(stem, ".json")
+    if not os.path.lexists(path):
+        raise CheckpointError(f"No metadata file {path}.")
     try:
-        meta = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"No metadata file {path}.") from None
-    except (OSError, ValueError) as err:
+        meta = guards.read_json(path)
+    except guards.GuardError as err:
         raise CheckpointError(f"Metadata file {path} is unreadable or not JSON ({err}).") from None
     if not isinstance(meta, dict) or "weights_sha256" not in meta:
         raise CheckpointError(f"Metadata file {path} lacks the weights checksum; refusing to trust it.")
@@ -80,9 +85,12 @@ def load_checkpoint(stem: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
     stem = Path(stem)
     meta = read_metadata(stem)
     weights = with_ext(stem, ".safetensors")
-    if not weights.exists():
+    if not os.path.lexists(weights):
         raise CheckpointError(f"Weights file {weights} is missing.")
-    size = weights.stat().st_size
+    try:
+        size = guards.regular_file(weights, MAX_CHECKPOINT_BYTES, "checkpoints").st_size
+    except guards.GuardError as err:
+        raise CheckpointError(f"Weights file refused: {err}") from None
     if size != meta.get("weights_bytes", size):
         raise CheckpointError(f"Weights file {weights} is truncated or altered ({size} bytes, expected {meta['weights_bytes']}).")
     if _sha256(weights) != meta["weights_sha256"]:
@@ -94,13 +102,14 @@ def load_state_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a state dict of plain tensors from ``.safetensors`` or ``.pt``/``.pth`` (never unpickling
     arbitrary objects). Raises :class:`CheckpointError` with the reason for anything else."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise CheckpointError(f"Checkpoint {path} does not exist.")
-    size = path.stat().st_size
+    try:
+        size = guards.regular_file(path, MAX_CHECKPOINT_BYTES, "checkpoints").st_size
+    except guards.GuardError as err:
+        raise CheckpointError(f"Checkpoint refused: {err}") from None
     if size == 0:
         raise CheckpointError(f"Checkpoint {path} is empty (0 bytes).")
-    if size > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"Checkpoint {path} is {size / 1e9:.1f} GB, over the {MAX_CHECKPOINT_BYTES / 1e9:.0f} GB limit.")
     if path.suffix == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -112,7 +121,7 @@ def load_state_file(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix in (".pt", ".pth", ".bin", ".ckpt"):
         import pickle
 
-        with open(path, "rb") as fh:
+        with guards.open_regular(path, MAX_CHECKPOINT_BYTES, "checkpoints") as (fh, _):
             head = fh.read(4)
         if head != b"PK\x03\x04" and head[:1] != b"\x80":  # neither torch's zip format nor a pickle
             raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (unknown file format).")
