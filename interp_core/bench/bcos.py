@@ -1,45 +1,53 @@
-"""B-cos speed benchmark: the cost of the B-cos layer and of explanations, as ratios to plain baselines.
+"""B-cos speed benchmark: the cost of the B-cos layer and of explanations, as ratios to plain baselines
+measured in the same run with the shared harness (:mod:`interp_core.bench.harness`: interleaved rounds,
+median of the pairwise ratios, min-max spread).
 
 ``run_bcos_benchmark()`` returns
 
-* ``conv_overhead``: :class:`BcosConv2d` forward+backward time / ``nn.Conv2d`` forward+backward time on
-  the same shapes (goal <= 1.5); ``network_overhead`` the same for a training step of the whole
-  ``bcos-shapes`` network against its twin built from ``nn.Conv2d`` (what training time pays);
-* ``explain_over_forward``: one-class explanation of one image (contribution map, i.e. ``attribute``) /
-  plain forward of that image without autograd (goal <= 3.5);
+* ``conv_overhead``: :class:`BcosConv2d` forward+backward / ``nn.Conv2d`` forward+backward on the same
+  shapes (goal <= 1.3); ``network_overhead`` the same for a training step of the whole ``bcos-shapes``
+  network against its twin built from ``nn.Conv2d`` (what training time pays; goal <= 1.5);
+* ``explain_over_forward``: one-class explanation of one image (contribution map, ``attribute``) / plain
+  forward of that image without autograd (goal <= 3);
 * ``batched5_over_single``: five-class explanation of one image / one-class explanation (goal <= 2);
+* ``reference_over_ours``: the paper's formulation written plainly (B-cos Eq. 9 with the patch norm
+  from a convolution of ``x²`` with ones, ``cos = ŵᵀx / ||x||``, ``out = γ |cos|^(B-1) ŵᵀx``, all in
+  autograd) on the same weights / :class:`BcosConv2d`, forward+backward (>= 1: ours is not slower);
 
-plus the raw median wall-clock times in milliseconds, the same ratios and times in process CPU time
-(steadier on a shared machine; with several threads it sums their work) and the conditions (threads,
-load average, shapes). Every time is the median of ``repeats`` runs after warm-up runs. The model is
-the ``bcos-shapes`` architecture, freshly initialised (its cost does not depend on the weights).
-On a loaded machine, multi-threaded timings of batch-1 work can be dominated by threads waiting for
-each other; compare with ``torch.set_num_threads(1)`` before reading much into them.
+each with its spread in ``spread`` (``[min, max]`` of the pairwise ratios), the same ratios from process
+CPU time, the median times in milliseconds and the conditions (threads, load, versions, shapes).
 """
 from __future__ import annotations
 
-import os
-import platform
-import statistics
-import time
 from typing import Any, Callable
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+
+from interp_core.bench.harness import compare, conditions
+
+GOALS = {"conv_overhead": 1.3, "network_overhead": 1.5, "explain_over_forward": 3.0, "batched5_over_single": 2.0,
+         "reference_over_ours": 1.0}
 
 
-def _median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> tuple[float, float]:
-    """Median wall-clock and median process-CPU milliseconds of ``fn`` (after ``warmup`` calls). On a
-    shared machine the CPU time is the steadier of the two."""
-    for _ in range(warmup):
-        fn()
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return 1000 * statistics.median(wall), 1000 * statistics.median(cpu)
+class PaperBcosConv2d(nn.Module):
+    """B-cos Eq. 9 exactly as the paper writes it, on the weights of a :class:`BcosConv2d` (groups 1, no
+    MaxOut): ``||x||`` per patch from a convolution of ``x²`` with ones, ``cos = ŵᵀx / ||x||``,
+    ``out = γ · |cos|^(B-1) · ŵᵀx``; every step a plain autograd operation."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        layer = self.layer
+        w = layer.weight / layer.weight.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+        linear = F.conv2d(x, w, None, layer.stride, layer.padding, layer.dilation)
+        ones = torch.ones(1, x.shape[1], *layer.kernel_size, dtype=x.dtype, device=x.device)
+        norm = (F.conv2d(x * x, ones, None, layer.stride, layer.padding, layer.dilation) + 1e-6).sqrt()
+        cos = linear / norm
+        return layer.gain * cos.abs().pow(layer.b - 1) * linear
 
 
 def _fwd_bwd(layer: nn.Module, x: torch.Tensor) -> Callable[[], None]:
@@ -67,11 +75,11 @@ def _plain_twin(model: nn.Module) -> nn.Module:
     return twin
 
 
-def run_bcos_benchmark(repeats: int = 7, recipe: str = "bcos-shapes", conv_shape: tuple[int, int, int, int] = (64, 64, 16, 16)) -> dict[str, Any]:
+def run_bcos_benchmark(rounds: int = 9, recipe: str = "bcos-shapes", conv_shape: tuple[int, int, int, int] = (64, 64, 16, 16)) -> dict[str, Any]:
     """Time the B-cos layer and explanations (see module docstring). ``conv_shape`` is the
     ``(N, C, H, W)`` input of the 3x3 convolution comparison (C -> C channels, padding 1)."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}.")
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}.")
     from interp_core.data import dataset_info
     from interp_core.methods import get_explainer
     from interp_core.models import build_model
@@ -83,56 +91,40 @@ def run_bcos_benchmark(repeats: int = 7, recipe: str = "bcos-shapes", conv_shape
     n, c, h, w = conv_shape
     x = torch.rand(n, c, h, w, generator=gen).requires_grad_(True)
     conv = nn.Conv2d(c, c, 3, padding=1, bias=False)
-    bcos = BcosConv2d(c, c, 3, padding=1)
-    times = {
-        "conv2d_fwd_bwd": _median_ms(_fwd_bwd(conv, x), repeats),
-        "bcos_conv2d_fwd_bwd": _median_ms(_fwd_bwd(bcos, x), repeats),
-    }
+    bcos = BcosConv2d(c, c, 3, padding=1, gain=10.0)
+    paper = PaperBcosConv2d(bcos)
 
     spec = get_recipe(recipe)
     info = dataset_info(spec.dataset)
     torch.manual_seed(0)
     model = build_model(spec.arch, in_channels=info.input_shape[0], num_classes=info.num_classes, **spec.arch_kwargs)
-    # The whole network in a training step against its twin with every B-cos conv an nn.Conv2d.
     twin = _plain_twin(model)
     batch = torch.rand(n, *info.input_shape, generator=gen)
-    times["network_fwd_bwd"] = _median_ms(_fwd_bwd(model.train(), batch), repeats)
-    times["plain_twin_fwd_bwd"] = _median_ms(_fwd_bwd(twin.train(), batch), repeats)
-    model.eval()
-    explainer = get_explainer("bcos", model, model_card(spec, {"weights_sha256": "untrained"}))
+    explainer_model = build_model(spec.arch, in_channels=info.input_shape[0], num_classes=info.num_classes, **spec.arch_kwargs).eval()
+    explainer = get_explainer("bcos", explainer_model, model_card(spec, {"weights_sha256": "untrained"}))
     image = torch.rand(1, *info.input_shape, generator=gen)
     five = image.expand(5, *info.input_shape)
     targets5 = torch.arange(5)
 
     def forward() -> None:
         with torch.no_grad():
-            model(image)
+            explainer_model(image)
 
-    times["forward_1_image"] = _median_ms(forward, repeats)
-    times["explain_1_class"] = _median_ms(lambda: explainer.attribute(image, targets5[:1]), repeats)
-    times["explain_5_classes"] = _median_ms(lambda: explainer.attribute(five, targets5), repeats)
-    times["explain_5_classes_with_extras"] = _median_ms(lambda: explainer.explain(image[0], targets5.tolist()), repeats)
-    ratios = {
-        "conv_overhead": ("bcos_conv2d_fwd_bwd", "conv2d_fwd_bwd"),
-        "network_overhead": ("network_fwd_bwd", "plain_twin_fwd_bwd"),
-        "explain_over_forward": ("explain_1_class", "forward_1_image"),
-        "batched5_over_single": ("explain_5_classes", "explain_1_class"),
+    pairs: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+        "conv_overhead": (_fwd_bwd(bcos, x), _fwd_bwd(conv, x)),
+        "network_overhead": (_fwd_bwd(model.train(), batch), _fwd_bwd(twin.train(), batch)),
+        "explain_over_forward": (lambda: explainer.attribute(image, targets5[:1]), forward),
+        "batched5_over_single": (lambda: explainer.attribute(five, targets5), lambda: explainer.attribute(image, targets5[:1])),
+        "reference_over_ours": (_fwd_bwd(paper, x), _fwd_bwd(bcos, x)),
     }
+    results = {name: compare(a, b, rounds=rounds, inner=1 if name in ("conv_overhead", "network_overhead", "reference_over_ours") else 5)
+               for name, (a, b) in pairs.items()}
     return {
-        **{name: times[num][0] / times[den][0] for name, (num, den) in ratios.items()},
-        "cpu_time_ratios": {name: times[num][1] / times[den][1] for name, (num, den) in ratios.items()},
-        "times_ms": {name: wall for name, (wall, _) in times.items()},
-        "cpu_times_ms": {name: cpu for name, (_, cpu) in times.items()},
-        "goals": {"conv_overhead": 1.5, "explain_over_forward": 3.5, "batched5_over_single": 2.0},
-        "conditions": {
-            "repeats": repeats,
-            "conv_input_shape": list(conv_shape),
-            "recipe": recipe,
-            "image_shape": list(info.input_shape),
-            "threads": torch.get_num_threads(),
-            "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-            "cpu_count": os.cpu_count(),
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-        },
+        **{name: r["ratio"] for name, r in results.items()},
+        "spread": {name: [r["ratio_min"], r["ratio_max"]] for name, r in results.items()},
+        "cpu_time_ratios": {name: r["cpu_ratio"] for name, r in results.items()},
+        "times_ms": {name: {"numerator": r["a_ms"], "denominator": r["b_ms"]} for name, r in results.items()},
+        "goals": GOALS,
+        "conditions": conditions(rounds=rounds, conv_input_shape=list(conv_shape), recipe=recipe,
+                                 image_shape=list(info.input_shape)),
     }

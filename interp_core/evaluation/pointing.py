@@ -41,6 +41,13 @@ from interp_core.metrics.pointing_game import (
 from interp_core.training.engine import Progress, ProgressCallback
 
 
+#: Test images per grid slot in the pool grids are drawn from. The paper's 500 ImageNet grids use about 4.5
+#: of each class's 50 validation images, its most confident tenth; with our 48 classes, 500 3x3 grids
+#: take 94 images per class, so the pool holds four times that and grids use each class's most
+#: confident quarter (at 1.25x they used 80% of every class, down to its least confident images).
+POOL_FACTOR = 4
+
+
 def _key(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -49,10 +56,10 @@ def grid_pool(dataset: str, size: int, test_samples: int | None = None) -> Split
     """The test images grids are drawn from.
 
     ``test_samples`` given: a test split of that many images (generated datasets only). None: the standard
-    test split when it holds 1.25 × the images of :data:`STANDARD_GRIDS` grids, else a test split of that
-    many images when the dataset can generate one (``shapes``: 6,000 for 3×3), else the standard one
-    (fewer grids; the count is reported). The choice does not depend on how many grids are asked for, so
-    runs of 20 and 500 grids share their first 20.
+    test split when it holds :data:`POOL_FACTOR` × the images of :data:`STANDARD_GRIDS` grids, else a test
+    split of that many images when the dataset can generate one (``shapes``: 18,000 for 3×3), else the
+    standard one (fewer grids; the count is reported). The choice does not depend on how many grids are
+    asked for, so runs of 20 and 500 grids share their first 20.
     """
     from interp_core.data import DATASETS, load_split
 
@@ -62,7 +69,7 @@ def grid_pool(dataset: str, size: int, test_samples: int | None = None) -> Split
             raise PointingGameError(f"Dataset {dataset!r} has a fixed test split; it cannot generate {test_samples} images.")
         return load_split(dataset, "test", num_samples=int(test_samples))
     standard = load_split(dataset, "test")
-    needed = math.ceil(STANDARD_GRIDS * size * size * 1.25 / 1000) * 1000
+    needed = math.ceil(STANDARD_GRIDS * size * size * POOL_FACTOR / 1000) * 1000
     if len(standard) >= needed or not resizable:
         return standard
     return load_split(dataset, "test", num_samples=needed)

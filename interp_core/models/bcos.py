@@ -91,6 +91,12 @@ def _normalized_rows(weight: torch.Tensor) -> torch.Tensor:
     return weight / weight.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (weight.dim() - 1)))
 
 
+def _scaled_rows(weight: torch.Tensor, gain: float, b: float) -> torch.Tensor:
+    """``γ^(1/B) ŵ``: unit rows carrying the layer's gain, which the B-cos product raises to ``γ``."""
+    unit = _normalized_rows(weight)
+    return unit * gain ** (1.0 / b) if gain != 1.0 else unit
+
+
 class _SquareSum(torch.autograd.Function):
     """``sum(x², dim)`` (keepdim) whose backward is one fused pass ``x · 2g`` over the input."""
 
@@ -123,28 +129,32 @@ class _CosScaleB2(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
-        out, scale = output
-        ctx.save_for_backward(out, scale, inputs[1])
-        ctx.mark_non_differentiable(scale)
+        # The input, not the output, is kept: callers may modify the output in place (residual sums).
+        ctx.save_for_backward(inputs[0], output[1], inputs[1])
+        ctx.mark_non_differentiable(output[1])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor, _):
-        out, scale, inv = ctx.saved_tensors
-        # d(a|a| inv)/da = 2|a| inv; d/d inv = a|a| = out / inv.
-        return torch.mul(grad, scale).mul_(2), (grad * out).sum_to_size(inv.shape).div_(inv)
+        a, scale, inv = ctx.saved_tensors
+        # d(a|a| inv)/da = 2|a| inv = 2 scale; d/d inv = a|a| = a scale / inv, summed over the broadcast.
+        grad_a = grad * scale
+        grad_inv = (grad_a * a).sum_to_size(inv.shape).div_(inv)
+        return grad_a.mul_(2), grad_inv
 
 
-def _bcos_output(linear: torch.Tensor, inv_norm: torch.Tensor, b: float, detach: bool) -> torch.Tensor:
-    """``ŵᵀx · |cos|^(B-1)`` with ``cos = ŵᵀx / ||x||`` (B-cos Eq. 9). ``inv_norm`` is ``1 / ||x||``,
-    broadcastable to ``linear``. In explanation mode the scale is a constant (detached), so the output
-    is linear in the input."""
+def _bcos_output(linear: torch.Tensor, inv_norm: torch.Tensor, b: float, detach: bool, gain: float = 1.0) -> torch.Tensor:
+    """``γ ŵᵀx · |cos|^(B-1)`` with ``cos = ŵᵀx / ||x||`` (B-cos Eq. 9), from ``linear = γ^(1/B) ŵᵀx``
+    (the gain folded into the weights). ``inv_norm`` is ``1 / ||x||``, broadcastable to ``linear``. In
+    explanation mode the scale is a constant (detached), so the output is linear in the input."""
+    # The stabiliser keeps the gradient of the fractional power finite at cos = 0 (v2: 1e-6 on |cos|);
+    # it is scaled like |linear| so that folding the gain changes nothing.
+    eps = 1e-6 * gain ** (1.0 / b)
     if detach:
         cos = linear.detach().abs() * inv_norm.detach()
-        return linear * (cos if b == 2 else (cos + 1e-6).pow(b - 1))
+        return linear * (cos if b == 2 else (cos + eps).pow(b - 1))
     if b == 2:
         return _CosScaleB2.apply(linear, inv_norm)[0]
-    # The 1e-6 keeps the gradient of the fractional power finite at cos = 0 (v2).
-    return linear * (linear.abs() * inv_norm + 1e-6).pow(b - 1)
+    return linear * (linear.abs() * inv_norm + eps).pow(b - 1)
 
 
 class BcosConv2d(DetachableModule):
@@ -194,6 +204,12 @@ class BcosConv2d(DetachableModule):
         """``ŵᵀx`` for every unit (before MaxOut): ``(N, C_out * max_out, H', W')``."""
         return F.conv2d(x, _normalized_rows(self.weight), None, self.stride, self.padding, self.dilation, self.groups)
 
+    def _scaled_linear(self, x: torch.Tensor) -> torch.Tensor:
+        """``γ^(1/B) ŵᵀx``: the gain folded into the (small) weight instead of multiplying the (large)
+        output, since ``γ |cos|^(B-1) ŵᵀx`` equals ``|cos'|^(B-1) w'ᵀx`` for ``w' = γ^(1/B) ŵ``."""
+        return F.conv2d(x, _scaled_rows(self.weight, self.gain, self.b), None, self.stride, self.padding, self.dilation,
+                        self.groups)
+
     def _summed_squares(self, x: torch.Tensor) -> torch.Tensor:
         """Sum of ``x²`` over each group's input channels and the kernel window: ``(N, groups, H', W')``."""
         if self.groups == 1:
@@ -213,18 +229,18 @@ class BcosConv2d(DetachableModule):
         return (self._summed_squares(x) + NORM_EPS).sqrt()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.linear(x)
+        out = self._scaled_linear(x)
         if self.max_out > 1:
             out = out.unflatten(1, (self.out_channels, self.max_out)).amax(2)
         if self.b != 1:
             inv = (self._summed_squares(x.detach() if self.detach_scale else x) + NORM_EPS).rsqrt()
             if self.groups == 1:
-                out = _bcos_output(out, inv, self.b, self.detach_scale)
+                out = _bcos_output(out, inv, self.b, self.detach_scale, self.gain)
             else:  # each group's outputs share that group's patch norm
                 n, _, h, w = out.shape
                 grouped = out.reshape(n, self.groups, self.out_channels // self.groups, h, w)
-                out = _bcos_output(grouped, inv.unsqueeze(2), self.b, self.detach_scale).reshape(n, self.out_channels, h, w)
-        return out * self.gain if self.gain != 1.0 else out
+                out = _bcos_output(grouped, inv.unsqueeze(2), self.b, self.detach_scale, self.gain).reshape(n, self.out_channels, h, w)
+        return out
 
 
 class BcosLinear(DetachableModule):
@@ -248,13 +264,13 @@ class BcosLinear(DetachableModule):
         return f"{self.in_features}, {self.out_features}, b={self.b}, max_out={self.max_out}, gain={self.gain:g}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.linear(x, _normalized_rows(self.weight))
+        out = F.linear(x, _scaled_rows(self.weight, self.gain, self.b))
         if self.max_out > 1:
             out = out.unflatten(-1, (self.out_features, self.max_out)).amax(-1)
         if self.b != 1:
             inv = (_SquareSum.apply(x.detach() if self.detach_scale else x, -1) + NORM_EPS).rsqrt()
-            out = _bcos_output(out, inv, self.b, self.detach_scale)
-        return out * self.gain if self.gain != 1.0 else out
+            out = _bcos_output(out, inv, self.b, self.detach_scale, self.gain)
+        return out
 
 
 class UncenteredBatchNorm2d(DetachableModule):

@@ -78,7 +78,7 @@ def test_cnn_shapes_full_pointing_game_separates_methods():
 
     out = run_pointing_game(["cnn-shapes"], ["gradcam", "input_x_gradient"], n_grids=50, use_cache=False)
     rows = {r["method"]: r for r in out["results"]}
-    assert rows["gradcam"]["n"] == 450 and rows["gradcam"]["pool"] == 6000
+    assert rows["gradcam"]["n"] == 450 and rows["gradcam"]["pool"] == 18000
     assert rows["gradcam"]["mean"] > 1 / 9 and rows["gradcam"]["mean"] > rows["input_x_gradient"]["mean"]
 
 

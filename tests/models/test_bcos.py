@@ -282,3 +282,18 @@ def test_converted_torchvision_network_trains_and_explains(arch, kwargs):
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
     model = model.double()
     assert _faithfulness_error(model, x[:1].double(), [0, 3]) < 1e-4
+
+
+@pytest.mark.parametrize("b", [1.5, 2.0, 2.5])
+def test_benchmark_reference_is_the_paper_formula_of_the_same_layer(b):
+    from interp_core.bench.bcos import PaperBcosConv2d
+
+    torch.manual_seed(0)
+    layer = BcosConv2d(6, 5, 3, padding=1, stride=2, b=b, gain=7.0)
+    x = torch.rand(2, 6, 9, 9, requires_grad=True)
+    ours = layer(x)
+    (g_ours,) = torch.autograd.grad(ours.sum(), x)
+    paper = PaperBcosConv2d(layer)(x)
+    (g_paper,) = torch.autograd.grad(paper.sum(), x)
+    assert torch.allclose(ours, paper, rtol=1e-4, atol=1e-5)
+    assert torch.allclose(g_ours, g_paper, rtol=1e-3, atol=1e-4)
