@@ -1,44 +1,29 @@
 """KMEx benchmark: k-means fit time, explanation-map cost relative to a forward pass, cached UMAP.
 
-Run with ``python -m interp_core.bench.kmex``. Timings are medians of repeated runs, and the map cost
-is a ratio against the plain CNN forward measured in the same run, so the numbers compare across
-machines. Goals: ``fit_seconds`` < 10 on 2 cores, ``map_over_forward`` <= 3, ``umap_seconds_cached`` < 0.5.
+Run with ``python -m interp_core bench kmex``. The map cost is a ratio against the plain CNN forward
+measured in the same run with the shared harness (:mod:`interp_core.bench.harness`: interleaved rounds,
+median of the pairwise ratios, spread), so the numbers compare across machines. Goals: ``fit_seconds`` < 10 on 2 cores, ``map_over_forward`` <= 3, ``umap_seconds_cached`` < 0.5.
 """
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from interp_core.bench.harness import compare, conditions
+
 GOALS = {"fit_seconds": 10.0, "map_over_forward": 3.0, "umap_seconds_cached": 0.5}
 
 
-def _interleaved_seconds(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 3) -> dict[str, list[float]]:
-    """Time each function ``repeats`` times, alternating between them so that load from other processes
-    hits all of them alike (ratios stay meaningful on a shared machine)."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
-def run_kmex_benchmark(recipe: str = "kmex-shapes", device: str | None = None, repeats: int = 100) -> dict[str, Any]:
+def run_kmex_benchmark(recipe: str = "kmex-shapes", device: str | None = None, rounds: int = 30) -> dict[str, Any]:
     """Measure KMEx on ``recipe`` (fitted first if needed) and return the numbers with their goals.
 
     - ``fit_seconds``: KMEx k-means (recipe's K/C and n_init) on the training embeddings (10,000 for shapes).
     - ``map_over_forward``: B234 explanation map (segments + attribution, one image) / CNN forward (one image),
-      medians of interleaved runs (``map_over_forward_best``: ratio of the fastest runs, less sensitive to
-      other load); ``b4_map_over_forward`` likewise for B4.
+      median of interleaved pairwise ratios with its spread (``spread``); ``b4_map_over_forward`` likewise for B4.
     - ``umap_seconds_cached``: a projection for non-default classes read back from the disk cache (memory
       cache cleared, as in a fresh process); ``umap_seconds_shipped``: the default projection from the
       assets or cache; ``umap_seconds_first``: the first fit of that projection in this cache folder.
@@ -83,14 +68,15 @@ def run_kmex_benchmark(recipe: str = "kmex-shapes", device: str | None = None, r
 
         return explain
 
-    times = _interleaved_seconds({"forward": forward, "b234": explainer_call("kmex-b234"), "b4": explainer_call("kmex-b4")}, repeats)
-    median = {k: statistics.median(v) for k, v in times.items()}
-    result["forward_ms"] = round(median["forward"] * 1e3, 3)
-    result["map_ms"] = round(median["b234"] * 1e3, 3)
-    result["map_over_forward"] = round(median["b234"] / median["forward"], 2)
-    result["map_over_forward_best"] = round(min(times["b234"]) / min(times["forward"]), 2)
-    result["b4_map_ms"] = round(median["b4"] * 1e3, 3)
-    result["b4_map_over_forward"] = round(median["b4"] / median["forward"], 2)
+    b234 = compare(explainer_call("kmex-b234"), forward, rounds=rounds, warmup=3, inner=3)
+    b4 = compare(explainer_call("kmex-b4"), forward, rounds=rounds, warmup=3, inner=3)
+    result["forward_ms"] = round(b234["b_ms"], 3)
+    result["map_ms"] = round(b234["a_ms"], 3)
+    result["map_over_forward"] = round(b234["ratio"], 2)
+    result["b4_map_ms"] = round(b4["a_ms"], 3)
+    result["b4_map_over_forward"] = round(b4["ratio"], 2)
+    result["spread"] = {"map_over_forward": [round(b234["ratio_min"], 2), round(b234["ratio_max"], 2)],
+                        "b4_map_over_forward": [round(b4["ratio_min"], 2), round(b4["ratio_max"], 2)]}
 
     start = time.perf_counter()
     kmex_projection(kmex_model)
@@ -106,6 +92,7 @@ def run_kmex_benchmark(recipe: str = "kmex-shapes", device: str | None = None, r
     result["umap_seconds_cached"] = round(time.perf_counter() - start, 4)
     result["umap_cache_identical"] = bool(np.array_equal(first.points, again.points))
     result["goals"] = dict(GOALS)
+    result["conditions"] = conditions(rounds=rounds, recipe=recipe)
     result["meets_goals"] = {k: result[k] <= v if k == "map_over_forward" else result[k] < v for k, v in GOALS.items()}
     return result
 
