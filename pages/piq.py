@@ -1,0 +1,133 @@
+"""PIQ: class-specific quantised interpretations of a frozen classifier, for images and sounds, on clean
+and contaminated inputs; the metrics table against Grad-CAM and LIME."""
+import numpy as np
+import streamlit as st
+
+from app.components import cached_model, guarded, input_picker, tensor_from_key, tensor_key
+
+st.title("PIQ")
+st.caption("PIQ (Posthoc Interpretation via Quantization) explains a trained classifier with an interpreter that "
+           "reads the classifier's representation, quantises it with the dictionary keys of **one class only** and "
+           "decodes a mask of the input: what the classifier's decision rests on. Red shows the mask; the classifier's "
+           "decision is written in green.")
+
+from interp_core.methods.piq import contaminated, views  # noqa: E402
+
+# Every cached function takes the model's weights fingerprint, so retrained weights never reuse old results.
+
+
+@st.cache_data(show_spinner="Interpreting…", max_entries=64)
+def cached_image_view(name: str, fingerprint: str, x_key: tuple, chosen: int | None):
+    return views.interpret_image(cached_model(name), tensor_from_key(*x_key), chosen)
+
+
+@st.cache_data(show_spinner="Interpreting…", max_entries=64)
+def cached_sound_view(name: str, fingerprint: str, x_key: tuple, wave: bytes | None, chosen: int | None):
+    waveform = None if wave is None else np.frombuffer(wave, dtype=np.float32).copy()
+    return views.interpret_sound(cached_model(name), tensor_from_key(*x_key), waveform, chosen)
+
+
+@st.cache_data(show_spinner="Computing the metrics (half a minute to a few minutes the first time)…")
+def cached_metrics(name: str, fingerprint: str, test_samples: int):
+    return views.cached_piq_metrics(cached_model(name), test_samples=test_samples)
+
+
+choices = views.piq_recipes()
+if not choices:
+    st.warning("No PIQ interpreter is trained yet: train one on the Home page.")
+    st.stop()
+from interp_core.store.recipes import get_recipe  # noqa: E402
+
+name = st.selectbox("Model", choices, key="piq-model", format_func=lambda n: f"{n} (interprets {get_recipe(n).backbone} on {get_recipe(n).dataset})")
+loaded = None
+with guarded(f"Loading {name}"):
+    loaded = cached_model(name)
+if loaded is None:
+    st.stop()
+dataset, fp, names = loaded.recipe.dataset, loaded.card.fingerprint, loaded.card.class_names
+audio = loaded.card.modality == "audio"
+st.caption(f"`{name}`: {loaded.model.interpreter.codebook.keys_per_class} dictionary keys per class on the frozen "
+           f"`{loaded.recipe.backbone}` ({loaded.source} checkpoint). Training targets: {views.TARGET_TEXT.get(loaded.recipe.target, loaded.recipe.target)}.")
+
+st.header("Interpret a sound" if audio else "Interpret an image")
+sample = None
+with guarded("Preparing the input"):
+    extras = views.extra_inputs(dataset)
+    kinds = ["Sample or upload", "Mixture of two"] + list(extras)
+    kind = st.radio("Input", kinds, horizontal=True, key=f"piq-{dataset}-kind")
+    if kind == "Sample or upload":
+        picked = input_picker(dataset, key=f"piq-{dataset}")
+        if picked is not None:
+            sample = contaminated.Contaminated(picked.x.float().contiguous(), () if picked.label is None else (picked.label,),
+                                               np.zeros((0, *picked.x.shape[-2:]), dtype=bool), picked.source,
+                                               waveform=picked.waveform)
+    elif kind == "Mixture of two":
+        a, b, w = st.columns(3)
+        limit = views.test_size(dataset) - 1
+        index_a = a.number_input(f"First test sample (0–{limit})", 0, limit, 0, key=f"piq-{dataset}-a")
+        index_b = b.number_input(f"Second test sample (0–{limit})", 0, limit, 1, key=f"piq-{dataset}-b")
+        weight = w.slider("Weight of the first", 0.0, 1.0, 0.5, 0.05, key=f"piq-{dataset}-weight",
+                          help="PIQ's mixtures: 0.5/0.5 (v1) and 0.7/0.3 (v2).")
+        build = contaminated.mix_sounds if audio else (lambda i, j, wt: contaminated.mix_images(dataset, i, j, wt))
+        sample = build(int(index_a), int(index_b), float(weight))
+    else:
+        builder, size = extras[kind]
+        index = st.number_input(f"Test sample (0–{size - 1})", 0, size - 1, 0, key=f"piq-{dataset}-extra")
+        sample = builder(int(index))
+
+if sample is not None:
+    with guarded("Interpreting the input"):
+        x = sample.x.float().contiguous()
+        key = (name, fp, tensor_key(x))
+        st.caption(sample.description + (" · sources: " + ", ".join(names[c] for c in sample.labels) if len(sample.labels) > 1 else ""))
+        first = cached_sound_view(*key, None if sample.waveform is None else np.asarray(sample.waveform, np.float32).tobytes(), None) \
+            if audio else cached_image_view(*key, None)
+        chosen = st.selectbox("Interpret for class", list(range(len(names))), index=first.prediction, format_func=lambda c: names[c],
+                              key=f"piq-chosen-{dataset}",
+                              help="The quantiser uses this class's dictionary keys only (default: the classifier's decision).")
+        top = np.argsort(-first.probabilities)[:3]
+        st.markdown("**Classifier's decision:** " + " · ".join(f"{names[c]} {first.probabilities[c]:.0%}" for c in top))
+        if audio:
+            view = cached_sound_view(*key, None if sample.waveform is None else np.asarray(sample.waveform, np.float32).tobytes(), int(chosen))
+            st.plotly_chart(view.figure, key=f"piq-spectrogram-{dataset}")
+            left, right = st.columns(2)
+            left.markdown("**Input**")
+            left.audio(view.input_wav, format="audio/wav")
+            right.markdown(f"**Interpretation for {names[view.target]}**"
+                           + (" (phase estimated by Griffin-Lim)" if view.phase != "input" else " (the input's phase)"))
+            right.audio(view.interpretation_wav, format="audio/wav")
+            right.download_button("Download the interpretation (WAV)", view.interpretation_wav, file_name=f"piq-{names[view.target]}.wav",
+                                  mime="audio/wav", key=f"piq-download-{dataset}")
+        else:
+            view = cached_image_view(*key, int(chosen))
+            columns = st.columns(1 + len(view.panels))
+            columns[0].image(view.input, caption="input · decision in green")
+            for column, panel in zip(columns[1:], view.panels):
+                column.image(panel.picture, caption=f"{panel.title} · area {panel.area:.0%}")
+        if len(sample.masks):
+            ious = views.source_overlaps(view.mask if audio else view.piq_mask(int(chosen)), sample.masks)
+            st.caption(f"IoU of PIQ's mask for {names[int(chosen)]} with each source's ground-truth mask: "
+                       + ", ".join(f"{names[c]} {iou:.2f}" for c, iou in zip(sample.labels, ious)))
+
+st.header("Metrics")
+with guarded("Computing the metrics"):
+    default = views.METRIC_SAMPLES.get(dataset, 200)
+    test_samples = st.number_input("Test inputs", 20, views.test_size(dataset), min(default, views.test_size(dataset)), 20,
+                                   key=f"piq-metrics-n-{dataset}")
+    metrics = views.cached_piq_metrics(loaded, test_samples=int(test_samples), compute=False)
+    if metrics is None and st.button("Compute the metrics table", key=f"piq-metrics-run-{dataset}"):
+        metrics = cached_metrics(name, fp, int(test_samples))
+    if metrics is None:
+        st.info("The metrics of these weights are not computed yet: press the button (they are kept for next time).")
+    else:
+        st.caption(f"Computed on {metrics['n']} test inputs of {dataset} for these weights (LIME on the first "
+                   f"{metrics.get('lime_n', 0)}; Grad-CAM and LIME masks of the decision thresholded to the area of PIQ's mask). "
+                   "Fidelity-in (Eq. 3): share of interpretations the classifier gives the input's class; faithfulness (Eq. 4): "
+                   "probability lost when the interpretation is removed; AI/AD/AG: the reference's average increase/drop/gain "
+                   "(AD without its double softmax); the Fréchet distance is on our classifier's own features (no Inception "
+                   "weights here).")
+        st.dataframe(views.metrics_rows(metrics), hide_index=True)
+        mixtures = views.mixture_rows(metrics)
+        if mixtures:
+            st.markdown(f"**Contaminated inputs** ({metrics['mixture_dataset']} test)")
+            st.dataframe(mixtures, hide_index=True)
