@@ -20,6 +20,7 @@ FAMILIES: tuple[str, ...] = (
     "posthoc",   # post-hoc attribution methods (Captum and RISE) for any classifier
     "bcos",      # B-cos networks (Böhle et al., CVPR 2022)
     "kmex",      # KMEx post-hoc prototypes (TMLR 2024)
+    "clip",  # CLIP-style vision-language models that name features (Q-SENN Eqs. 11-16)
     "qsenn",     # Q-SENN and SLDD sparse ternary decision layers (AAAI 2024)
     "piq",       # PIQ class-specific vector-quantized interpretations (images and audio)
 )

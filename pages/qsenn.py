@@ -1,0 +1,184 @@
+"""Q-SENN: each class by ~5 ternary features, each feature named (CLIP and attributes), local explanations, Tables 1/4/6."""
+import streamlit as st
+
+from app.components import cached_model, guarded, input_picker, tensor_from_key, tensor_key
+
+st.title("Q-SENN")
+st.caption("Q-SENN explains every class by about five features with one shared weight magnitude, +α or −α. Each "
+           "feature is named twice: by a CLIP model (the prompt whose similarity goes with the feature's activation, "
+           "Eqs. 11-13) and by the dataset's attribute annotations (Eq. 9); Table 6 checks one against the other.")
+
+from interp_core.methods.qsenn import views  # noqa: E402
+
+# Every cached function takes the model's weights fingerprint (and the CLIP choice), so retrained weights
+# never reuse old results.
+
+
+@st.cache_data(show_spinner="Naming the features through CLIP (embeds the training set once, then cached)…")
+def cached_naming(name: str, fingerprint: str, clip: tuple):
+    return views.feature_naming(cached_model(name), views.ClipChoice(*clip))
+
+
+@st.cache_data(show_spinner="Finding the most activating training images…", max_entries=64)
+def cached_class_features(name: str, fingerprint: str, clip: tuple, c: int):
+    return views.class_features(cached_model(name), cached_naming(name, fingerprint, clip), c)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_cell(name: str, fingerprint: str, clip: tuple, c: int, j: int):
+    return views.feature_on_class(cached_model(name), cached_naming(name, fingerprint, clip), c, j)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_predictions(name: str, fingerprint: str, x_key: tuple):
+    return views.predictions(cached_model(name), tensor_from_key(*x_key))
+
+
+@st.cache_data(show_spinner="Explaining…", max_entries=64)
+def cached_local(name: str, fingerprint: str, x_key: tuple, classes: tuple):
+    return views.explain_local(cached_model(name), tensor_from_key(*x_key), classes)
+
+
+@st.cache_data(show_spinner="Computing Tables 1/4 (every model of the family on train and test; minutes the first time)…")
+def cached_tables(dataset: str, fingerprints: tuple):
+    return views.qsenn_tables(dataset)
+
+
+choices = views.qsenn_recipes()
+if not choices:
+    st.warning("No Q-SENN model is trained yet: train one on the Home page (or `python -m interp_core train qsenn-shapes`).")
+    st.stop()
+from interp_core.store.recipes import get_recipe  # noqa: E402
+
+name = st.selectbox("Model", choices, key="qsenn-model", format_func=lambda n: f"{n} (on {get_recipe(n).dataset})")
+loaded = None
+with guarded(f"Loading {name}"):
+    loaded = cached_model(name)
+if loaded is None:
+    st.stop()
+model, info = loaded.model, loaded.info
+dataset, fp, names = loaded.recipe.dataset, loaded.card.fingerprint, loaded.info.class_names
+alpha = model.alpha
+st.caption(f"`{name}`: {model.n_features} features, {int((model.decision_weight != 0).sum())} non-zero weights "
+           f"for {model.num_classes} classes" + (f", all ±α with α = {alpha:.3f}" if alpha else " (real-valued)")
+           + f" ({loaded.source} checkpoint).")
+
+with st.expander("Which CLIP model names the features"):
+    st.caption("Default: `clip-shapes`, trained by our recipe on the shapes captions. A pretrained open_clip model is "
+               "used instead when its weights are a local file, or are in the local Hugging Face cache (nothing downloads).")
+    arch = st.text_input("open_clip architecture (e.g. ViT-B-32)", key="qsenn-clip-model").strip()
+    weights = st.text_input("Local weights file", key="qsenn-clip-weights").strip()
+    tag = st.text_input("…or a pretrained tag in the local cache (e.g. openai)", key="qsenn-clip-tag").strip()
+clip = ("clip-shapes", arch or None, weights or None, tag or None) if (arch or weights or tag) else ("clip-shapes", None, None, None)
+naming = None
+with guarded("Naming the features"):
+    try:
+        views.ClipChoice(*clip)
+    except ValueError as err:
+        st.error(str(err))
+        clip = ("clip-shapes", None, None, None)
+    naming = cached_naming(name, fp, clip)
+if naming is None:
+    st.stop()
+
+st.header("Global explanation: one class through its features")
+with guarded("Explaining the class"):
+    c = st.selectbox("Class", list(range(info.num_classes)), key=f"qsenn-class-{dataset}", format_func=lambda i: names[i])
+    features = cached_class_features(name, fp, clip, int(c))
+    st.caption("Each feature with its sign, its best CLIP label (A_clip value, and its share of the strongest feature's; "
+               "*weak* when it is in Fig. 6's lowest bin) and its best attribute (A_gt, and Eq. 10's r), shown through its "
+               "five most activating training images: the feature's colour marks where its map fires.")
+    st.dataframe([{"feature": f"f{f.feature}", "sign": f.sign, "CLIP label": f.clip_label, "a_clip": f.clip_value,
+                   "name strength": f.clip_strength, "weak name": f.weak, "attribute label": f.attribute_label,
+                   "A_gt": f.attribute_value, "r": f.attribute_r, "classes using it": f.n_classes} for f in features],
+                 hide_index=True, key=f"qsenn-class-table-{dataset}", column_config={
+                     "a_clip": st.column_config.NumberColumn(format="%.4f"),
+                     "name strength": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+                     "A_gt": st.column_config.NumberColumn(format="%.3f"), "r": st.column_config.NumberColumn(format="%.2f")})
+    for f in features:
+        text, pictures = st.columns([1, 3])
+        label = f"<span style='color:#999'><i>{f.clip_label}</i></span> · weak name" if f.weak else f"**{f.clip_label}**"
+        text.markdown(f"<span style='color:{f.color}'>■</span> **f{f.feature} ({f.sign}α)**  \n"
+                      f"CLIP: {label} ({f.clip_value:.4f}, {f.clip_strength:.0%} of the strongest)  \n"
+                      f"attribute: **{f.attribute_label}** (A_gt {f.attribute_value:.3f}, r {f.attribute_r:.2f})  \n"
+                      f"used by {f.n_classes} classes", unsafe_allow_html=True)
+        pictures.image(f.images, caption=[f"train #{i}" for i in f.indices], width=96)
+
+st.header("The whole decision layer")
+with guarded("Drawing the matrix"):
+    st.caption("Classes × features (red +α, blue −α, grey 0), features sorted by how many classes use them. Click a "
+               "cell to see that feature on that class.")
+    key = f"qsenn-matrix-{name}"
+    event = st.plotly_chart(views.matrix_figure(loaded, naming), on_select="rerun", selection_mode="points", key=key)
+    clicked = views.clicked_cell(event.selection.points if event else [])
+    order = views.feature_order(model.decision_weight.detach())
+    default_j = clicked[1] if clicked else (model.class_features(int(c)) or order)[0]
+    left, right = st.columns(2)
+    cell_c = left.selectbox("Cell class", list(range(info.num_classes)), index=clicked[0] if clicked else int(c),
+                            format_func=lambda i: names[i], key=f"qsenn-cell-class-{dataset}-{clicked}")
+    cell_j = right.selectbox("Cell feature", order, index=order.index(default_j), key=f"qsenn-cell-feature-{dataset}-{clicked}",
+                             format_func=lambda j: views.feature_title(naming, j))
+    cell = cached_cell(name, fp, clip, int(cell_c), int(cell_j))
+    v = cell["view"]
+    st.markdown(f"**{views.feature_title(naming, v.feature)}** on **{names[int(cell_c)]}**: weight {v.weight:+.3f}; mean "
+                f"activation {cell['class_mean']:.3f} on the class's training images vs {cell['other_mean']:.3f} on the others. "
+                "Its most activating training images of this class:")
+    st.image(v.images, caption=[f"train #{i}" for i in v.indices], width=96)
+
+st.header("Local explanation: why A and not B")
+with guarded("Explaining the input"):
+    sample = input_picker(dataset, key=f"qsenn-{dataset}")
+    if sample is not None:
+        x = sample.x.float().contiguous()
+        x_key = tensor_key(x)
+        probs = cached_predictions(name, fp, x_key)
+        ranked = [int(i) for i in probs.argsort()[::-1]]
+        predicted = ranked[0]
+        picture, text = st.columns([1, 3])
+        truth = f" · true class {names[sample.label]}" if sample.label is not None else ""
+        picture.image(sample.display, caption=sample.source + truth, width=128)
+        text.markdown(f"**Predicted: {names[predicted]}** (p = {probs[predicted]:.2f})")
+        other = text.selectbox("Compare with class (most likely first)", ranked[1:], index=0,
+                               format_func=lambda i: f"{names[i]} (p = {probs[i]:.2f})",
+                               key=f"qsenn-other-{dataset}-{sample.source}")
+        a, b = cached_local(name, fp, x_key, (predicted, int(other)))
+        columns = st.columns(2)
+        for column, view in zip(columns, (a, b)):
+            column.plotly_chart(views.contribution_figure(view, naming, names[view.target]), key=f"qsenn-bars-{view.target}")
+            column.image([view.attribution] + [view.overlays[j] for j in view.class_features], width=110,
+                         caption=[f"Σ w·M for {names[view.target]}"] + [views.feature_title(naming, j) for j in view.class_features])
+        st.plotly_chart(views.difference_figure(a, b, naming, names), key="qsenn-difference")
+
+st.header("Metrics")
+with guarded("Computing Table 6"):
+    st.markdown(f"**Table 6** · the CLIP names ({views.ClipChoice(*clip).label}) against the attribute ranking A_gt, "
+                f"over {len(naming.a_clip)} features and {len(naming.concepts)} attributes")
+    st.dataframe(naming.table6(), hide_index=True, key="qsenn-table6", column_config={
+        "pos_full": st.column_config.NumberColumn("pos_full ↓", format="%.2f"),
+        "pos_pred": st.column_config.NumberColumn("pos_pred ↓", format="%.2f"),
+        "pos_pred_rel": st.column_config.NumberColumn("pos_pred_rel ↑", format="percent")})
+    st.markdown("**Fig. 6** · pos_pred_rel of the features in four evenly sized bins of their alignment value max(a_clip)")
+    st.plotly_chart(views.certainty_figure(naming), key="qsenn-fig6")
+with guarded("Computing Tables 1/4"):
+    from interp_core.store.catalog import checkpoint_fingerprint, checkpoint_status  # noqa: E402
+
+    st.markdown("**Tables 1/4** · dense, glm-saga5, SLDD and Q-SENN from the same dense model, computed now")
+    for data in ("shapes", "shapes-spurious"):
+        recipe_name = f"qsenn-{data}"
+        if checkpoint_status(recipe_name) == "missing":
+            st.caption(f"`{recipe_name}` is not trained.")
+            continue
+        recipe = get_recipe(recipe_name)
+        prints = tuple(checkpoint_fingerprint(n) for n in (recipe_name, recipe.dense, *recipe.compare))
+        if not views.tables_cached(data) and not st.toggle(f"Compute Tables 1/4 on {data}", key=f"qsenn-tables-{data}"):
+            continue
+        tables = cached_tables(data, prints)
+        st.markdown(f"*{data}*" + (f" (not trained: {', '.join(tables['missing'])})" if tables["missing"] else ""))
+        st.dataframe(tables["rows"], hide_index=True, key=f"qsenn-tables-df-{data}", column_config={
+            "accuracy": st.column_config.NumberColumn(format="percent"),
+            "diversity_at_5": st.column_config.NumberColumn("diversity@5", format="percent"),
+            "dependence": st.column_config.NumberColumn("dependence γ", format="percent"),
+            "alignment_r": st.column_config.NumberColumn("alignment r", format="%.2f"),
+            "binary_features": st.column_config.NumberColumn("binary features", format="percent"),
+            "nonzero_per_class": st.column_config.NumberColumn("features / class", format="%.1f"),
+            "n_features": st.column_config.NumberColumn("total features")})
