@@ -6,7 +6,6 @@ from app.components import cached_split, guarded, input_picker
 
 st.title("Data")
 from interp_core.data import embedded_datasets  # noqa: E402
-from interp_core.guards import markdown_escape  # noqa: E402
 
 datasets = embedded_datasets()
 name = st.selectbox("Dataset", list(datasets), format_func=lambda n: f"{n} — {datasets[n]}")
@@ -45,6 +44,6 @@ with guarded("Reading the input"):
     sample = input_picker(name, key="data-try")
     if sample is not None:
         st.image(sample.display, width=260)
-        st.caption(f"{markdown_escape(sample.source)} → model input {tuple(sample.x.shape)}")
+        st.caption(f"{sample.source} → model input {tuple(sample.x.shape)}")
         if sample.waveform is not None:
             st.audio(np.asarray(sample.waveform, dtype=np.float32), sample_rate=info.sample_rate or 16000)

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import pytest
-from test_browser import SCREENSHOTS, _assert_no_exception, _open_view, page, server  # noqa: F401  (fixtures)
+from test_browser import SCREENSHOTS, _assert_no_exception, page, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
 
 def test_qsenn_view(server, page):  # noqa: F811
-    _open_view(page, server, "Q-SENN", "Global explanation")
+    # The first visit in a fresh cache embeds the training set with CLIP (about 2 minutes on 2 cores).
+    page.goto(server, timeout=60_000)
+    page.get_by_text("Models ready").wait_for(timeout=60_000)
+    page.get_by_role("link", name="Q-SENN").click()
+    page.get_by_text("Global explanation").first.wait_for(timeout=300_000)
     page.get_by_text("The whole decision layer").wait_for(timeout=240_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
     page.get_by_text("Predicted:").first.wait_for(timeout=240_000)
