@@ -55,6 +55,24 @@ def cached_model(name: str):
     return _cached_model(name, checkpoint_fingerprint(name))
 
 
+def model_picker(choices: list[str], key: str, missing: str):
+    """A model select box over recipe names ``choices`` (labelled with their dataset) and the loaded
+    choice; stops the page with ``missing`` when there is nothing to choose, or when loading fails (the
+    error is shown by :func:`guarded`)."""
+    from interp_core.store.recipes import get_recipe
+
+    if not choices:
+        st.warning(missing)
+        st.stop()
+    name = st.selectbox("Model", choices, key=key, format_func=lambda n: f"{n} (on {get_recipe(n).dataset})")
+    loaded = None
+    with guarded(f"Loading {name}"):
+        loaded = cached_model(name)
+    if loaded is None:
+        st.stop()
+    return name, loaded
+
+
 def tensor_key(x) -> tuple[bytes, tuple[int, ...]]:
     """A hashable key ``(bytes, shape)`` of a float32 tensor, for ``st.cache_data`` arguments."""
     x = x.detach().float().cpu().contiguous()

@@ -1,7 +1,7 @@
 """Prototypes (KMEx): k-means prototypes of a frozen CNN, the Fig. 2 UMAP, B4/B234 explanations, Tables 1 and 2."""
 import streamlit as st
 
-from app.components import cached_model, cached_split, guarded, input_picker, tensor_from_key, tensor_key
+from app.components import cached_model, cached_split, guarded, input_picker, model_picker, tensor_from_key, tensor_key
 
 st.title("Prototypes (KMEx)")
 st.caption("KMEx turns a trained CNN into a prototype model without retraining: k-means on the embeddings of each "
@@ -42,18 +42,8 @@ def cached_tables(name: str, fingerprint: str, train_sample: int | None):
     return views.kmex_tables(loaded.model, train, test, train_sample=train_sample)
 
 
-choices = views.kmex_recipes()
-if not choices:
-    st.warning("No KMEx model is fitted yet: fit one on the Home page.")
-    st.stop()
-from interp_core.store.recipes import get_recipe  # noqa: E402
-
-name = st.selectbox("Model", choices, key="kmex-model", format_func=lambda n: f"{n} (on {get_recipe(n).dataset})")
-loaded = None
-with guarded(f"Loading {name}"):
-    loaded = cached_model(name)
-if loaded is None:
-    st.stop()
+name, loaded = model_picker(views.kmex_recipes(), "kmex-model",
+                            "No KMEx model is fitted yet: fit one on the Home page.")
 model, info = loaded.model, loaded.info
 dataset, fp = loaded.recipe.dataset, loaded.card.fingerprint
 names = info.class_names

@@ -1,7 +1,7 @@
 """Q-SENN: each class by ~5 ternary features, each feature named (CLIP and attributes), local explanations, Tables 1/4/6."""
 import streamlit as st
 
-from app.components import cached_model, guarded, input_picker, tensor_from_key, tensor_key
+from app.components import cached_model, guarded, input_picker, model_picker, tensor_from_key, tensor_key
 
 st.title("Q-SENN")
 st.caption("Q-SENN explains every class by about five features with one shared weight magnitude, +α or −α. Each "
@@ -44,18 +44,10 @@ def cached_tables(dataset: str, fingerprints: tuple):
     return views.qsenn_tables(dataset)
 
 
-choices = views.qsenn_recipes()
-if not choices:
-    st.warning("No Q-SENN model is trained yet: train one on the Home page (or `python -m interp_core train qsenn-shapes`).")
-    st.stop()
 from interp_core.store.recipes import get_recipe  # noqa: E402
 
-name = st.selectbox("Model", choices, key="qsenn-model", format_func=lambda n: f"{n} (on {get_recipe(n).dataset})")
-loaded = None
-with guarded(f"Loading {name}"):
-    loaded = cached_model(name)
-if loaded is None:
-    st.stop()
+name, loaded = model_picker(views.qsenn_recipes(), "qsenn-model",
+                            "No Q-SENN model is trained yet: train one on the Home page (or `python -m interp_core train qsenn-shapes`).")
 model, info = loaded.model, loaded.info
 dataset, fp, names = loaded.recipe.dataset, loaded.card.fingerprint, loaded.info.class_names
 alpha = model.alpha
