@@ -13,7 +13,7 @@ _EXPORTS = {
     "interp_core.store.recipes": ("RECIPES", "Recipe", "all_recipes", "get_recipe", "recipe_hash", "register_recipe"),
     "interp_core.store.card": ("ModelCard", "state_fingerprint"),
     "interp_core.store.provenance": ("code_fingerprint", "training_modules"),
-    "interp_core.store.catalog": ("checkpoint_fingerprint", "code_status", "checkpoint_meta", "checkpoint_stems", "checkpoint_status",
+    "interp_core.store.catalog": ("checkpoint_fingerprint", "code_status", "stale_modules", "checkpoint_meta", "checkpoint_stems", "checkpoint_status",
                                   "recorded_date", "recorded_metrics"),
     "interp_core.store.checkpoint": ("CheckpointError", "load_checkpoint", "load_state_file", "save_checkpoint"),
     "interp_core.store.models": ("HANDLERS", "ModelNotTrainedError", "RecipeHandler", "TrainedModel", "evaluate_recipe",

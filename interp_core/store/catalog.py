@@ -74,14 +74,22 @@ def checkpoint_fingerprint(name: str) -> str:
 
 def code_status(name: str) -> str:
     """Whether the checkpoint ``load_model(name)`` would load was trained by today's code: ``"current"``,
-    ``"stale"`` (the code that shapes its training changed since: retraining would give other weights),
+    ``"stale"`` (a module that shapes its training changed since: retraining would give other weights;
+    also a record in the older single-hash form, which cannot say which module it covered),
     ``"unknown"`` (trained before fingerprints were recorded) or ``"missing"``."""
-    from interp_core.store.provenance import code_fingerprint
+    changed = stale_modules(name)
+    if changed is None:
+        meta = checkpoint_meta(name)
+        return "missing" if not meta else ("unknown" if "code_fingerprint" not in meta else "stale")
+    return "stale" if changed else "current"
+
+
+def stale_modules(name: str) -> list[str] | None:
+    """The modules whose change since training makes ``name``'s checkpoint stale (``[]``: current);
+    None when there is no checkpoint or it records no per-module fingerprint."""
+    from interp_core.store.provenance import changed_modules
 
     meta = checkpoint_meta(name)
     if not meta:
-        return "missing"
-    recorded = meta.get("code_fingerprint")
-    if not isinstance(recorded, str):
-        return "unknown"
-    return "current" if recorded == code_fingerprint(get_recipe(name)) else "stale"
+        return None
+    return changed_modules(get_recipe(name), meta.get("code_fingerprint"))

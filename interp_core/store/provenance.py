@@ -2,18 +2,24 @@
 
 A recipe's hash names *what* is trained; this names *how*: the source of every interp_core module that
 its training runs, found statically from the recipe type's ``training`` module, the dataset's generator
-and the architectures, following imports (those inside functions too). A shipped checkpoint whose
-recorded fingerprint differs from the current code would train differently now: ``list`` and Home flag it,
-and ``python -m interp_core ship`` retrains it. Modules that only name or locate things (registries, the
-family list, views, paths, checkpoint files and cards) are left out, so adding a family flags nothing.
+and the architectures it builds (its own ``arch`` and those of the recipes it starts from, e.g. a
+frozen backbone), following imports (those inside functions too). :func:`code_fingerprint` records one
+SHA-256 per module, so a checkpoint is stale exactly when a module its training runs has changed since:
+editing the B-cos layers flags B-cos models, not the plain CNNs. ``list`` and Home flag stale
+checkpoints, and ``python -m interp_core ship`` retrains them. Modules that only name or locate things
+(registries, the family list, views, paths, checkpoint files and cards) are left out, so adding a family
+flags nothing. An architecture this module cannot place (a name registered at run time) brings in every
+module of :mod:`interp_core.models`, which errs on the side of flagging.
 """
 from __future__ import annotations
 
 import ast
 import hashlib
 import importlib.util
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from interp_core.store.recipes import Recipe
 
@@ -61,12 +67,45 @@ def _imports(module: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _model_modules() -> list[str]:
+    return sorted(f"interp_core.models.{p.stem}" for p in (_PACKAGE / "models").glob("*.py") if p.stem != "__init__")
+
+
+@lru_cache(maxsize=None)
+def _architecture_sites() -> dict[str, str]:
+    """Architecture name -> the module whose source registers it with a literal name."""
+    sites = {}
+    for module in _model_modules():
+        for name in re.findall(r"register_architecture\(\s*[\"']([^\"']+)[\"']\s*\)", _path(module).read_text()):
+            sites[name] = module
+    return sites
+
+
+def _architecture_modules(recipe: Recipe, seen: frozenset[str] = frozenset()) -> set[str]:
+    """Modules defining the architectures ``recipe`` builds: its ``arch`` and, recursively, those of the
+    recipes its fields name (a backbone, a dense model it starts from). All of :mod:`interp_core.models`
+    when a name cannot be placed statically."""
+    from interp_core.store.recipes import all_recipes
+
+    recipes = all_recipes()
+    found: set[str] = set()
+    arch = getattr(recipe, "arch", None)
+    if isinstance(arch, str) and arch:
+        site = _architecture_sites().get(arch)
+        found |= {site} if site else set(_model_modules())
+    for value in vars(recipe).values():
+        if isinstance(value, str) and value in recipes and value != recipe.name and value not in seen:
+            found |= _architecture_modules(recipes[value], seen | {recipe.name})
+    return found
+
+
 def training_modules(recipe: Recipe) -> list[str]:
     """The interp_core modules whose code shapes how ``recipe`` is trained, sorted."""
     from interp_core.data import DATASETS
 
-    start = {type(recipe).__module__.rpartition(".")[0] + ".training", DATASETS.get(recipe.dataset).module, "interp_core.store.models"}
-    start |= {f"interp_core.models.{p.stem}" for p in (_PACKAGE / "models").glob("*.py") if p.stem != "__init__"}
+    start = {type(recipe).__module__.rpartition(".")[0] + ".training", DATASETS.get(recipe.dataset).module, "interp_core.store.models",
+             "interp_core.models.registry"}
+    start |= _architecture_modules(recipe)
     seen: set[str] = set()
     todo = [m for m in start if _path(m) is not None]
     while todo:
@@ -78,9 +117,25 @@ def training_modules(recipe: Recipe) -> list[str]:
     return sorted(seen)
 
 
-def code_fingerprint(recipe: Recipe) -> str:
-    """12-hex SHA-256 of the source of :func:`training_modules` (names and contents)."""
-    digest = hashlib.sha256()
-    for module in training_modules(recipe):
-        digest.update(module.encode() + b"\0" + _path(module).read_bytes() + b"\0")
-    return digest.hexdigest()[:12]
+def module_hash(module: str) -> str:
+    """12-hex SHA-256 of one module's source ("" if it no longer exists)."""
+    path = _path(module)
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path is not None else ""
+
+
+def code_fingerprint(recipe: Recipe) -> dict[str, Any]:
+    """What a checkpoint records: ``modules`` (each of :func:`training_modules` with :func:`module_hash`)
+    and ``digest``, one 12-hex SHA-256 over them."""
+    modules = {module: module_hash(module) for module in training_modules(recipe)}
+    digest = hashlib.sha256("".join(f"{m} {h}\n" for m, h in modules.items()).encode()).hexdigest()[:12]
+    return {"digest": digest, "modules": modules}
+
+
+def changed_modules(recipe: Recipe, recorded: Any) -> list[str] | None:
+    """The modules of ``recipe``'s training whose source differs from what a checkpoint ``recorded``
+    (missing from the record counts as changed); ``[]`` when it was trained by today's code, None when
+    the record is not a per-module fingerprint."""
+    if not (isinstance(recorded, dict) and isinstance(recorded.get("modules"), dict)):
+        return None
+    modules = recorded["modules"]
+    return [m for m in training_modules(recipe) if modules.get(m) != module_hash(m)]

@@ -1,0 +1,61 @@
+"""Which code a checkpoint's training ran, per module: editing one architecture flags only its models."""
+from __future__ import annotations
+
+import pytest
+
+from interp_core.store import provenance
+from interp_core.store.recipes import get_recipe
+
+
+def test_each_recipe_takes_only_the_architecture_modules_it_builds():
+    plain = provenance.training_modules(get_recipe("cnn-digits"))
+    bcos = provenance.training_modules(get_recipe("bcos-shapes"))
+    assert "interp_core.models.cnn" in plain and "interp_core.models.bcos" not in plain
+    assert "interp_core.models.bcos" in bcos and "interp_core.models.cnn" not in bcos
+    # A recipe that starts from another takes that one's architecture (the frozen backbone runs in training).
+    assert "interp_core.models.cnn" in provenance.training_modules(get_recipe("kmex-shapes"))
+    for modules in (plain, bcos):
+        assert "interp_core.training.engine" in modules and "interp_core.store.models" in modules
+        assert "interp_core.store.catalog" not in modules and "interp_core.views" not in modules
+
+
+def test_an_unplaceable_architecture_brings_in_every_model_module(monkeypatch):
+    recipe = get_recipe("cnn-digits")
+    monkeypatch.setattr(provenance, "_architecture_sites", lambda: {})
+    assert set(provenance._model_modules()) <= set(provenance.training_modules(recipe))
+
+
+def test_a_changed_module_is_named_and_only_for_recipes_that_run_it(monkeypatch):
+    plain, bcos = get_recipe("cnn-digits"), get_recipe("bcos-shapes")
+    recorded_plain, recorded_bcos = provenance.code_fingerprint(plain), provenance.code_fingerprint(bcos)
+    assert provenance.changed_modules(plain, recorded_plain) == []
+    assert provenance.changed_modules(bcos, recorded_bcos) == []
+    real_hash = provenance.module_hash
+    monkeypatch.setattr(provenance, "module_hash", lambda m: "edited" if m == "interp_core.models.bcos" else real_hash(m))
+    assert provenance.changed_modules(bcos, recorded_bcos) == ["interp_core.models.bcos"]
+    assert provenance.changed_modules(plain, recorded_plain) == []
+    assert provenance.code_fingerprint(bcos)["digest"] != recorded_bcos["digest"]
+    assert provenance.code_fingerprint(plain)["digest"] == recorded_plain["digest"]
+
+
+def test_a_record_missing_a_module_counts_it_as_changed_and_old_records_are_not_per_module():
+    recipe = get_recipe("cnn-digits")
+    recorded = provenance.code_fingerprint(recipe)
+    del recorded["modules"]["interp_core.training.engine"]
+    assert provenance.changed_modules(recipe, recorded) == ["interp_core.training.engine"]
+    assert provenance.changed_modules(recipe, "218569f943f8") is None
+
+
+@pytest.mark.parametrize("name", ["cnn-digits", "bcos-shapes"])
+def test_catalog_status_follows_the_per_module_record(name, monkeypatch):
+    from interp_core.store import catalog
+
+    meta = {"code_fingerprint": provenance.code_fingerprint(get_recipe(name))}
+    monkeypatch.setattr(catalog, "checkpoint_meta", lambda n: meta)
+    assert catalog.code_status(name) == "current" and catalog.stale_modules(name) == []
+    meta["code_fingerprint"]["modules"]["interp_core.data.base"] = "0" * 12
+    assert catalog.code_status(name) == "stale" and catalog.stale_modules(name) == ["interp_core.data.base"]
+    meta["code_fingerprint"] = "218569f943f8"  # the older single-hash form cannot be checked per module
+    assert catalog.code_status(name) == "stale"
+    monkeypatch.setattr(catalog, "checkpoint_meta", lambda n: {"created": "2026"})
+    assert catalog.code_status(name) == "unknown"
