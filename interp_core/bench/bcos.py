@@ -10,6 +10,8 @@ median of the pairwise ratios, min-max spread).
 * ``explain_over_forward``: one-class explanation of one image (contribution map, ``attribute``) / plain
   forward of that image without autograd (goal <= 3);
 * ``batched5_over_single``: five-class explanation of one image / one-class explanation (goal <= 2);
+* ``network_overhead_eager``: ``network_overhead`` with the fused compiled kernels switched off (what a
+  machine without a C++ compiler pays; ``conditions.compiled_kernels`` says which ran above);
 * ``reference_over_ours``: the paper's formulation written plainly (B-cos Eq. 9 with the patch norm
   from a convolution of ``x²`` with ones, ``cos = ŵᵀx / ||x||``, ``out = γ |cos|^(B-1) ŵᵀx``, all in
   autograd) on the same weights / :class:`BcosConv2d`, forward+backward (>= 1: ours is not slower);
@@ -83,6 +85,7 @@ def run_bcos_benchmark(rounds: int = 9, recipe: str = "bcos-shapes", conv_shape:
     from interp_core.data import dataset_info
     from interp_core.methods import get_explainer
     from interp_core.models import build_model
+    from interp_core.models import bcos as bcos_layers
     from interp_core.models.bcos import BcosConv2d
     from interp_core.store.models import model_card
     from interp_core.store.recipes import get_recipe
@@ -119,6 +122,15 @@ def run_bcos_benchmark(rounds: int = 9, recipe: str = "bcos-shapes", conv_shape:
     }
     results = {name: compare(a, b, rounds=rounds, inner=1 if name in ("conv_overhead", "network_overhead", "reference_over_ours") else 5)
                for name, (a, b) in pairs.items()}
+    compiled = bcos_layers.compiled_scale_state()
+    saved = dict(bcos_layers._COMPILED)
+    bcos_layers._COMPILED.clear()
+    bcos_layers._COMPILED["state"] = "off"
+    try:
+        results["network_overhead_eager"] = compare(*pairs["network_overhead"], rounds=rounds)
+    finally:
+        bcos_layers._COMPILED.clear()
+        bcos_layers._COMPILED.update(saved)
     return {
         **{name: r["ratio"] for name, r in results.items()},
         "spread": {name: [r["ratio_min"], r["ratio_max"]] for name, r in results.items()},
@@ -126,5 +138,5 @@ def run_bcos_benchmark(rounds: int = 9, recipe: str = "bcos-shapes", conv_shape:
         "times_ms": {name: {"numerator": r["a_ms"], "denominator": r["b_ms"]} for name, r in results.items()},
         "goals": GOALS,
         "conditions": conditions(rounds=rounds, conv_input_shape=list(conv_shape), recipe=recipe,
-                                 image_shape=list(info.input_shape)),
+                                 image_shape=list(info.input_shape), compiled_kernels=compiled),
     }

@@ -97,14 +97,19 @@ def _scaled_rows(weight: torch.Tensor, gain: float, b: float) -> torch.Tensor:
     return unit * gain ** (1.0 / b) if gain != 1.0 else unit
 
 
+def _square_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
+    return (x * x).sum(dim, keepdim=True)
+
+
 class _SquareSum(torch.autograd.Function):
-    """``sum(x², dim)`` (keepdim) whose backward is one fused pass ``x · 2g`` over the input."""
+    """``sum(x², dim)`` (keepdim) whose backward is one fused pass ``x · 2g`` over the input; on a
+    training step's large inputs the forward is one compiled loop (no ``x²`` tensor)."""
 
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(x: torch.Tensor, dim: int) -> torch.Tensor:
-        return (x * x).sum(dim, keepdim=True)
+    def forward(x: torch.Tensor, dim: int, fused: bool = False) -> torch.Tensor:
+        return _run_kernel("square_sum", fused, x, dim)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
@@ -113,48 +118,119 @@ class _SquareSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor, *_):
         (x,) = ctx.saved_tensors
-        return x * (2 * grad), None
+        return x * (2 * grad), None, None
 
 
-class _CosScaleB2(torch.autograd.Function):
-    """``a · |a| · inv`` (B = 2: ``|cos| ŵᵀx`` with ``inv = 1 / ||x||`` broadcast over channels), fused
-    so that training runs a few passes over the output instead of autograd's chain of abs/mul/div."""
+def _scale_forward(a: torch.Tensor, inv: torch.Tensor, b: float, eps: float) -> torch.Tensor:
+    """``a · (|a| · inv + eps)^(B-1)``: the B-cos output from the linear output ``a`` and ``inv = 1/||x||``."""
+    if b == 2:
+        return a * (a.abs() * inv)
+    return a * (a.abs() * inv + eps).pow(b - 1)
 
-    generate_vmap_rule = True
+
+def _scale_backward(grad: torch.Tensor, a: torch.Tensor, inv: torch.Tensor, b: float, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients of :func:`_scale_forward` with respect to ``a`` and ``inv``.
+
+    With ``r = |a| inv`` and ``s = r + eps``: ``d/da = s^(B-2) (B r + eps)`` and
+    ``d/d inv = (B-1) s^(B-2) r · a / inv`` (summed over the channels ``inv`` is broadcast over)."""
+    r = a.abs() * inv
+    if b == 2:  # s^0 = 1 and no stabiliser
+        w = grad * r
+        return w * 2, (w * a).sum_to_size(inv.shape) / inv
+    u = grad * (r + eps).pow(b - 2)
+    w = u * r
+    return w * b + u * eps, (w * a).sum_to_size(inv.shape) * ((b - 1) / inv)
+
+
+#: Tensors smaller than this (elements) use the eager kernels: compiling pays off on training batches, not
+#: on the small tensors of tests and single images.
+COMPILE_MIN_NUMEL = 1 << 18
+_EAGER = {"square_sum": _square_sum, "scale_forward": _scale_forward, "scale_backward": _scale_backward}
+_COMPILED: dict[str, object] = {}
+
+
+def _compile_state() -> str:
+    """``"on"`` where ``torch.compile`` can build the fused kernels, ``"off"`` where it is switched off
+    (``INTERP_CORE_COMPILE=0``) or unavailable (no C++ compiler, no ``torch.compile``), ``"failed"`` once a
+    compilation failed in this process."""
+    state = _COMPILED.get("state")
+    if state is None:
+        import os
+        import shutil
+
+        wanted = os.environ.get("INTERP_CORE_COMPILE", "auto").lower() not in ("0", "false", "no", "off")
+        has_compiler = any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "c++", "clang++"))
+        state = "on" if wanted and has_compiler and hasattr(torch, "compile") else "off"
+        if state == "on":
+            import logging
+
+            logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "no CUDA runtime" on CPU machines
+        _COMPILED["state"] = state
+    return state
+
+
+def _run_kernel(name: str, fused: bool, *args):
+    """Run the element-wise kernel ``name``: compiled by ``torch.compile`` into one fused loop when
+    ``fused`` (a training step) and the first tensor is large, eager otherwise, and eager for the rest of
+    the process after any failure of a compiled one; both compute the same thing (the eager one in a few
+    more passes over memory)."""
+    if fused and args[0].numel() >= COMPILE_MIN_NUMEL and _compile_state() == "on":
+        try:
+            if name not in _COMPILED:
+                _COMPILED[name] = torch.compile(_EAGER[name], dynamic=True)
+            return _COMPILED[name](*args)
+        except Exception as exc:  # noqa: BLE001 - any compiler failure falls back to eager, silently
+            import logging
+
+            logging.getLogger(__name__).debug("torch.compile of %s failed (%s); using eager kernels", name, exc)
+            _COMPILED["state"] = "failed"
+    return _EAGER[name](*args)
+
+
+def compiled_scale_state() -> str:
+    """Whether training steps run the fused compiled kernels: ``"on"``, ``"off"``, ``"failed"``, or
+    ``"unused"`` (no training step has asked yet in this process)."""
+    return str(_COMPILED.get("state", "unused"))
+
+
+class _CosScale(torch.autograd.Function):
+    """``a · (|a| · inv + eps)^(B-1)`` for any B (``|cos|^(B-1) ŵᵀx`` with ``inv = 1 / ||x||`` broadcast
+    over channels; B = 2 without the stabiliser): a training-mode op with a hand-written backward, so
+    that autograd keeps only the input and runs no chain of abs/mul/add/pow/mul intermediates. On
+    training-sized tensors both directions run as one fused compiled loop where ``torch.compile`` works."""
 
     @staticmethod
-    def forward(a: torch.Tensor, inv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        scale = a.abs().mul_(inv)
-        return a * scale, scale
+    def forward(a: torch.Tensor, inv: torch.Tensor, b: float, eps: float, fused: bool) -> torch.Tensor:
+        return _run_kernel("scale_forward", fused, a, inv, b, eps)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
+        a, inv, b, eps, fused = inputs
+        ctx.b, ctx.eps, ctx.fused = b, eps, fused
         # The input, not the output, is kept: callers may modify the output in place (residual sums).
-        ctx.save_for_backward(inputs[0], output[1], inputs[1])
-        ctx.mark_non_differentiable(output[1])
+        ctx.save_for_backward(a, inv)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor, _):
-        a, scale, inv = ctx.saved_tensors
-        # d(a|a| inv)/da = 2|a| inv = 2 scale; d/d inv = a|a| = a scale / inv, summed over the broadcast.
-        grad_a = grad * scale
-        grad_inv = (grad_a * a).sum_to_size(inv.shape).div_(inv)
-        return grad_a.mul_(2), grad_inv
+    def backward(ctx, grad: torch.Tensor):
+        a, inv = ctx.saved_tensors
+        with torch.no_grad():
+            grad_a, grad_inv = _run_kernel("scale_backward", ctx.fused, grad.contiguous(), a, inv, ctx.b, ctx.eps)
+        return grad_a, grad_inv, None, None, None
 
 
-def _bcos_output(linear: torch.Tensor, inv_norm: torch.Tensor, b: float, detach: bool, gain: float = 1.0) -> torch.Tensor:
+def _bcos_output(linear: torch.Tensor, inv_norm: torch.Tensor, b: float, detach: bool, gain: float = 1.0,
+                 training: bool = False) -> torch.Tensor:
     """``γ ŵᵀx · |cos|^(B-1)`` with ``cos = ŵᵀx / ||x||`` (B-cos Eq. 9), from ``linear = γ^(1/B) ŵᵀx``
     (the gain folded into the weights). ``inv_norm`` is ``1 / ||x||``, broadcastable to ``linear``. In
-    explanation mode the scale is a constant (detached), so the output is linear in the input."""
+    explanation mode the scale is a constant (detached), so the output is linear in the input.
+    ``training`` (the layer's mode) lets a training step with gradients use the fused compiled kernels."""
     # The stabiliser keeps the gradient of the fractional power finite at cos = 0 (v2: 1e-6 on |cos|);
     # it is scaled like |linear| so that folding the gain changes nothing.
     eps = 1e-6 * gain ** (1.0 / b)
     if detach:
         cos = linear.detach().abs() * inv_norm.detach()
         return linear * (cos if b == 2 else (cos + eps).pow(b - 1))
-    if b == 2:
-        return _CosScaleB2.apply(linear, inv_norm)[0]
-    return linear * (linear.abs() * inv_norm + eps).pow(b - 1)
+    return _CosScale.apply(linear, inv_norm, b, eps, training and torch.is_grad_enabled())
 
 
 class BcosConv2d(DetachableModule):
@@ -212,11 +288,12 @@ class BcosConv2d(DetachableModule):
 
     def _summed_squares(self, x: torch.Tensor) -> torch.Tensor:
         """Sum of ``x²`` over each group's input channels and the kernel window: ``(N, groups, H', W')``."""
+        fused = self.training and torch.is_grad_enabled()
         if self.groups == 1:
-            sq = _SquareSum.apply(x, 1)
+            sq = _SquareSum.apply(x, 1, fused)
         else:
             n, c, h, w = x.shape
-            sq = _SquareSum.apply(x.reshape(n, self.groups, c // self.groups, h, w), 2).squeeze(2)
+            sq = _SquareSum.apply(x.reshape(n, self.groups, c // self.groups, h, w), 2, fused).squeeze(2)
         kh, kw = self.kernel_size
         if self.dilation == (1, 1) and self.padding[0] <= kh // 2 and self.padding[1] <= kw // 2:
             # Sum pooling with zero padding counted sees exactly the conv's window.
@@ -235,11 +312,11 @@ class BcosConv2d(DetachableModule):
         if self.b != 1:
             inv = (self._summed_squares(x.detach() if self.detach_scale else x) + NORM_EPS).rsqrt()
             if self.groups == 1:
-                out = _bcos_output(out, inv, self.b, self.detach_scale, self.gain)
+                out = _bcos_output(out, inv, self.b, self.detach_scale, self.gain, self.training)
             else:  # each group's outputs share that group's patch norm
                 n, _, h, w = out.shape
                 grouped = out.reshape(n, self.groups, self.out_channels // self.groups, h, w)
-                out = _bcos_output(grouped, inv.unsqueeze(2), self.b, self.detach_scale, self.gain).reshape(n, self.out_channels, h, w)
+                out = _bcos_output(grouped, inv.unsqueeze(2), self.b, self.detach_scale, self.gain, self.training).reshape(n, self.out_channels, h, w)
         return out
 
 
@@ -269,7 +346,7 @@ class BcosLinear(DetachableModule):
             out = out.unflatten(-1, (self.out_features, self.max_out)).amax(-1)
         if self.b != 1:
             inv = (_SquareSum.apply(x.detach() if self.detach_scale else x, -1) + NORM_EPS).rsqrt()
-            out = _bcos_output(out, inv, self.b, self.detach_scale, self.gain)
+            out = _bcos_output(out, inv, self.b, self.detach_scale, self.gain, self.training)
         return out
 
 
@@ -330,6 +407,40 @@ class LogitLayer(nn.Module):
         return f / self.temperature + self.bias
 
 
+class RandomShiftFlip(nn.Module):
+    """Training-time augmentation of the B-cos paper's CIFAR-10 runs (Supp. C.1: random crops and
+    horizontal flips): each image of a training batch is shifted by up to ``max_shift`` pixels in each
+    direction (edges replicated) and mirrored left-right with probability 1/2. The identity in eval mode
+    and in explanation mode, so it never enters an explanation. Draws from torch's global generator, which
+    the training engine seeds. ``(N, C, H, W)`` -> same shape."""
+
+    def __init__(self, max_shift: int = 3, flip: bool = True) -> None:
+        super().__init__()
+        if max_shift < 0:
+            raise ValueError(f"max_shift must be >= 0, got {max_shift}.")
+        self.max_shift, self.flip = int(max_shift), bool(flip)
+
+    def extra_repr(self) -> str:
+        return f"max_shift={self.max_shift}, flip={self.flip}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or (self.max_shift == 0 and not self.flip):
+            return x
+        n, c, h, w = x.shape
+        s = self.max_shift
+        padded = F.pad(x, (s, s, s, s), mode="replicate") if s else x
+        rows = torch.randint(0, 2 * s + 1, (n, 1), device=x.device) + torch.arange(h, device=x.device)
+        cols = torch.randint(0, 2 * s + 1, (n, 1), device=x.device) + torch.arange(w, device=x.device)
+        if self.flip:
+            cols = torch.where(torch.rand(n, 1, device=x.device) < 0.5, cols.flip(1), cols)
+        batch = torch.arange(n, device=x.device).view(n, 1, 1, 1)
+        channel = torch.arange(c, device=x.device).view(1, c, 1, 1)
+        return padded[batch, channel, rows.view(n, 1, h, 1), cols.view(n, 1, 1, w)]
+
+
+AUGMENTATIONS = {"none": None, "shift-flip": RandomShiftFlip}
+
+
 class BcosNetwork(nn.Module):
     """A B-cos classifier: ``encode`` (AddInverse) -> ``body`` (B-cos layers, no bias) -> ``logit_layer``.
 
@@ -339,9 +450,12 @@ class BcosNetwork(nn.Module):
     ``sum(x6 * d logits / d x6)`` exactly (B-cos Eqs. 13 and 15).
     """
 
-    def __init__(self, body: nn.Module, num_classes: int, *, logit_bias: float | None = None, temperature: float = 1.0) -> None:
+    def __init__(self, body: nn.Module, num_classes: int, *, logit_bias: float | None = None, temperature: float = 1.0,
+                 augment: nn.Module | None = None) -> None:
         super().__init__()
         self.num_classes = num_classes
+        # Training-time augmentation of the input images (parameter-free; the identity outside training).
+        self.augment = augment if augment is not None else nn.Identity()
         self.encode = AddInverse()
         self.body = body
         self.logit_layer = LogitLayer(num_classes, logit_bias, temperature)
@@ -350,7 +464,7 @@ class BcosNetwork(nn.Module):
         return self.logit_layer(self.body(x6))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_encoded(self.encode(x))
+        return self.forward_encoded(self.encode(self.augment(x)))
 
     def explanation_mode(self) -> contextlib.AbstractContextManager:
         """``with model.explanation_mode(): ...`` -- see :func:`explanation_mode`."""
@@ -394,18 +508,22 @@ def build_bcos_cnn(
     norm: str = "none",
     temperature: float = 1.0,
     logit_bias: float | None = None,
+    augment: str = "none",
 ) -> BcosNetwork:
     """The plain B-cos CNN of the CIFAR-10 experiments: ``len(widths)`` 3x3 B-cos convs and a 1x1 B-cos
     conv to the classes, global average pooling of the spatial logits; no ReLU, no normalisation.
 
     ``gain`` None uses :func:`paper_gain` (B) without normalisation, 1 with ``norm="uncentered-bn"``
     (v2: a :class:`UncenteredBatchNorm2d` after every 3x3 layer); ``temperature`` T divides the pooled output before the
-    logit bias. A CPU-sized 64x64 variant uses a strided first layer and smaller ``widths``.
+    logit bias. A CPU-sized 64x64 variant uses a strided first layer and smaller ``widths``. ``augment``
+    ``"shift-flip"`` adds the paper's training-time shifts and flips (:class:`RandomShiftFlip`).
     """
     if len(widths) != len(strides):
         raise ValueError(f"widths ({len(widths)}) and strides ({len(strides)}) must have the same length.")
     if norm not in ("none", "uncentered-bn"):
         raise ValueError(f"Unknown norm {norm!r}; expected 'none' (v1) or 'uncentered-bn' (v2).")
+    if augment not in AUGMENTATIONS:
+        raise ValueError(f"Unknown augment {augment!r}; expected one of {sorted(AUGMENTATIONS)}.")
     if gain is None:
         gain = paper_gain(b) if norm == "none" else 1.0
     layers: list[nn.Module] = []
@@ -416,7 +534,9 @@ def build_bcos_cnn(
             layers.append(UncenteredBatchNorm2d(width))
         cin = width
     layers += [BcosConv2d(cin, num_classes, 1, b=b, max_out=max_out, gain=gain), nn.AdaptiveAvgPool2d(1), nn.Flatten(1)]
-    return BcosNetwork(nn.Sequential(*layers), num_classes, logit_bias=logit_bias, temperature=temperature)
+    augmentation = AUGMENTATIONS[augment]
+    return BcosNetwork(nn.Sequential(*layers), num_classes, logit_bias=logit_bias, temperature=temperature,
+                       augment=augmentation() if augmentation else None)
 
 
 # ---------------------------------------------------------------- B-cos conversions of torchvision models

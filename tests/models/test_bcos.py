@@ -297,3 +297,114 @@ def test_benchmark_reference_is_the_paper_formula_of_the_same_layer(b):
     (g_paper,) = torch.autograd.grad(paper.sum(), x)
     assert torch.allclose(ours, paper, rtol=1e-4, atol=1e-5)
     assert torch.allclose(g_ours, g_paper, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("b,max_out", [(1.5, 1), (2.0, 1), (2.5, 1), (2.5, 2)])
+@pytest.mark.parametrize("config", CONV_CONFIGS[:3] + CONV_CONFIGS[-1:])
+def test_bcos_conv_gradients_match_the_paper_formula(b, max_out, config):
+    """The hand-written backward of the scale: input and weight gradients equal autograd through the
+    brute-force formula (training mode, not explanation mode)."""
+    torch.manual_seed(5)
+    layer = BcosConv2d(8, 4, b=b, max_out=max_out, gain=3.0, **config).double().train()
+    x = torch.randn(2, 8, 9, 9, dtype=torch.float64, requires_grad=True)
+    upstream = torch.randn_like(layer(x))
+    ours = torch.autograd.grad((layer(x) * upstream).sum(), (x, layer.weight))
+    reference = torch.autograd.grad((brute_force_bcos_conv(layer, x) * upstream).sum(), (x, layer.weight))
+    for got, expected in zip(ours, reference):
+        torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("b", [1.5, 2.0, 2.5])
+def test_bcos_linear_gradients_match_autograd_of_the_formula(b):
+    torch.manual_seed(6)
+    layer = BcosLinear(7, 5, b=b).double().train()
+    x = torch.randn(4, 7, dtype=torch.float64, requires_grad=True)
+
+    def formula(x):
+        w = layer.weight / layer.weight.norm(dim=1, keepdim=True)
+        norm = (x.pow(2).sum(1, keepdim=True) + NORM_EPS).sqrt()
+        cos = x @ w.T / norm
+        return norm * cos * (cos.abs() + 1e-6 * (b != 2)).pow(b - 1)
+
+    ours = torch.autograd.grad(layer(x).sin().sum(), (x, layer.weight))
+    reference = torch.autograd.grad(formula(x).sin().sum(), (x, layer.weight))
+    for got, expected in zip(ours, reference):
+        torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-9)
+
+
+def _training_step(layer, x):
+    x = x.detach().clone().requires_grad_(True)
+    layer.zero_grad(set_to_none=True)
+    out = layer(x)
+    (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+    return out.detach(), x.grad, layer.weight.grad
+
+
+@pytest.mark.parametrize("b", [2.0, 2.5])
+def test_fused_training_kernels_equal_the_eager_ones(b, monkeypatch):
+    """On training-sized tensors the scale runs compiled where torch.compile works; it computes what the
+    eager kernels compute (float tolerance), and an explanation-mode or eval pass never compiles."""
+    import interp_core.models.bcos as bcos
+
+    torch.manual_seed(7)
+    layer = BcosConv2d(32, 32, 3, padding=1, b=b, gain=5.0).train()
+    x = torch.rand(16, 32, 32, 32)  # 524k elements per activation: above COMPILE_MIN_NUMEL
+    assert x.numel() >= bcos.COMPILE_MIN_NUMEL
+    monkeypatch.setattr(bcos, "_COMPILED", {"state": "off"})
+    eager = _training_step(layer, x)
+    monkeypatch.setattr(bcos, "_COMPILED", {})
+    fused = _training_step(layer, x)
+    assert bcos.compiled_scale_state() in ("on", "off")  # "off" only where no C++ compiler is installed
+    for got, expected in zip(fused, eager):  # sums over 16k positions in another order: relative to the largest
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5 * float(expected.abs().max()))
+    monkeypatch.setattr(bcos, "_COMPILED", {})
+    with torch.no_grad():
+        layer.eval()(x)
+    assert bcos.compiled_scale_state() == "unused"
+
+
+def test_a_failing_compiler_falls_back_to_eager_silently(monkeypatch):
+    import interp_core.models.bcos as bcos
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no compiler on this machine")
+
+    torch.manual_seed(8)
+    layer = BcosConv2d(32, 32, 3, padding=1, b=2.5).train()
+    x = torch.rand(16, 32, 32, 32)
+    monkeypatch.setattr(bcos, "_COMPILED", {"state": "off"})
+    eager = _training_step(layer, x)
+    monkeypatch.setattr(bcos, "_COMPILED", {"state": "on"})
+    monkeypatch.setattr(torch, "compile", broken)
+    fallback = _training_step(layer, x)
+    assert bcos.compiled_scale_state() == "failed"
+    for got, expected in zip(fallback, eager):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    monkeypatch.setenv("INTERP_CORE_COMPILE", "0")
+    monkeypatch.setattr(bcos, "_COMPILED", {})
+    assert bcos._compile_state() == "off"
+
+
+def test_shift_flip_augmentation_moves_and_mirrors_each_training_image_and_is_off_otherwise():
+    from interp_core.models.bcos import RandomShiftFlip
+
+    torch.manual_seed(9)
+    aug = RandomShiftFlip(max_shift=2)
+    x = torch.rand(32, 3, 7, 9)
+    y = aug(x)
+    padded = F.pad(x, (2, 2, 2, 2), mode="replicate")
+    seen = set()
+    for i in range(len(x)):
+        matches = [(dy, dx, flip) for dy in range(5) for dx in range(5) for flip in (False, True)
+                   if torch.equal(y[i], (lambda crop: crop.flip(-1) if flip else crop)(padded[i, :, dy:dy + 7, dx:dx + 9]))]
+        assert matches, f"image {i} is not a shifted/mirrored crop of its input"
+        seen |= {m[2] for m in matches} | {(m[0], m[1]) for m in matches if m[:2] != (2, 2)}
+    assert True in seen and False in seen and len(seen) > 4  # both flips and several shifts were drawn
+    assert aug.eval()(x) is x
+    network = build_model("bcos-cnn", in_channels=3, num_classes=4, widths=(8, 8), strides=(2, 1), augment="shift-flip")
+    plain = build_model("bcos-cnn", in_channels=3, num_classes=4, widths=(8, 8), strides=(2, 1))
+    assert network.state_dict().keys() == plain.state_dict().keys()  # parameter-free: checkpoints unchanged
+    network.load_state_dict(plain.state_dict())
+    torch.testing.assert_close(network.eval()(x), plain.eval()(x))
+    with pytest.raises(ValueError, match="augment"):
+        build_model("bcos-cnn", in_channels=3, num_classes=4, augment="rotate")
