@@ -218,3 +218,26 @@ def test_lime_hides_superpixels_black_or_with_their_mean():
     assert mean.abs().max() < 1e-4
     with pytest.raises(ValueError, match="hide"):
         get_explainer("lime", model, hide="blur")
+
+
+def test_integrated_gradients_shares_forward_passes_of_identical_rows_and_equals_captum():
+    """The pointing game explains every class of one grid: rows with the same input share each chunk's
+    forward pass, and the maps are still Captum's (Gauss-Legendre, zero baseline)."""
+    from captum.attr import IntegratedGradients
+
+    model = tiny_cnn(num_classes=5, seed=3)
+    torch.manual_seed(4)
+    image, other = torch.rand(2, 3, 20, 20)
+    inputs = torch.stack([image, image, image, other, image])
+    targets = torch.tensor([0, 3, 3, 1, 4])
+    explainer = get_explainer("integrated_gradients", model, n_steps=12, internal_batch_size=5)
+    calls = []
+    hook = model.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
+    maps = explainer.attribute(inputs, targets)
+    hook.remove()
+    x = inputs.clone().requires_grad_(True)
+    expected = IntegratedGradients(model).attribute(x, baselines=torch.zeros_like(x), target=targets, n_steps=12).detach().sum(1)
+    torch.testing.assert_close(maps, expected, rtol=1e-5, atol=1e-6)
+    # the shared image: 12 steps in chunks of 5 -> 3 forward passes for its 4 rows; the other row: Captum's own
+    assert sum(calls) == 12 + 12
+    assert calls[:3] == [5, 5, 2]
