@@ -36,6 +36,28 @@ def _forward_seconds(model: torch.nn.Module, batch: torch.Tensor, repeats: int =
     return statistics.median(times)
 
 
+def integrated_gradients_floor(model: torch.nn.Module, grid: torch.Tensor, targets: int, n_steps: int = 50,
+                               repeats: int = 3) -> dict[str, float]:
+    """The model work any ``n_steps`` Integrated Gradients of one grid needs: ``n_steps`` forward passes of
+    the scaled grid (with autograd) and one input-gradient backward per target over them (a convolution's
+    backward does not batch over several output gradients). Returns ``forward_s`` (the forward of all
+    steps as one batch), ``backward_s`` (one target's backward), ``floor_s_per_grid`` = forward_s +
+    targets × backward_s; medians of ``repeats``."""
+    x = grid.unsqueeze(0).expand(n_steps, *grid.shape).contiguous()
+    forwards, backwards = [], []
+    for _ in range(repeats + 1):
+        scaled = x.clone().requires_grad_(True)
+        start = time.perf_counter()
+        logits = model(scaled)
+        middle = time.perf_counter()
+        torch.autograd.grad(logits[:, 0].sum(), scaled)
+        end = time.perf_counter()
+        forwards.append(middle - start)
+        backwards.append(end - middle)
+    forward_s, backward_s = statistics.median(forwards[1:]), statistics.median(backwards[1:])
+    return {"forward_s": forward_s, "backward_s": backward_s, "floor_s_per_grid": forward_s + targets * backward_s}
+
+
 def run_pointing_benchmark(
     n_grids: int = 500,
     size: int = 3,
@@ -57,7 +79,9 @@ def run_pointing_benchmark(
     ``"untrained": True`` and no score.
 
     Returns ``{"rows": [{"model", "method", "grids_measured", "seconds_measured", "seconds_per_grid",
-    "seconds_for_n_grids", "extrapolated", "forward_ratio", "mean_score", "untrained"}], "groups":
+    "seconds_for_n_grids", "extrapolated", "forward_ratio", "mean_score", "untrained"}, plus for path methods
+    with ``n_steps`` (IG) "floor_seconds_per_grid", "floor_seconds_for_n_grids" (see
+    :func:`integrated_gradients_floor`) and "over_floor"], "groups":
     [{"group", "model", "methods", "seconds_for_n_grids", "goal_seconds", "meets_goal", "extrapolated"}],
     "forward_seconds": {model: s}, "notes", "n_grids", "size", "device", "threads", "load_average"}``.
     ``forward_ratio`` is the time per grid over one plain forward pass of the grid's ``size²``-image batch.
@@ -125,12 +149,19 @@ def run_pointing_benchmark(
             seconds = time.perf_counter() - start
             per_grid = seconds / max(1, len(timed))
             extrapolated = len(timed) < n_grids
-            rows.append({
+            row = {
                 "model": name, "method": method, "grids_measured": int(len(timed)), "seconds_measured": round(seconds, 3),
                 "seconds_per_grid": round(per_grid, 4), "seconds_for_n_grids": round(per_grid * n_grids, 1),
                 "extrapolated": extrapolated, "forward_ratio": round(per_grid / forward[name], 1),
                 "mean_score": None if untrained else round(summarize_scores(scores)["mean"], 4), "untrained": untrained,
-            })
+            }
+            n_steps = getattr(explainer, "n_steps", None)
+            if isinstance(n_steps, int):  # path methods: the model work their steps need, measured now
+                floor = integrated_gradients_floor(model, batch[0], size * size, n_steps)
+                row.update({"floor_seconds_per_grid": round(floor["floor_s_per_grid"], 4),
+                            "floor_seconds_for_n_grids": round(floor["floor_s_per_grid"] * n_grids, 1),
+                            "over_floor": round(per_grid / floor["floor_s_per_grid"], 3)})
+            rows.append(row)
             group_seconds += per_grid * n_grids
             group_extrapolated |= extrapolated
             done += 1
