@@ -86,11 +86,16 @@ def test_cnn_shapes_full_pointing_game_separates_methods():
 def test_pointing_benchmark_labels_extrapolation():
     from interp_core.bench.pointing import run_pointing_benchmark
 
-    out = run_pointing_benchmark(n_grids=40, measure_grids=2, gradient_methods=("gradcam", "gradient"))
+    out = run_pointing_benchmark(n_grids=40, measure_grids=1, gradient_methods=("gradcam", "gradient", "integrated_gradients"))
     rows = [r for r in out["rows"] if r["model"] == "cnn-shapes"]
-    assert [r["method"] for r in rows] == ["gradcam", "gradient"]
+    assert [r["method"] for r in rows] == ["gradcam", "gradient", "integrated_gradients"]
+    ig = rows[-1]
+    # IG's own time cannot be below the model work of its 50 steps (a measured floor, not a goal).
+    assert ig["floor_seconds_per_grid"] > 0 and ig["over_floor"] > 0.5
+    assert ig["floor_seconds_for_n_grids"] == pytest.approx(ig["floor_seconds_per_grid"] * 40, rel=1e-2, abs=0.1)
+    assert "floor_seconds_per_grid" not in rows[0]
     for r in rows:
-        assert r["grids_measured"] == 2 and r["extrapolated"] is True
+        assert r["grids_measured"] == 1 and r["extrapolated"] is True
         assert r["seconds_for_n_grids"] == pytest.approx(r["seconds_per_grid"] * 40, rel=1e-2, abs=0.1)
         assert r["forward_ratio"] > 0
     group = next(g for g in out["groups"] if g["group"] == "gradient methods")
