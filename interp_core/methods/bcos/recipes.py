@@ -29,7 +29,10 @@ register_recipe(ClassifierRecipe(
     arch="bcos-cnn",
     # B = 2.5: the paper's localisation grows with B (Fig. 5); at B = 2 the maps kept a faint positive haze
     # over the other cells of a grid that cost it the pointing game against Grad-CAM on these data.
-    arch_kwargs={"widths": SHAPES_WIDTHS, "strides": SHAPES_STRIDES, "b": 2.5, "max_out": 1, "temperature": 1.7e4},
+    # The paper's training-time shifts and flips (Supp. C.1): without them the plain network fits the 10,000
+    # training images exactly by epoch 15 and stops at 0.96 test accuracy.
+    arch_kwargs={"widths": SHAPES_WIDTHS, "strides": SHAPES_STRIDES, "b": 2.5, "max_out": 1, "temperature": 1.7e4,
+                 "augment": "shift-flip"},
     # 48 concept-sharing classes: still improving at epoch 10 (validation 0.90), so a longer cosine schedule.
     epochs=24,
     lr=1e-3,
