@@ -14,14 +14,15 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.components import navigation  # noqa: E402
+from app.components import PAGE_ICON, existing_views  # noqa: E402
 
-st.set_page_config(page_title="interp-core · explanation explorer", page_icon=":material/search_insights:", layout="wide")
+# A local file: a material icon as page icon is fetched from the internet on every load.
+st.set_page_config(page_title="interp-core · explanation explorer", page_icon=str(PAGE_ICON), layout="wide")
 
 sections = {
     section: [st.Page(ROOT / "pages" / f"{view.page}.py", title=view.title, icon=view.icon, default=(view.page == "home"),
                       url_path=view.page)
-              for view in views if (ROOT / "pages" / f"{view.page}.py").exists()]
-    for section, views in navigation().items()
+              for view in views]
+    for section, views in existing_views().items()
 }
-st.navigation({k: v for k, v in sections.items() if v}).run()
+st.navigation(sections).run()

@@ -2,13 +2,32 @@
 import numpy as np
 import streamlit as st
 
-from app.components import guarded, input_picker, tensor_from_key, tensor_key
+from app.components import (
+    Report,
+    UrlState,
+    guarded,
+    input_picker,
+    map_png,
+    percent,
+    show_map,
+    show_table,
+    tensor_from_key,
+    tensor_key,
+)
+from app.figures import COLOUR_LEGENDS
 
 st.title("Compare explanations")
 st.caption("Every method on every ready model it explains, for one input and one target class: inherent methods "
            "on their own models, post-hoc methods on every classifier. Each map is titled with its model's prediction.")
 
 from interp_core.evaluation.compare import compare, comparison_pairs, is_costly, pair_fingerprints  # noqa: E402
+from interp_core.store.recipes import all_recipes  # noqa: E402
+
+report = Report("Compare explanations")
+url = UrlState()
+#: How each explanation panel is drawn: map kind and what its colour bar measures.
+PANEL_KINDS = {"heatmap": ("signed", "attribution"), "signed": ("signed", "contribution"), "mask": ("mask", "mask"),
+               "rgba": ("rgba", ""), "segments": ("segments", "")}
 
 
 @st.cache_data(show_spinner="Explaining…", max_entries=64)
@@ -17,39 +36,71 @@ def cached_compare(x_key: tuple, target: int | None, pairs: tuple, fingerprints:
     return compare(tensor_from_key(*x_key), target, list(pairs))
 
 
+def panel_png(panel: str, explanation, base: np.ndarray, audio: bool) -> bytes:
+    kind, scale = PANEL_KINDS[panel]
+    values = explanation.attribution.detach().float().cpu().numpy()
+    if kind == "mask":
+        values = np.asarray(explanation.mask, dtype=np.float32)
+    return map_png(kind, None if kind in ("rgba", "segments") else values, base=base, audio=audio, scale=scale,
+                   rgba=explanation.rgba if kind == "rgba" else None,
+                   segments=np.asarray(explanation.segments) if kind == "segments" else None,
+                   palette=np.asarray(explanation.palette) if kind == "segments" else None)
+
+
 with guarded("Comparing explanations"):
     from interp_core.data import dataset_info
     from interp_core.evaluation.models import datasets_with_models
-    from interp_core.visualize import explanation_panels
+    from interp_core.visualize import image_to_uint8
 
     datasets = datasets_with_models()
     if not datasets:
         st.warning("No trained model yet: train one on the Home page.")
         st.stop()
-    dataset = st.selectbox("Dataset", datasets)
+    dataset = st.selectbox("Dataset", datasets, index=url.index("dataset", datasets), key="compare-dataset")
+    url.share("dataset", dataset)
     info = dataset_info(dataset)
+    audio = info.kind == "audio"
     all_pairs = comparison_pairs(dataset)
     methods = sorted({m for m, _ in all_pairs})
     models = list(dict.fromkeys(model for _, model in all_pairs))
     c1, c2 = st.columns(2)
-    chosen = c1.multiselect("Methods", methods, default=[m for m in methods if not is_costly(m)],
+    chosen = c1.multiselect("Methods", methods, default=url.defaults("methods", methods, [m for m in methods if not is_costly(m)]),
+                            key=f"compare-methods-{dataset}",
                             help="Costly methods (LIME, RISE, Integrated Gradients) run hundreds of forward passes per map.")
-    chosen_models = c2.multiselect("Models", models, default=models)
-    sample = input_picker(dataset, key="compare")
+    url.share("methods", chosen)
+    chosen_models = c2.multiselect("Models", models, default=url.defaults("models", models, models), key=f"compare-models-{dataset}")
+    url.share("models", chosen_models)
+    recipes = all_recipes()
+    # The sample picker opens on an input this classifier gets right (models of other kinds wrap one).
+    first_classifier = next((m for m in models if m in recipes and recipes[m].kind == "classifier"), models[0] if models else None)
+    sample = input_picker(dataset, key=f"compare-{dataset}", model=first_classifier, url=url)
     if sample is not None and chosen and chosen_models:
-        mode = st.radio("Target class", ["each model's prediction", "choose a class"], horizontal=True)
+        modes = ["each model's prediction", "choose a class"]
+        mode = st.radio("Target class", modes, index=1 if "class" in st.query_params else 0, horizontal=True, key="compare-mode")
         target = None
         if mode == "choose a class":
+            classes = list(range(info.num_classes))
             default = sample.label if sample.label is not None else 0
-            target = st.selectbox("Class", range(info.num_classes), index=default, format_func=lambda c: info.class_names[c])
+            target = st.selectbox("Class", classes, index=url.index("class", classes, default), format_func=lambda c: info.class_names[c],
+                                  key=f"compare-class-{dataset}")
+            url.share("class", int(target))
+        else:
+            url.forget("class")
         pairs = tuple((m, model) for m, model in all_pairs if m in chosen and model in chosen_models)
         x = sample.x.float().contiguous()
         entries = cached_compare(tensor_key(x), target, pairs, pair_fingerprints(list(pairs)))
-        left, right = st.columns([1, 3])
-        left.image(sample.display, caption=sample.source + (f" · true class: {info.class_names[sample.label]}" if sample.label is not None else ""),
-                   width=200)
+        base = np.asarray(x.detach().cpu(), dtype=np.float32).reshape(x.shape[-2], x.shape[-1]) if audio else image_to_uint8(x)
+        left, right = st.columns([1, 2] if audio else [1, 3])
+        truth = f" · true class: {info.class_names[sample.label]}" if sample.label is not None else ""
+        show_map(left, map_png("input", base=base, audio=audio, width=3.4 if audio else 2.4),
+                 f"{sample.source}{truth}" + (" · log-magnitude spectrogram" if audio else ""), report=report, key="compare-png-input")
         if sample.waveform is not None:
+            right.markdown("**Listen to the input**")
             right.audio(np.asarray(sample.waveform, dtype=np.float32), sample_rate=info.sample_rate or 16000)
+        if audio:
+            right.caption("Every map is drawn over the input's spectrogram (grey), time in seconds, frequency in hertz, "
+                          "low frequencies at the bottom; a method's colour is opaque where its value is large.")
+        rows = []
         columns = st.columns(3)
         for i, entry in enumerate(entries):
             col = columns[i % 3]
@@ -57,8 +108,26 @@ with guarded("Comparing explanations"):
             if entry.error:
                 col.error(entry.error)
                 continue
-            panels = explanation_panels(x, entry.explanation, info.kind)
-            col.image([picture for _, picture in panels], width=200 if len(panels) == 1 else 130,
-                      caption=[title for title, _ in panels])
-            col.caption(f"explains {info.class_names[entry.explanation.target]} (p={entry.target_probability:.3f}) · "
-                        f"predicts {info.class_names[entry.predicted]} (p={entry.probability:.3f}) · {entry.seconds * 1000:.0f} ms")
+            e = entry.explanation
+            names = info.class_names
+            who = (f"{entry.method} on {entry.model}: explains {names[e.target]} ({percent(entry.target_probability)}) · "
+                   f"predicts {names[entry.predicted]} ({percent(entry.probability)})")
+            for k, panel in enumerate(p for p in e.panels if p in PANEL_KINDS):
+                if (panel == "rgba" and e.rgba is None) or (panel == "segments" and e.segments is None) or (panel == "mask" and e.mask is None):
+                    continue
+                show_map(col, panel_png(panel, e, base, audio), f"{who} · {panel}", report=report, key=f"compare-png-{i}-{k}")
+                if panel in COLOUR_LEGENDS:
+                    col.caption(COLOUR_LEGENDS[panel])
+            col.caption(f"{entry.seconds * 1000:.0f} ms")
+            if e.waveform is not None and audio:
+                col.audio(np.asarray(e.waveform, dtype=np.float32), sample_rate=info.sample_rate or 16000)
+                col.caption("the interpretation, as sound")
+            rows.append({"method": entry.method, "model": entry.model, "explains": names[e.target],
+                         "probability of the explained class": percent(entry.target_probability), "predicts": names[entry.predicted],
+                         "probability of the prediction": percent(entry.probability), "ms": round(entry.seconds * 1000, 1),
+                         "p_explained": entry.target_probability, "p_predicted": entry.probability})
+        if rows:
+            st.subheader("All maps in numbers")
+            show_table(st, rows, "every method and model on this input", report=report, key="compare-summary",
+                       column_config={"p_explained": None, "p_predicted": None})
+report.offer()

@@ -2,8 +2,20 @@
 import pandas as pd
 import streamlit as st
 
-from app.components import RECORDED_ACCURACY, guarded, model_table, navigation
+from app.components import (
+    RECORDED_ACCURACY,
+    Report,
+    UrlState,
+    duration_text,
+    existing_views,
+    guarded,
+    model_table,
+    show_table,
+    training_estimate,
+)
 
+report = Report("interp-core models")
+url = UrlState()
 st.title("interp-core · explanation explorer")
 st.markdown(
     "Train and inspect **inherently interpretable** image and audio classifiers, compare them with post-hoc "
@@ -13,8 +25,11 @@ st.markdown(
 
 st.subheader("Views")
 st.dataframe(pd.DataFrame([{"section": section, "view": view.title, "what you see": view.summary}
-                           for section, views in navigation().items() for view in views]),
+                           for section, views in existing_views().items() for view in views]),
              hide_index=True, width="stretch")
+st.caption("Every view keeps its state (dataset, sample, class, models, methods) in the page's address: copy the "
+           "address to share exactly what you see, or to prepare a lesson as a list of links. Figures download as "
+           "PNG, tables as CSV, and the sidebar's *Download report* saves the whole view as one HTML file.")
 
 st.subheader("Models")
 # Made before the guarded blocks: the device row is shown even when reading the store fails.
@@ -25,15 +40,25 @@ with guarded("Reading the model store"):
     frame = pd.DataFrame(rows)
     ready = int((frame["status"] != "missing").sum())
     c1.metric("Models ready", f"{ready} / {len(frame)}")
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={RECORDED_ACCURACY: st.column_config.NumberColumn(format="%.3f")})
+    filters = ["all", "ready", "not trained"]
+    shown = st.radio("Show", filters, index=url.index("models", filters), horizontal=True, key="home-models-filter")
+    url.share("models", shown)
+    kept = frame if shown == "all" else frame[(frame["status"] != "missing") == (shown == "ready")]
+    show_table(st, kept, "models", report=report, key="home-models", width="stretch",
+               column_config={RECORDED_ACCURACY: st.column_config.NumberColumn(format="%.3f")})
     st.caption("Accuracies are the test metrics recorded in each checkpoint when it was trained (date beside them); "
                "`python -m interp_core eval NAME` computes them now.")
 
     missing = [r["model"] for r in rows if r["status"] == "missing"]
     if missing:
+        estimates = {name: training_estimate(name) for name in missing}
+        total = sum(t for t, _ in estimates.values() if t is not None)
         st.write(f"Not trained yet: {', '.join(missing)}.")
-        if st.button(f"Train {len(missing)} missing model(s)", type="primary"):
+        st.caption("Estimated training time on the CPU, from the times recorded in the shipped checkpoints' cards: "
+                   + "; ".join(f"{name} {duration_text(t)} ({basis})" if t is not None else f"{name}: no recorded time"
+                               for name, (t, basis) in estimates.items())
+                   + ". The page must stay open until training ends; `python -m interp_core train NAME` does the same from a shell.")
+        if st.button(f"Train {len(missing)} missing model(s) · {duration_text(total)} in all", type="primary"):
             from interp_core.store import train_recipe
 
             bar = st.progress(0.0, text="Starting…")
@@ -54,3 +79,4 @@ with guarded("Detecting the device"):
     from interp_core.device import choose_device, describe_device  # imports torch: after the table is shown
 
     device_slot.metric("Device", describe_device(choose_device()))
+report.offer()

@@ -3,7 +3,20 @@ and contaminated inputs; the metrics table against Grad-CAM and LIME."""
 import numpy as np
 import streamlit as st
 
-from app.components import cached_model, guarded, input_picker, tensor_from_key, tensor_key
+from app.components import (
+    Report,
+    UrlState,
+    cached_model,
+    guarded,
+    input_picker,
+    percent,
+    picture_png,
+    plotly_config,
+    show_map,
+    show_table,
+    tensor_from_key,
+    tensor_key,
+)
 
 st.title("PIQ")
 st.caption("PIQ (Posthoc Interpretation via Quantization) explains a trained classifier with an interpreter that "
@@ -32,13 +45,16 @@ def cached_metrics(name: str, fingerprint: str, test_samples: int):
     return views.cached_piq_metrics(cached_model(name), test_samples=test_samples)
 
 
+report = Report("PIQ")
+url = UrlState()
 choices = views.piq_recipes()
 if not choices:
     st.warning("No PIQ interpreter is trained yet: train one on the Home page.")
     st.stop()
 from interp_core.store.recipes import get_recipe  # noqa: E402
 
-name = st.selectbox("Model", choices, key="piq-model", format_func=lambda n: f"{n} (interprets {get_recipe(n).backbone} on {get_recipe(n).dataset})")
+name = st.selectbox("Model", choices, key="piq-model", index=url.index("model", choices), format_func=lambda n: f"{n} (interprets {get_recipe(n).backbone} on {get_recipe(n).dataset})")
+url.share("model", name)
 loaded = None
 with guarded(f"Loading {name}"):
     loaded = cached_model(name)
@@ -54,9 +70,10 @@ sample = None
 with guarded("Preparing the input"):
     extras = views.extra_inputs(dataset)
     kinds = ["Sample or upload", "Mixture of two"] + list(extras)
-    kind = st.radio("Input", kinds, horizontal=True, key=f"piq-{dataset}-kind")
+    kind = st.radio("Input", kinds, index=url.index("input", kinds), horizontal=True, key=f"piq-{dataset}-kind")
+    url.share("input", kind)
     if kind == "Sample or upload":
-        picked = input_picker(dataset, key=f"piq-{dataset}")
+        picked = input_picker(dataset, key=f"piq-{dataset}", model=name, url=url)
         if picked is not None:
             sample = contaminated.Contaminated(picked.x.float().contiguous(), () if picked.label is None else (picked.label,),
                                                np.zeros((0, *picked.x.shape[-2:]), dtype=bool), picked.source,
@@ -82,14 +99,20 @@ if sample is not None:
         st.caption(sample.description + (" · sources: " + ", ".join(names[c] for c in sample.labels) if len(sample.labels) > 1 else ""))
         first = cached_sound_view(*key, None if sample.waveform is None else np.asarray(sample.waveform, np.float32).tobytes(), None) \
             if audio else cached_image_view(*key, None)
-        chosen = st.selectbox("Interpret for class", list(range(len(names))), index=first.prediction, format_func=lambda c: names[c],
-                              key=f"piq-chosen-{dataset}",
+        all_classes = list(range(len(names)))
+        url.follow("piq-input", (name, sample.description), "class")
+        chosen = st.selectbox("Interpret for class", all_classes, index=url.index("class", all_classes, first.prediction),
+                              format_func=lambda c: names[c], key=f"piq-chosen-{dataset}",
                               help="The quantiser uses this class's dictionary keys only (default: the classifier's decision).")
+        url.share("class", int(chosen))
         top = np.argsort(-first.probabilities)[:3]
-        st.markdown("**Classifier's decision:** " + " · ".join(f"{names[c]} {first.probabilities[c]:.0%}" for c in top))
+        decision = " · ".join(f"{names[c]} {percent(first.probabilities[c])}" for c in top)
+        st.markdown(f"**Classifier's decision:** {decision}")
+        report.text(f"{sample.description} · classifier's decision: {decision}")
         if audio:
             view = cached_sound_view(*key, None if sample.waveform is None else np.asarray(sample.waveform, np.float32).tobytes(), int(chosen))
-            st.plotly_chart(view.figure, key=f"piq-spectrogram-{dataset}")
+            st.plotly_chart(view.figure, key=f"piq-spectrogram-{dataset}", config=plotly_config(f"piq-{names[view.target]}"))
+            report.plotly(view.figure, f"PIQ's interpretation for {names[view.target]} (time s, frequency Hz)")
             left, right = st.columns(2)
             left.markdown("**Input**")
             left.audio(view.input_wav, format="audio/wav")
@@ -101,9 +124,11 @@ if sample is not None:
         else:
             view = cached_image_view(*key, int(chosen))
             columns = st.columns(1 + len(view.panels))
-            columns[0].image(view.input, caption="input · decision in green")
-            for column, panel in zip(columns[1:], view.panels):
-                column.image(panel.picture, caption=f"{panel.title} · area {panel.area:.0%}")
+            show_map(columns[0], picture_png(view.input), f"input · decision in green · {name}", report=report, key="piq-png-input")
+            for k, (column, panel) in enumerate(zip(columns[1:], view.panels)):
+                show_map(column, picture_png(panel.picture), f"{panel.title} · area {panel.area:.0%}", report=report, key=f"piq-png-{k}")
+            st.caption("Red: the mask, its opacity the mask value from 0 (input unchanged) to 1 (full red, "
+                       f"{round(views.MASK_ALPHA * 100)}% opaque); Grad-CAM and LIME masks are thresholded to PIQ's area.")
         if len(sample.masks):
             ious = views.source_overlaps(view.mask if audio else view.piq_mask(int(chosen)), sample.masks)
             st.caption(f"IoU of PIQ's mask for {names[int(chosen)]} with each source's ground-truth mask: "
@@ -126,8 +151,9 @@ with guarded("Computing the metrics"):
                    "probability lost when the interpretation is removed; AI/AD/AG: the reference's average increase/drop/gain "
                    "(AD without its double softmax); the Fréchet distance is on our classifier's own features (no Inception "
                    "weights here).")
-        st.dataframe(views.metrics_rows(metrics), hide_index=True)
+        show_table(st, views.metrics_rows(metrics), f"PIQ metrics of {name}", report=report, key="piq-metrics")
         mixtures = views.mixture_rows(metrics)
         if mixtures:
             st.markdown(f"**Contaminated inputs** ({metrics['mixture_dataset']} test)")
-            st.dataframe(mixtures, hide_index=True)
+            show_table(st, mixtures, f"PIQ metrics of {name} on contaminated inputs", report=report, key="piq-mixtures")
+report.offer()

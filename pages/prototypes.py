@@ -1,7 +1,21 @@
 """Prototypes (KMEx): k-means prototypes of a frozen CNN, the Fig. 2 UMAP, B4/B234 explanations, Tables 1 and 2."""
 import streamlit as st
 
-from app.components import cached_model, cached_split, guarded, input_picker, model_picker, tensor_from_key, tensor_key
+from app.components import (
+    Report,
+    UrlState,
+    cached_model,
+    cached_split,
+    guarded,
+    input_picker,
+    map_png,
+    model_picker,
+    plotly_config,
+    show_map,
+    show_table,
+    tensor_from_key,
+    tensor_key,
+)
 
 st.title("Prototypes (KMEx)")
 st.caption("KMEx turns a trained CNN into a prototype model without retraining: k-means on the embeddings of each "
@@ -42,8 +56,10 @@ def cached_tables(name: str, fingerprint: str, train_sample: int | None):
     return views.kmex_tables(loaded.model, train, test, train_sample=train_sample)
 
 
+report = Report("Prototypes (KMEx)")
+url = UrlState()
 name, loaded = model_picker(views.kmex_recipes(), "kmex-model",
-                            "No KMEx model is fitted yet: fit one on the Home page.")
+                            "No KMEx model is fitted yet: fit one on the Home page.", url=url)
 model, info = loaded.model, loaded.info
 dataset, fp = loaded.recipe.dataset, loaded.card.fingerprint
 names = info.class_names
@@ -53,10 +69,13 @@ st.caption(f"`{name}`: {model.prototypes_per_class} prototypes per class on the 
 st.header("Embeddings and prototypes (Fig. 2)")
 with guarded("Drawing the UMAP projection"):
     default = views.projection_classes(model)
-    classes = st.multiselect("Classes", list(range(info.num_classes)), default=default,
+    all_classes = list(range(info.num_classes))
+    classes = st.multiselect("Classes", all_classes, default=url.defaults("classes", all_classes, default),
                              format_func=lambda c: names[c], key=f"kmex-classes-{dataset}")
-    kinds = st.pills("Show", list(KINDS), selection_mode="multi", default=list(KINDS),
+    url.share("classes", classes)
+    kinds = st.pills("Show", list(KINDS), selection_mode="multi", default=url.defaults("show", list(KINDS), list(KINDS)),
                      format_func=lambda k: views.KIND_STYLES[k][0], key=f"kmex-kinds-{dataset}")
+    url.share("show", kinds or [])
     if sorted(classes) != sorted(default):
         st.info("The projection of the default classes ships with the model; another choice is embedded and "
                 "projected once (about 30 s the first time), then cached.")
@@ -66,7 +85,11 @@ with guarded("Drawing the UMAP projection"):
         projection, sources = cached_projection(name, fp, tuple(sorted(classes)))
         figure = views.projection_figure(projection, sources, names, [k for k in KINDS if k in kinds])
         left, right = st.columns([3, 1])
-        event = left.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"kmex-umap-{dataset}")
+        event = left.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"kmex-umap-{dataset}",
+                                  config=plotly_config(f"{name}-umap"))
+        report.plotly(figure, f"UMAP of the embeddings and prototypes of {name} (Fig. 2)")
+        left.caption("Each class in the colour its name says (shades tell apart the classes that share a colour word); "
+                     "marker shape = kind of point (key in the legend). The camera button saves the chart as PNG.")
         clicked = views.clicked_point(event.selection.points if event else [])
         if clicked:
             image, caption = views.point_preview(model, *clicked, cached_split(dataset, "train"), cached_split(dataset, "test"))
@@ -80,7 +103,7 @@ with guarded("Drawing the UMAP projection"):
 
 st.header("Explain an input (B4 and B234)")
 with guarded("Explaining the input"):
-    sample = input_picker(dataset, key=f"kmex-{dataset}")
+    sample = input_picker(dataset, key=f"kmex-{dataset}", model=name, url=url)
     if sample is not None:
         x = sample.x.float().contiguous()
         key = (name, fp, tensor_key(x))
@@ -88,16 +111,25 @@ with guarded("Explaining the input"):
         picture, table = st.columns([1, 3])
         truth = f" · true class {names[sample.label]}" if sample.label is not None else ""
         picture.image(sample.display, caption=sample.source + truth, width=128)
-        table.table([{"model": p.model, "predicts": names[p.label], "evidence": p.detail} for p in predictions], hide_index=True)
-        target = st.selectbox("Attribution for class", list(range(info.num_classes)), index=predictions[0].label,
+        show_table(table, [{"model": p.model, "predicts": names[p.label], "evidence": p.detail} for p in predictions],
+                   f"predictions of {name} for {sample.source}", report=report, key="kmex-predictions")
+        url.follow("kmex-input", (name, sample.source), "class")
+        target = st.selectbox("Attribution for class", all_classes, index=url.index("class", all_classes, predictions[0].label),
                               format_func=lambda c: names[c], key=f"kmex-target-{dataset}-{sample.source}",
                               help="Eq. 11 scores every location against the CNN's classifier column c_j of this class "
                                    "(default: the CNN's prediction), then averages it over the explanation map's segments.")
-        for view in cached_explanations(*key, int(target)):
+        url.share("class", int(target))
+        from interp_core.visualize import image_to_uint8
+
+        base = image_to_uint8(x)
+        for v, view in enumerate(cached_explanations(*key, int(target))):
             st.subheader(f"{view.title} · predicts {names[view.prediction]}")
             segments, attribution, legend = st.columns([1, 1, 2])
-            segments.image(view.segments, caption="explanation map: each location in its nearest prototype's colour")
-            attribution.image(view.attribution, caption=f"gradient-free attribution for {names[view.target]} (red +, blue −)")
+            show_map(segments, map_png("input", base=view.segments, width=2.4),
+                     f"{view.title} explanation map of {sample.source}: each location in its nearest prototype's colour "
+                     f"(legend on the right) · {name} predicts {names[view.prediction]}", report=report, key=f"kmex-png-seg-{v}")
+            show_map(attribution, map_png("signed", view.attribution_map, base=base, scale="attribution", width=2.4),
+                     f"{view.title} gradient-free attribution (Eq. 11) for {names[view.target]}", report=report, key=f"kmex-png-attr-{v}")
             legend.markdown("**Prototypes in the map** (largest first), each shown by its representative training patch "
                             "framed in the same colour")
             legend.image([e.image for e in view.legend], width=120,
@@ -105,15 +137,17 @@ with guarded("Explaining the input"):
 
 st.header("Tables 1 and 2")
 with guarded("Computing Tables 1 and 2"):
-    full = st.toggle("Measure train accuracy on the whole training set (slower)", value=False, key=f"kmex-full-{dataset}")
+    full = st.toggle("Measure train accuracy on the whole training set (slower)", value=False, key=f"kmex-full-{dataset}",
+                     help="About 40 s the first time on 2 CPU cores (every training image through the CNN), then cached.")
     tables = cached_tables(name, fp, None if full else TRAIN_SAMPLE)
     st.caption(f"Computed now: train columns (and the K/C=1 prototypes) from {tables.n_train} training images, "
                f"cosines and test accuracy on {tables.n_test} test images.")
     left, right = st.columns(2)
     left.markdown("**Table 1** · average cosine of the prototypes to the embeddings of their *class* and to all other "
                   "(*out*) test embeddings")
-    left.dataframe(tables.cosines, hide_index=True, column_config={
+    show_table(left, tables.cosines, "Table 1: prototype cosines", report=report, key="kmex-table1", column_config={
         "class": st.column_config.NumberColumn(format="%.2f"), "out": st.column_config.NumberColumn(format="%.2f")})
     right.markdown("**Table 2** · train and test accuracy of the CNN, KMEx and the concept-based B4 and B234")
-    right.dataframe(tables.accuracies, hide_index=True, column_config={
+    show_table(right, tables.accuracies, "Table 2: accuracies", report=report, key="kmex-table2", column_config={
         "train": st.column_config.NumberColumn(format="percent"), "test": st.column_config.NumberColumn(format="percent")})
+report.offer()

@@ -1,7 +1,21 @@
 """Q-SENN: each class by ~5 ternary features, each feature named (CLIP and attributes), local explanations, Tables 1/4/6."""
 import streamlit as st
 
-from app.components import cached_model, guarded, input_picker, model_picker, tensor_from_key, tensor_key
+from app.components import (
+    Report,
+    UrlState,
+    cached_model,
+    guarded,
+    input_picker,
+    map_png,
+    model_picker,
+    percent,
+    plotly_config,
+    show_map,
+    show_table,
+    tensor_from_key,
+    tensor_key,
+)
 
 st.title("Q-SENN")
 st.caption("Q-SENN explains every class by about five features with one shared weight magnitude, +α or −α. Each "
@@ -46,8 +60,11 @@ def cached_tables(dataset: str, fingerprints: tuple):
 
 from interp_core.store.recipes import get_recipe  # noqa: E402
 
+report = Report("Q-SENN")
+url = UrlState()
 name, loaded = model_picker(views.qsenn_recipes(), "qsenn-model",
-                            "No Q-SENN model is trained yet: train one on the Home page (or `python -m interp_core train qsenn-shapes`).")
+                            "No Q-SENN model is trained yet: train one on the Home page (or `python -m interp_core train qsenn-shapes`).",
+                            url=url)
 model, info = loaded.model, loaded.info
 dataset, fp, names = loaded.recipe.dataset, loaded.card.fingerprint, loaded.info.class_names
 alpha = model.alpha
@@ -75,15 +92,17 @@ if naming is None:
 
 st.header("Global explanation: one class through its features")
 with guarded("Explaining the class"):
-    c = st.selectbox("Class", list(range(info.num_classes)), key=f"qsenn-class-{dataset}", format_func=lambda i: names[i])
+    all_classes = list(range(info.num_classes))
+    c = st.selectbox("Class", all_classes, index=url.index("class", all_classes), key=f"qsenn-class-{dataset}", format_func=lambda i: names[i])
+    url.share("class", int(c))
     features = cached_class_features(name, fp, clip, int(c))
     st.caption("Each feature with its sign, its best CLIP label (A_clip value, and its share of the strongest feature's; "
                "*weak* when it is in Fig. 6's lowest bin) and its best attribute (A_gt, and Eq. 10's r), shown through its "
                "five most activating training images: the feature's colour marks where its map fires.")
-    st.dataframe([{"feature": f"f{f.feature}", "sign": f.sign, "CLIP label": f.clip_label, "a_clip": f.clip_value,
+    show_table(st, [{"feature": f"f{f.feature}", "sign": f.sign, "CLIP label": f.clip_label, "a_clip": f.clip_value,
                    "name strength": f.clip_strength, "weak name": f.weak, "attribute label": f.attribute_label,
                    "A_gt": f.attribute_value, "r": f.attribute_r, "classes using it": f.n_classes} for f in features],
-                 hide_index=True, key=f"qsenn-class-table-{dataset}", column_config={
+               f"features of class {names[int(c)]}", report=report, key=f"qsenn-class-{dataset}-features", column_config={
                      "a_clip": st.column_config.NumberColumn(format="%.4f"),
                      "name strength": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
                      "A_gt": st.column_config.NumberColumn(format="%.3f"), "r": st.column_config.NumberColumn(format="%.2f")})
@@ -101,7 +120,9 @@ with guarded("Drawing the matrix"):
     st.caption("Classes × features (red +α, blue −α, grey 0), features sorted by how many classes use them. Click a "
                "cell to see that feature on that class.")
     key = f"qsenn-matrix-{name}"
-    event = st.plotly_chart(views.matrix_figure(loaded, naming), on_select="rerun", selection_mode="points", key=key)
+    matrix = views.matrix_figure(loaded, naming)
+    event = st.plotly_chart(matrix, on_select="rerun", selection_mode="points", key=key, config=plotly_config(f"{name}-decision-layer"))
+    report.plotly(matrix, f"decision layer of {name}: classes × features")
     clicked = views.clicked_cell(event.selection.points if event else [])
     order = views.feature_order(model.decision_weight.detach())
     default_j = clicked[1] if clicked else (model.class_features(int(c)) or order)[0]
@@ -119,7 +140,7 @@ with guarded("Drawing the matrix"):
 
 st.header("Local explanation: why A and not B")
 with guarded("Explaining the input"):
-    sample = input_picker(dataset, key=f"qsenn-{dataset}")
+    sample = input_picker(dataset, key=f"qsenn-{dataset}", model=name, url=url)
     if sample is not None:
         x = sample.x.float().contiguous()
         x_key = tensor_key(x)
@@ -129,28 +150,42 @@ with guarded("Explaining the input"):
         picture, text = st.columns([1, 3])
         truth = f" · true class {names[sample.label]}" if sample.label is not None else ""
         picture.image(sample.display, caption=sample.source + truth, width=128)
-        text.markdown(f"**Predicted: {names[predicted]}** (p = {probs[predicted]:.2f})")
-        other = text.selectbox("Compare with class (most likely first)", ranked[1:], index=0,
-                               format_func=lambda i: f"{names[i]} (p = {probs[i]:.2f})",
+        text.markdown(f"**Predicted: {names[predicted]}** ({percent(probs[predicted])})")
+        url.follow("qsenn-input", (name, sample.source), "other")
+        other = text.selectbox("Compare with class (most likely first)", ranked[1:], index=url.index("other", ranked[1:]),
+                               format_func=lambda i: f"{names[i]} ({percent(probs[i])})",
                                key=f"qsenn-other-{dataset}-{sample.source}")
+        url.share("other", int(other))
         a, b = cached_local(name, fp, x_key, (predicted, int(other)))
         columns = st.columns(2)
-        for column, view in zip(columns, (a, b)):
-            column.plotly_chart(views.contribution_figure(view, naming, names[view.target]), key=f"qsenn-bars-{view.target}")
-            column.image([view.attribution] + [view.overlays[j] for j in view.class_features], width=110,
-                         caption=[f"Σ w·M for {names[view.target]}"] + [views.feature_title(naming, j) for j in view.class_features])
-        st.plotly_chart(views.difference_figure(a, b, naming, names), key="qsenn-difference")
+        audio = info.kind == "audio"
+        import numpy as np
+
+        base = np.asarray(x, dtype=np.float32).reshape(x.shape[-2], x.shape[-1]) if audio else sample.display
+        for k, (column, view) in enumerate(zip(columns, (a, b))):
+            bars = views.contribution_figure(view, naming, names[view.target])
+            column.plotly_chart(bars, key=f"qsenn-bars-{view.target}", config=plotly_config(f"qsenn-{names[view.target]}"))
+            report.plotly(bars, f"contributions to {names[view.target]}")
+            show_map(column, map_png("signed", view.attribution_map, base=base, audio=audio, scale="contribution"),
+                     f"Σ w·M for {names[view.target]} ({percent(view.probability)}) · {name}", report=report, key=f"qsenn-png-{k}")
+            column.image([view.overlays[j] for j in view.class_features], width=110,
+                         caption=[views.feature_title(naming, j) for j in view.class_features])
+        difference = views.difference_figure(a, b, naming, names)
+        st.plotly_chart(difference, key="qsenn-difference", config=plotly_config("qsenn-difference"))
+        report.plotly(difference, f"why {names[a.target]} and not {names[b.target]}")
 
 st.header("Metrics")
 with guarded("Computing Table 6"):
     st.markdown(f"**Table 6** · the CLIP names ({views.ClipChoice(*clip).label}) against the attribute ranking A_gt, "
                 f"over {len(naming.a_clip)} features and {len(naming.concepts)} attributes")
-    st.dataframe(naming.table6(), hide_index=True, key="qsenn-table6", column_config={
+    show_table(st, naming.table6(), "Table 6", report=report, key="qsenn-table6", column_config={
         "pos_full": st.column_config.NumberColumn("pos_full ↓", format="%.2f"),
         "pos_pred": st.column_config.NumberColumn("pos_pred ↓", format="%.2f"),
         "pos_pred_rel": st.column_config.NumberColumn("pos_pred_rel ↑", format="percent")})
     st.markdown("**Fig. 6** · pos_pred_rel of the features in four evenly sized bins of their alignment value max(a_clip)")
-    st.plotly_chart(views.certainty_figure(naming), key="qsenn-fig6")
+    fig6 = views.certainty_figure(naming)
+    st.plotly_chart(fig6, key="qsenn-fig6", config=plotly_config("qsenn-fig6"))
+    report.plotly(fig6, "Fig. 6: pos_pred_rel per alignment bin")
 with guarded("Computing Tables 1/4"):
     from interp_core.store.catalog import checkpoint_fingerprint, checkpoint_status  # noqa: E402
 
@@ -166,7 +201,7 @@ with guarded("Computing Tables 1/4"):
             continue
         tables = cached_tables(data, prints)
         st.markdown(f"*{data}*" + (f" (not trained: {', '.join(tables['missing'])})" if tables["missing"] else ""))
-        st.dataframe(tables["rows"], hide_index=True, key=f"qsenn-tables-df-{data}", column_config={
+        show_table(st, tables["rows"], f"Tables 1/4 on {data}", report=report, key=f"qsenn-tables-df-{data}", column_config={
             "accuracy": st.column_config.NumberColumn(format="percent"),
             "diversity_at_5": st.column_config.NumberColumn("diversity@5", format="percent"),
             "dependence": st.column_config.NumberColumn("dependence γ", format="percent"),
@@ -174,3 +209,4 @@ with guarded("Computing Tables 1/4"):
             "binary_features": st.column_config.NumberColumn("binary features", format="percent"),
             "nonzero_per_class": st.column_config.NumberColumn("features / class", format="%.1f"),
             "n_features": st.column_config.NumberColumn("total features")})
+report.offer()

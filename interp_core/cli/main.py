@@ -1,4 +1,5 @@
-"""``python -m interp_core``: list, train, eval, ship, data preview, pointing-game, check-folder, bench."""
+"""``python -m interp_core``: list, train (one process or torchrun), import-model, compare, eval, ship, data preview,
+pointing-game, check-folder, bench."""
 from __future__ import annotations
 
 import argparse
@@ -17,9 +18,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     from interp_core.methods import available_explainers
     from interp_core.store import all_recipes, checkpoint_status, code_status, recipe_hash
 
+    from interp_core.external.imported import ImportedRecipe, imported_card
+
     recipes = [
         {"name": r.name, "family": r.family, "kind": r.kind, "dataset": r.dataset, "hash": recipe_hash(r),
-         "status": checkpoint_status(r.name), "code": code_status(r.name), "shipped": r.shipped, "description": r.description}
+         "status": checkpoint_status(r.name), "code": code_status(r.name), "shipped": r.shipped, "description": r.description,
+         **({"imported": True, "card": imported_card(r.name)} if isinstance(r, ImportedRecipe) else {})}
         for r in all_recipes().values()
     ]
     datasets = embedded_datasets()
@@ -37,9 +41,39 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from interp_core.store import train_recipe
+def _refuse_on_cpu(name: str, device: str | None) -> str | None:
+    """Why ``name`` must not train here (a GPU-sized recipe on a machine without CUDA), or None."""
+    from interp_core.external.recipes import GPU_RECIPES
 
+    if name not in GPU_RECIPES:
+        return None
+    from interp_core.device import choose_device
+
+    if choose_device(device).type == "cuda":
+        return None
+    from interp_core.external.estimate import cpu_refusal
+
+    return cpu_refusal(name)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from interp_core.external.imported import is_imported
+    from interp_core.store import get_recipe, train_recipe
+
+    get_recipe(args.recipe)  # an unknown name fails here, with the available ones
+    if is_imported(args.recipe):
+        print(f"error: {args.recipe!r} is an imported model; its weights are not trained here "
+              f"(import-model --replace brings in new ones).", file=sys.stderr)
+        return 2
+    refusal = _refuse_on_cpu(args.recipe, args.device)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
+    if args.nproc is not None or args.nnodes > 1 or args.rdzv_endpoint:
+        return _train_distributed(args)
+    if args.epochs is not None or args.train_subset is not None:
+        print("error: --epochs and --train-subset go with --nproc (a launcher run of a changed recipe).", file=sys.stderr)
+        return 2
     trained = train_recipe(args.recipe, device=args.device, show_bar=not args.quiet)
     result = {"recipe": args.recipe, "train_seconds": trained.meta["train_seconds"], "device": trained.meta["device"],
               **trained.meta["test_metrics"]}
@@ -48,6 +82,100 @@ def cmd_train(args: argparse.Namespace) -> int:
         + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in trained.meta["test_metrics"].items())
     )
     return 0
+
+
+def _train_distributed(args: argparse.Namespace) -> int:
+    from interp_core.training.distributed import DistributedRunError, launch
+
+    try:
+        result = launch(args.recipe, nproc=args.nproc or 1, nnodes=args.nnodes, rdzv_endpoint=args.rdzv_endpoint,
+                        max_restarts=args.max_restarts, device=args.device, epochs=args.epochs, train_subset=args.train_subset,
+                        run_dir=args.run_dir, keep_checkpoints=args.keep_checkpoints, fresh=args.fresh, quiet=args.quiet)
+    except DistributedRunError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(result)
+    else:
+        resumed = f", resumed after epoch {result['resumed_from_epoch']}" if result["resumed_from_epoch"] else ""
+        print(f"Trained {result['recipe']} on {result['world_size']} processes ({result['device']}{resumed}) in "
+              f"{result['train_seconds']:.1f}s: " + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                                                          for k, v in result["test_metrics"].items()))
+    return 0
+
+
+def cmd_import_model(args: argparse.Namespace) -> int:
+    from interp_core.external.importer import import_model
+
+    arch_kwargs = json.loads(args.arch_kwargs) if args.arch_kwargs else None
+    if arch_kwargs is not None and not isinstance(arch_kwargs, dict):
+        raise ValueError("--arch-kwargs must be a JSON object, e.g. '{\"b\": 2.0}'.")
+    result = import_model(args.name, arch=args.arch, weights=args.weights, classes=args.classes, dataset=args.dataset,
+                          output=args.output, arch_kwargs=arch_kwargs, replace=args.replace, evaluate=not args.no_eval,
+                          device=args.device)
+    if args.json:
+        _print_json(result)
+    else:
+        card = result["card"]
+        metrics = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result["test_metrics"].items())
+        print(f"Imported {card['recipe']}: {args.arch} on {card['dataset']}, {len(card['class_names'])} classes, "
+              f"input {tuple(card['input_shape'])}, {card['output']} outputs, weights {card['fingerprint']}"
+              + (f"; test {metrics}" if metrics else "") + f"\n  checkpoint {result['checkpoint']}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from interp_core.data import load_split
+    from interp_core.evaluation.compare import compare, comparison_pairs
+    from interp_core.store import get_recipe
+
+    models = [m.strip() for m in args.model.split(",") if m.strip()]
+    datasets = {get_recipe(m).dataset for m in models}
+    if len(datasets) != 1:
+        raise ValueError(f"Compare takes models of one dataset; {', '.join(models)} are on {', '.join(sorted(datasets))}.")
+    dataset = datasets.pop()
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
+    pairs = comparison_pairs(dataset, methods, models)
+    if not pairs:
+        raise ValueError(f"No method explains {', '.join(models)}" + (f" among {args.methods}." if methods else "."))
+    split = load_split(dataset, args.split)
+    if not 0 <= args.index < len(split):
+        raise ValueError(f"--index must be in 0..{len(split) - 1} for the {args.split} split of {dataset}.")
+    x = split.inputs([args.index])[0]
+    entries = compare(x, args.target, pairs)
+    out = None
+    if args.out:
+        from pathlib import Path
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for e in entries:
+        row = {"method": e.method, "model": e.model, "predicted": e.predicted, "probability": e.probability,
+               "target_probability": e.target_probability, "fingerprint": e.fingerprint, "seconds": round(e.seconds, 3),
+               "error": e.error}
+        if e.explanation is not None:
+            attribution = e.explanation.attribution.numpy()
+            row.update(target=e.explanation.target, map_shape=list(attribution.shape), map_sum=float(attribution.sum()),
+                       map_max=float(attribution.max()), map_min=float(attribution.min()))
+            if out is not None:
+                path = out / f"{e.model}--{e.method}.npy"
+                np.save(path, attribution, allow_pickle=False)
+                row["map_file"] = str(path)
+        rows.append(row)
+    payload = {"dataset": dataset, "split": args.split, "index": args.index, "label": int(split.labels[args.index]),
+               "class_names": list(split.info.class_names), "entries": rows}
+    if args.json:
+        _print_json(payload)
+    else:
+        print(f"{dataset} {args.split} #{args.index} (label {split.info.class_names[payload['label']]}):")
+        for row in rows:
+            shown = (f"map {tuple(row['map_shape'])} max {row['map_max']:.3g}" if row["error"] is None else f"error: {row['error']}")
+            print(f"  {row['model']:<16} {row['method']:<22} predicted {split.info.class_names[row['predicted']]} "
+                  f"({row['probability']:.3f}) {shown} {row['seconds']:.2f}s")
+    return 0 if all(row["error"] is None for row in rows) else 1
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -191,12 +319,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("train", help="train a recipe from scratch and cache it")
+    p = sub.add_parser("train", help="train a recipe from scratch and cache it (--nproc: on several processes with torchrun)")
     p.add_argument("recipe")
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group("several processes or machines (torchrun, DistributedDataParallel; classifier recipes)")
+    g.add_argument("--nproc", type=int, default=None,
+                   help="processes per machine: one per GPU on CUDA (NCCL); on the CPU, gloo processes sharing its cores")
+    g.add_argument("--nnodes", type=int, default=1, help="machines taking part; run the same command on each")
+    g.add_argument("--rdzv-endpoint", default=None, help="HOST:PORT of one machine, where the processes meet (with --nnodes > 1)")
+    g.add_argument("--max-restarts", type=int, default=0, help="times torchrun relaunches failed workers (they resume)")
+    g.add_argument("--run-dir", default=None, help="folder of the epoch checkpoints (default: <cache>/runs/<recipe>-<hash>; "
+                                                    "shared by all machines)")
+    g.add_argument("--keep-checkpoints", type=int, default=1, help="epoch checkpoints kept (0: all)")
+    g.add_argument("--fresh", action="store_true", help="start over instead of resuming from the last epoch checkpoint")
+    g.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (another recipe hash)")
+    g.add_argument("--train-subset", type=int, default=None, help="override the recipe's training-sample cap (another hash)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("import-model", help="register your own trained classifier from a weights-only file")
+    p.add_argument("name", help="the model's name (lower-case letters, digits, . _ -)")
+    p.add_argument("--arch", required=True, help="architecture: cnn, audio-cnn, bcos-cnn, resnet18/34/50, vgg11, densenet121 "
+                                                  "or a B-cos conversion bcos-resnet18 ...")
+    p.add_argument("--weights", required=True, help=".safetensors, or a .pt/.pth state dict (read with weights_only=True)")
+    p.add_argument("--classes", required=True, help="class names in output order: one per line, or a JSON list")
+    p.add_argument("--dataset", required=True, help="KIND:ROOT (imagefolder:/data/x, cub:/data/CUB_200_2011, esc50:..., "
+                                                    "KIND@SIZE:ROOT to resize) or an embedded dataset")
+    p.add_argument("--output", choices=("softmax", "sigmoid"), default=None, help="output activation (default: sigmoid for bcos-*)")
+    p.add_argument("--arch-kwargs", default=None, help="JSON object of architecture options, e.g. '{\"b\": 2.0}'")
+    p.add_argument("--replace", action="store_true", help="overwrite an earlier import of this name")
+    p.add_argument("--no-eval", action="store_true", help="skip the test-split accuracy")
+    p.add_argument("--device", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import_model)
+
+    p = sub.add_parser("compare", help="every applicable method on one test sample, side by side (maps as .npy with --out)")
+    p.add_argument("--model", required=True, help="model name(s) of one dataset, comma-separated")
+    p.add_argument("--methods", default=None, help="explanation methods, comma-separated (default: every applicable one)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--index", type=int, default=0, help="sample number in the split")
+    p.add_argument("--target", type=int, default=None, help="class to explain (default: each model's prediction)")
+    p.add_argument("--out", default=None, help="folder for the maps, one <model>--<method>.npy each")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("eval", help="metrics on the test split, computed now from the cached or shipped model")
     p.add_argument("recipe")

@@ -1258,6 +1258,81 @@ def load_real(kind: str, root: PathLike, split: str | None = "train", **kwargs) 
     return REAL_DATASETS[kind].load(root, split, **kwargs)
 
 
+# ---------------------------------------------------------------- real datasets registered by name
+
+#: Share of each class a flat ImageFolder (no split folders) holds out as its test split (seeded).
+IMAGE_FOLDER_TEST_FRACTION = 0.2
+
+
+def _image_folder_holdout(labels: np.ndarray, split: str) -> np.ndarray:
+    """Indices of ``split`` in a flat ImageFolder: per class a seeded fifth (at least one image of every
+    class with two or more) is ``test``, the rest ``train``; sorted, so file order is kept."""
+    rng = np.random.default_rng(_SUBSAMPLE_SEED)
+    test = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        n_test = max(1, int(round(IMAGE_FOLDER_TEST_FRACTION * len(members)))) if len(members) > 1 else 0
+        test.extend(rng.choice(members, size=n_test, replace=False).tolist())
+    in_test = np.zeros(len(labels), dtype=bool)
+    in_test[test] = True
+    return np.flatnonzero(in_test if split == "test" else ~in_test)
+
+
+def _image_folder_split(root: PathLike, split: str, image_size: int, **kwargs) -> Split:
+    """``train`` / ``test`` of an ImageFolder: its split folders when it has them (``test`` falls back to
+    ``val``, ``valid``, ``validation``), else the seeded per-class hold-out of a flat folder."""
+    _check_split(split, ("train", "val", "test"), "an ImageFolder dataset")
+    base = _existing_dir(root, "ImageFolder")
+    present = [name for name in _subfolders(base) if name in IMAGE_FOLDER_SPLITS]
+    if present:
+        wanted = {"train": ("train",), "val": ("val", "valid", "validation"), "test": ("test", "val", "valid", "validation")}[split]
+        folder = next((name for name in wanted if name in present), None)
+        if folder is None:
+            raise DatasetFormatError(f"ImageFolder {base} has split folders {', '.join(present)} but none for {split!r} "
+                                     f"(expected one of {', '.join(wanted)}).")
+        return load_image_folder(base, folder, image_size, **kwargs)
+    whole = load_image_folder(base, None, image_size, **kwargs)
+    return whole.subset(_image_folder_holdout(whole.labels, split))
+
+
+def load_named(split: str = "train", *, name: str, kind: str, root: PathLike, image_size: int | None = None,
+               **kwargs) -> Split:
+    """Split ``split`` of the real dataset registered as ``name`` (``KIND[@SIZE]:ROOT``, see
+    :mod:`interp_core.external.datasets`), with ``split.info.name == name``: ``train`` / ``test`` for
+    every kind (ESC-50 also ``val``: folds 1-3 / 5 / 4); a flat ImageFolder holds out a seeded fifth of
+    each class as ``test``. ``image_size``: the square side for CUB and ImageFolder (None: the loader's)."""
+    from dataclasses import replace
+
+    if image_size is not None:
+        kwargs["image_size"] = int(image_size)
+    if kind == "imagefolder":
+        split_data = _image_folder_split(root, split, **{"image_size": 64, **kwargs})
+    else:
+        split_data = load_real(kind, root, split, **kwargs)
+    split_data.info = replace(split_data.info, name=name)
+    return split_data
+
+
+_NAMED_INFO: dict[tuple, DatasetInfo] = {}
+
+
+def named_info(*, name: str, kind: str, root: PathLike, image_size: int | None = None) -> DatasetInfo:
+    """The :class:`DatasetInfo` of :func:`load_named`'s dataset (classes, input shape), read from one
+    sample of its training split and kept for the process."""
+    from dataclasses import replace
+
+    key = (name, kind, str(root), image_size)
+    if key not in _NAMED_INFO:
+        if kind == "imagefolder":  # class names are the folders (of every split): one decoded image suffices
+            base = _existing_dir(root, "ImageFolder")
+            nested = any(n in IMAGE_FOLDER_SPLITS for n in _subfolders(base))
+            one = load_image_folder(base, "train" if nested else None, int(image_size or 64), max_samples=1)
+        else:
+            one = load_named("train", name=name, kind=kind, root=root, image_size=image_size, max_samples=1)
+        _NAMED_INFO[key] = replace(one.info, name=name)
+    return _NAMED_INFO[key]
+
+
 __all__ = [
     "CHECKABLE_KINDS",
     "DatasetDownloadError",

@@ -76,7 +76,10 @@ def code_status(name: str) -> str:
     """Whether the checkpoint ``load_model(name)`` would load was trained by today's code: ``"current"``,
     ``"stale"`` (a module that shapes its training changed since: retraining would give other weights;
     also a record in the older single-hash form, which cannot say which module it covered),
-    ``"unknown"`` (trained before fingerprints were recorded) or ``"missing"``."""
+    ``"unknown"`` (trained before fingerprints were recorded), ``"imported"`` (weights imported, not
+    trained here: no training code to be stale against) or ``"missing"``."""
+    if checkpoint_meta(name).get("imported"):
+        return "imported"
     changed = stale_modules(name)
     if changed is None:
         meta = checkpoint_meta(name)

@@ -83,15 +83,16 @@ def _architecture_sites() -> dict[str, str]:
 
 def _architecture_modules(recipe: Recipe, seen: frozenset[str] = frozenset()) -> set[str]:
     """Modules defining the architectures ``recipe`` builds: its ``arch`` and, recursively, those of the
-    recipes its fields name (a backbone, a dense model it starts from). All of :mod:`interp_core.models`
-    when a name cannot be placed statically."""
-    from interp_core.store.recipes import all_recipes
+    recipes its fields name (a backbone, a dense model it starts from); an architecture registered outside
+    :mod:`interp_core.models` is placed by :data:`~interp_core.store.recipes.ARCHITECTURE_MODULES`. All of
+    :mod:`interp_core.models` when a name cannot be placed."""
+    from interp_core.store.recipes import ARCHITECTURE_MODULES, all_recipes
 
-    recipes = all_recipes()
+    recipes = all_recipes()  # loads the recipe providers, which also fill ARCHITECTURE_MODULES
     found: set[str] = set()
     arch = getattr(recipe, "arch", None)
     if isinstance(arch, str) and arch:
-        site = _architecture_sites().get(arch)
+        site = _architecture_sites().get(arch) or ARCHITECTURE_MODULES.get(arch)
         found |= {site} if site else set(_model_modules())
     for value in vars(recipe).values():
         if isinstance(value, str) and value in recipes and value != recipe.name and value not in seen:
@@ -103,7 +104,9 @@ def training_modules(recipe: Recipe) -> list[str]:
     """The interp_core modules whose code shapes how ``recipe`` is trained, sorted."""
     from interp_core.data import DATASETS
 
-    start = {type(recipe).__module__.rpartition(".")[0] + ".training", DATASETS.get(recipe.dataset).module, "interp_core.store.models",
+    # A real dataset named KIND[@SIZE]:ROOT is read by the real-data loaders, not a registered generator.
+    data_modules = {DATASETS.get(recipe.dataset).module} if recipe.dataset in DATASETS else {"interp_core.external.datasets", "interp_core.data.real"}
+    start = {type(recipe).__module__.rpartition(".")[0] + ".training", *data_modules, "interp_core.store.models",
              "interp_core.models.registry"}
     start |= _architecture_modules(recipe)
     seen: set[str] = set()

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from interp_core.families import family_modules
 from interp_core.registry import Registry
 
-RECIPES: Registry["Recipe"] = Registry("recipe", lambda: family_modules("recipes"))
+#: Recipe providers outside the families: the papers' recipes on real data, and the models you imported.
+EXTERNAL_PROVIDERS = ("interp_core.external.recipes", "interp_core.external.imported")
+RECIPES: Registry["Recipe"] = Registry("recipe", lambda: [*family_modules("recipes"), *EXTERNAL_PROVIDERS])
+#: Architectures registered outside ``interp_core.models`` (name -> the module that registers it), filled
+#: by torch-free recipe providers: :func:`get_recipe` imports the module of a recipe's ``arch``.
+ARCHITECTURE_MODULES: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -70,4 +77,10 @@ def all_recipes() -> dict[str, Recipe]:
 
 
 def get_recipe(name: str) -> Recipe:
-    return RECIPES.get(name)
+    """The recipe ``name``. Once torch is imported (building a model needs it; listing stays torch-free),
+    also imports the module that registers its architecture when that lives outside ``interp_core.models``."""
+    recipe = RECIPES.get(name)
+    module = ARCHITECTURE_MODULES.get(str(getattr(recipe, "arch", "")))
+    if module is not None and "torch" in sys.modules:
+        importlib.import_module(module)
+    return recipe

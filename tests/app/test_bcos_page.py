@@ -19,13 +19,19 @@ def test_top5_matches_the_model(page):
     from interp_core.store import load_model
 
     loaded = load_model("bcos-shapes", "cpu", train_if_missing=False)
-    x = load_split("shapes", "test").inputs([0])
+    index = page.number_input(key="bcos-index").value
+    x = load_split("shapes", "test").inputs([index])
     with torch.no_grad():
         probs = torch.sigmoid(loaded.model(x))[0]
     top = torch.topk(probs, 5)
     frame = page.dataframe[0].value
     assert list(frame["class"]) == [loaded.info.class_names[int(i)] for i in top.indices]
-    assert torch.allclose(torch.tensor(list(frame["probability (sigmoid)"])), top.values, atol=1e-5)
+    assert torch.allclose(torch.tensor(list(frame["value"])), top.values, atol=1e-5)
+    from app.figures import probability_text
+
+    # probabilities for people: percentages, never a long string of zeros
+    assert list(frame["probability (sigmoid)"]) == [probability_text(float(p)) for p in top.values]
+    assert all(t.endswith("%") and len(t) <= 7 for t in frame["probability (sigmoid)"])
 
 
 def test_contributions_sum_to_logit_minus_bias(page):
@@ -51,3 +57,47 @@ def test_neuron_top_images_and_other_class(page):
     box = [s for s in page.selectbox if s.label == "Explain class"][0]
     box.set_value(3).run()
     assert not page.exception and not page.error
+
+
+def test_default_sample_is_classified_correctly(page):
+    from interp_core.data import load_split
+
+    index = page.number_input(key="bcos-index").value
+    frame = page.dataframe[0].value
+    split = load_split("shapes", "test")
+    assert frame["class"][0] == split.info.class_names[int(split.labels[index])]
+
+
+def test_neuron_position_is_explained(page):
+    text = [c.value for c in page.caption if c.value.startswith("Neuron ")][0]
+    assert "feature map" in text and "input pixel" in text and " of 64×64" in text
+
+
+def _png_bytes() -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_neuron_explorer_keeps_its_neuron_after_gallery_to_upload():
+    """Choose a neuron, switch to Upload (the explorer is not drawn while no file is chosen), upload: the
+    controls still show the chosen neuron and the picture is that neuron's."""
+    at = open_page("bcos", timeout=180)
+    layer_box = [s for s in at.selectbox if s.label == "Layer"][0]
+    layers = layer_box.options
+    chosen_layer = layers[1] if layer_box.value != layers[1] else layers[2]
+    layer_box.set_value(chosen_layer).run()
+    channel = [n for n in at.number_input if n.label.startswith("Channel")][0]
+    channel.set_value(3).run()
+    at.radio(key="bcos-source").set_value("Upload").run()
+    assert not [s for s in at.selectbox if s.label == "Layer"]  # not drawn while waiting for a file
+    at.file_uploader(key="bcos-upload").set_value(("noise.png", _png_bytes(), "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s for s in at.selectbox if s.label == "Layer"][0].value == chosen_layer
+    assert [n for n in at.number_input if n.label.startswith("Channel")][0].value == 3
+    assert any(c.value.startswith(f"Neuron {chosen_layer}[3] at ") for c in at.caption), [c.value for c in at.caption]

@@ -9,35 +9,45 @@ def _compare_page() -> AppTest:
     return open_page("compare")
 
 
-def _shown(at: AppTest) -> dict[str, str]:
-    titles = [md.value for md in at.markdown if md.value.startswith("**")]
-    captions = [c.value for c in at.caption if c.value.startswith("explains")]
-    return {t.split("**")[1] + " · " + t.split(" · ")[-1]: c for t, c in zip(titles, captions)}
+def _summary(at: AppTest):
+    return at.dataframe[0].value
 
 
 def test_compare_shows_fast_methods_with_predictions():
     at = _compare_page()
     assert not at.error, [e.value for e in at.error]
-    shown = _shown(at)
-    assert {"gradient · cnn-shapes", "input_x_gradient · cnn-shapes", "gradcam · cnn-shapes"} <= set(shown), shown
+    table = _summary(at)
+    shown = {f"{m} · {model}" for m, model in zip(table["method"], table["model"])}
+    assert {"gradient · cnn-shapes", "input_x_gradient · cnn-shapes", "gradcam · cnn-shapes"} <= shown, shown
     assert not any(key.startswith(("lime", "rise")) for key in shown)  # slow methods are opt-in
     # Default target is each model's own prediction, so "explains X" equals "predicts X".
-    for caption in shown.values():
-        explains = caption.split("explains ")[1].split(" (p=")[0]
-        predicts = caption.split("predicts ")[1].split(" (p=")[0]
-        assert explains == predicts
+    assert list(table["explains"]) == list(table["predicts"])
+    # Probabilities for people: the text column is the number as a percentage.
+    from app.figures import probability_text
+
+    assert list(table["probability of the prediction"]) == [probability_text(p) for p in table["p_predicted"]]
+    # Every map has its PNG download.
+    assert sum(b.label == "PNG" for b in at.get("download_button")) >= len(table)
 
 
 def test_compare_toggle_target_class_explains_that_class_everywhere():
     at = _compare_page()
-    target_radio = [r for r in at.radio if r.label == "Target class"][0]
-    target_radio.set_value("choose a class").run()
-    class_box = [s for s in at.selectbox if s.label == "Class"][0]
-    class_box.set_value(5).run()
+    at.radio(key="compare-mode").set_value("choose a class").run()
+    at.selectbox(key="compare-class-shapes").set_value(5).run()
     assert not at.exception and not at.error
     from interp_core.data.shapes import CLASS_NAMES
 
-    shown = _shown(at)
-    assert len(shown) >= 3
-    for caption in shown.values():
-        assert caption.startswith(f"explains {CLASS_NAMES[5]} (p=")
+    table = _summary(at)
+    assert len(table) >= 3
+    assert set(table["explains"]) == {CLASS_NAMES[5]}
+
+
+def test_compare_sounds_has_a_player_and_maps_over_the_spectrogram():
+    at = _compare_page()
+    at.selectbox(key="compare-dataset").set_value("sounds").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.get("audio")) >= 1  # the input's player
+    table = _summary(at)
+    assert "gradient" in set(table["method"])
+    assert any("spectrogram" in c.value for c in at.caption)

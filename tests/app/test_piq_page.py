@@ -37,15 +37,20 @@ def test_digits_view_shows_the_librarys_decision_and_masks(digits_page):
     from interp_core.data import load_split
 
     loaded = _library("piq-digits")
-    x = load_split("digits", "test").inputs([0])
+    index = at.number_input(key="piq-digits-index").value
+    split = load_split("digits", "test")
+    x = split.inputs([index])
     with torch.no_grad():
         probs = loaded.model(x).softmax(1)[0]
         result = loaded.model.interpret(x)
     predicted = int(probs.argmax())
-    assert _decision(at).split("**")[-1].strip().startswith(f"{predicted} {float(probs[predicted]):.0%}")
+    assert predicted == int(split.labels[index])  # the view opens on a digit the classifier gets right
+    from app.figures import probability_text
+
+    assert _decision(at).split("**")[-1].strip().startswith(f"{predicted} {probability_text(float(probs[predicted]))}")
     assert at.selectbox(key="piq-chosen-digits").value == predicted
     shown = _image_captions(at.main)
-    assert shown[0] == "input · decision in green"
+    assert shown[0].startswith("input · decision in green")
     piq = next(c for c in shown if c.startswith(f"PIQ · predicted class {predicted}"))
     assert piq.endswith(f"area {float(result.mask.mean()):.0%}")
     assert any(c.startswith("Grad-CAM") for c in shown) and any(c.startswith("LIME") for c in shown)

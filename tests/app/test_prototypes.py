@@ -34,8 +34,12 @@ def _expected_predictions(model, x: torch.Tensor) -> dict[str, int]:
 
 
 def _shown_predictions(at: AppTest) -> dict[str, str]:
-    tables = [t.value for t in at.table if "predicts" in t.value.columns]
+    tables = [t.value for t in at.dataframe if "predicts" in t.value.columns]
     return dict(zip(tables[0]["model"], tables[0]["predicts"])) if tables else {}
+
+
+def _tables(at: AppTest) -> list:
+    return [d for d in at.dataframe if "predicts" not in d.value.columns]
 
 
 def test_page_renders_fig2_maps_and_the_library_predictions(shapes_page):
@@ -44,18 +48,20 @@ def test_page_renders_fig2_maps_and_the_library_predictions(shapes_page):
     assert len(at.get("plotly_chart")) == 1
     model, test = _library("shapes")
     names = test.info.class_names
-    expected = {k: names[v] for k, v in _expected_predictions(model, test.inputs([0])[0]).items()}
+    index = at.number_input(key="kmex-shapes-index").value
+    expected = {k: names[v] for k, v in _expected_predictions(model, test.inputs([index])[0]).items()}
+    assert expected["CNN"] == names[int(test.labels[index])]  # the view opens on a correctly classified sample
     assert _shown_predictions(at) == expected
     subheaders = [s.value for s in at.subheader]
     assert f"B4 · predicts {expected['B4']}" in subheaders and f"B234 · predicts {expected['B234']}" in subheaders
     # the attribution explains the CNN's class by default
-    assert at.selectbox(key="kmex-target-shapes-shapes test #0").value == names.index(expected["CNN"])
+    assert at.selectbox(key=f"kmex-target-shapes-shapes test #{index}").value == names.index(expected["CNN"])
 
 
 def test_tables_hold_what_the_library_computes(shapes_page):
     from interp_core.methods.kmex import prototype_cosines
 
-    cosines, accuracies = (d.value.set_index(d.value.columns[0]) for d in shapes_page.dataframe)
+    cosines, accuracies = (d.value.set_index(d.value.columns[0]) for d in _tables(shapes_page))
     model, test = _library("shapes")
     with torch.no_grad():
         y = torch.from_numpy(test.labels)
@@ -80,9 +86,11 @@ def test_switching_to_digits_explains_a_digit():
     at.selectbox(key="kmex-model").set_value("kmex-digits").run()
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
     model, test = _library("digits")
-    expected = {k: test.info.class_names[v] for k, v in _expected_predictions(model, test.inputs([0])[0]).items()}
+    index = at.number_input(key="kmex-digits-index").value
+    expected = {k: test.info.class_names[v] for k, v in _expected_predictions(model, test.inputs([index])[0]).items()}
     assert _shown_predictions(at) == expected
-    accuracies = at.dataframe[1].value.set_index("model")
+    assert expected["CNN"] == test.info.class_names[int(test.labels[index])]  # not the misclassified digit #0
+    accuracies = _tables(at)[1].value.set_index("model")
     assert abs(accuracies.loc["KMEx (K/C=5)", "test"] - accuracies.loc["CNN", "test"]) <= 0.01
 
 
@@ -93,7 +101,7 @@ def test_a_bad_upload_shows_a_message_and_the_rest_of_the_page_stays():
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.error) == 1 and "not an image" in at.error[0].value.lower(), [e.value for e in at.error]
     assert not _shown_predictions(at)  # nothing explained for a bad file ...
-    assert len(at.dataframe) == 2 and len(at.get("plotly_chart")) == 1  # ... while Fig. 2 and the tables remain
+    assert len(_tables(at)) == 2 and len(at.get("plotly_chart")) == 1  # ... while Fig. 2 and the tables remain
 
 
 @pytest.mark.slow
@@ -110,3 +118,41 @@ def test_a_new_class_choice_is_projected_and_clickable_points_name_their_images(
     assert {t["name"] for t in drawn} == {"red plain circle", "red plain square", "red plain triangle"}
     kinds = {KINDS[int(row[0])] for t in drawn for row in t["customdata"]}
     assert kinds == set(KINDS)
+
+
+def test_umap_colours_follow_the_colour_words_of_the_class_names(shapes_page):
+    import colorsys
+    import json
+
+    figure = json.loads(shapes_page.get("plotly_chart")[0].proto.spec)
+    drawn = [t for t in figure["data"] if t.get("customdata")]
+    hues = {"red": 0, "green": 125, "blue": 222, "yellow": 52}
+    colour_of = {}
+    for trace in drawn:
+        word = trace["name"].split()[0]
+        rgb = [int(trace["marker"]["color"][i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        hue = colorsys.rgb_to_hls(*rgb)[0] * 360
+        assert min(abs(hue - hues[word]), 360 - abs(hue - hues[word])) < 15, (trace["name"], trace["marker"]["color"])
+        colour_of.setdefault(trace["name"], set()).add(trace["marker"]["color"])
+    assert all(len(c) == 1 for c in colour_of.values())  # one colour per class across kinds
+    assert len({next(iter(c)) for c in colour_of.values()}) == len(colour_of)  # and distinct classes differ
+
+
+def test_clustered_classifier_columns_get_a_zoomed_inset(shapes_page):
+    import json
+
+    import numpy as np
+
+    figure = json.loads(shapes_page.get("plotly_chart")[0].proto.spec)
+    inset = [t for t in figure["data"] if t.get("xaxis") == "x2"]
+    if not inset:  # only when the c_j really overlap at the default zoom
+        pytest.skip("c_j points are spread out in this projection")
+    def values(v):  # plotly sends numpy arrays as {"dtype", "bdata"} typed arrays
+        import base64
+
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]) if isinstance(v, dict) else np.asarray(v, float)
+
+    points = np.array([(x, y) for t in inset for x, y in zip(values(t["x"]), values(t["y"]))])
+    assert {t["marker"]["symbol"] for t in inset} <= {"x", "triangle-up"}
+    assert "xaxis2" in figure["layout"] and np.ptp(points, axis=0).max() > 0
+    assert any("c_j" in a.get("text", "") for a in figure["layout"].get("annotations", []))

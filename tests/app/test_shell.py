@@ -130,3 +130,64 @@ def test_8khz_sound_upload_is_resampled_with_a_note():
     assert not at.error, [e.value for e in at.error]
     assert any("16" in c.value and "khz" in c.value.lower() for c in at.caption), [c.value for c in at.caption]
 
+
+
+def test_menu_and_home_list_only_views_whose_page_exists(tmp_path):
+    from app.components import existing_views
+
+    for stem in ("home", "data"):
+        (tmp_path / f"{stem}.py").write_text("")
+    shown = existing_views(tmp_path)
+    assert [v.page for views in shown.values() for v in views] == ["home", "data"]
+    assert list(shown) == ["Overview"]  # sections left empty are dropped
+
+
+def test_page_icon_is_local_and_the_deploy_button_is_hidden():
+    import tomllib
+
+    from app.components import PAGE_ICON
+    from page_runner import ROOT
+
+    assert PAGE_ICON.is_file() and PAGE_ICON.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ":material/" not in (ROOT / "app" / "main.py").read_text().split("set_page_config", 1)[1].split("\n")[0]
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] in ("viewer", "minimal")
+
+
+def test_home_estimates_training_time_from_the_recorded_cards():
+    from app.components import duration_text, training_estimate
+    from interp_core.store.catalog import checkpoint_meta, checkpoint_status
+
+    at = run_page()
+    missing = [r for r in at.dataframe[1].value.itertuples() if r.status == "missing"]
+    if not missing:
+        pytest.skip("every model is trained")
+    caption = next(c.value for c in at.caption if c.value.startswith("Estimated training time"))
+    for row in missing:
+        seconds, basis = training_estimate(row.model)
+        if seconds is None:
+            assert f"{row.model}: no recorded time" in caption
+            continue
+        assert f"{row.model} {duration_text(seconds)}" in caption
+        if basis.startswith("recorded for an earlier version of "):
+            import json
+
+            from interp_core.paths import SHIPPED_CHECKPOINTS
+
+            cards = [json.loads(p.read_text()) for p in SHIPPED_CHECKPOINTS.glob(f"{row.model}-*.json")]
+            assert seconds == max(c["train_seconds"] for c in cards if c["recipe"]["name"] == row.model)
+        elif basis.startswith("recorded for "):
+            relative = basis.split("recorded for ")[1]
+            assert checkpoint_status(relative) != "missing" and seconds == checkpoint_meta(relative)["train_seconds"]
+    button = next(b for b in at.button if b.label.startswith("Train "))
+    assert "in all" in button.label and "minutes" not in button.label
+
+
+def test_home_filter_shows_only_untrained_models_and_is_shared_in_the_link():
+    at = run_page()
+    everything = at.dataframe[1].value
+    at.radio(key="home-models-filter").set_value("not trained").run()
+    assert not at.exception
+    shown = at.dataframe[1].value
+    assert set(shown["model"]) == set(everything.loc[everything["status"] == "missing", "model"])
+    assert at.query_params["models"] in ("not trained", ["not trained"])

@@ -59,3 +59,12 @@ def test_catalog_status_follows_the_per_module_record(name, monkeypatch):
     assert catalog.code_status(name) == "stale"
     monkeypatch.setattr(catalog, "checkpoint_meta", lambda n: {"created": "2026"})
     assert catalog.code_status(name) == "unknown"
+
+
+def test_an_architecture_registered_outside_the_models_package_is_placed_by_its_provider():
+    from interp_core.store.recipes import all_recipes
+
+    gpu = [r for r in all_recipes().values() if getattr(r, "arch", "") in ("resnet50", "resnet18")]
+    if not gpu:
+        pytest.skip("no recipe names a torchvision architecture")
+    assert "interp_core.external.architectures" in provenance.training_modules(gpu[0])

@@ -103,3 +103,30 @@ def baseline_recipe() -> str:
 def posthoc_beside(baseline, x: torch.Tensor, target: int) -> dict[str, Explanation]:
     """The post-hoc explanations of :data:`POSTHOC_BESIDE` on the standard classifier ``baseline``."""
     return {m: get_explainer(m, baseline).explain(x, [target])[0] for m in POSTHOC_BESIDE}
+
+
+@torch.no_grad()
+def feature_map_size(loaded, layer: str) -> tuple[int, int] | None:
+    """``(rows, columns)`` of ``layer``'s output map for an input of the model's size (None for a layer
+    without a spatial map)."""
+    module = dict(loaded.model.named_modules())[layer]
+    seen: list[tuple[int, ...]] = []
+    handle = module.register_forward_hook(lambda _m, _i, out: seen.append(tuple(out.shape)))
+    try:
+        loaded.model(torch.zeros(1, *loaded.card.input_shape, device=loaded.device))
+    finally:
+        handle.remove()
+    return (seen[0][-2], seen[0][-1]) if seen and len(seen[0]) == 4 else None
+
+
+def neuron_position_text(loaded, layer: str, position: tuple[int, int] | None) -> str:
+    """What a neuron's position means, in words: its row and column in ``layer``'s feature map and the
+    part of the input it sits over (the map's cell scaled to input pixels)."""
+    size = feature_map_size(loaded, layer)
+    if position is None or size is None:
+        return "the layer has no spatial map: the neuron sees the whole input"
+    (row, col), (rows, cols) = position, size
+    height, width = loaded.card.input_shape[-2:]
+    y, x = (row + 0.5) * height / rows, (col + 0.5) * width / cols
+    return (f"row {row + 1} of {rows}, column {col + 1} of {cols} of the layer's {rows}×{cols} feature map (where this "
+            f"channel is most active for this input), centred over input pixel (y {y:.0f}, x {x:.0f}) of {height}×{width}")

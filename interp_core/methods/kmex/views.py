@@ -262,23 +262,69 @@ def projection_sources(projection: Projection, train_labels: np.ndarray, test_la
     return sources
 
 
-def class_colors(n: int) -> list[str]:
-    """``n`` distinct class colours (plotly's qualitative palettes, repeated beyond their length)."""
+#: Hue (degrees) of each colour word a class name may carry ("red plain circle" is drawn red).
+COLOUR_HUES = {"red": 0, "orange": 30, "yellow": 52, "green": 125, "cyan": 185, "blue": 222, "purple": 280, "violet": 280,
+               "magenta": 305, "pink": 330, "brown": 25}
+#: Lightness steps of the classes that share a colour word, dark to light; saturation of named colours.
+_LIGHTNESS = (0.30, 0.45, 0.60, 0.37, 0.52, 0.67, 0.24, 0.72)
+_SATURATION = 0.85
+
+
+def _hls_hex(hue: float, lightness: float, saturation: float) -> str:
+    import colorsys
+
+    return hex_color(colorsys.hls_to_rgb(hue / 360, lightness, saturation))
+
+
+def class_colors(class_names: Sequence[str]) -> list[str]:
+    """One colour per class (``"#rrggbb"``) that agrees with the class name: a name with a colour word
+    ("red plain circle", "green striped square") gets a shade of that colour, the classes that share a word
+    getting distinct lightness steps in class order; names without one (digits, sounds) get plotly's
+    qualitative palette, leaving out the hues that named colours use where several are in play. The same
+    names always give the same colours, so every view that colours classes agrees."""
     from plotly.colors import qualitative
 
-    palette = qualitative.Dark24 + qualitative.Light24
-    return [palette[i % len(palette)] for i in range(n)]
+    words = [next((w for w in str(n).lower().replace("-", " ").split() if w in COLOUR_HUES), None) for n in class_names]
+    seen: dict[str, int] = {}
+    out: list[str | None] = []
+    for word in words:
+        if word is None:
+            out.append(None)
+            continue
+        step = seen.get(word, 0)
+        seen[word] = step + 1
+        out.append(_hls_hex(COLOUR_HUES[word], _LIGHTNESS[step % len(_LIGHTNESS)], _SATURATION))
+    palette = [c for c in qualitative.Dark24 + qualitative.Light24]
+    rest = iter(palette * (1 + len(class_names) // len(palette)))
+    return [c if c is not None else next(rest) for c in out]
+
+
+#: Below this share of the embeddings' extent, the c_j points are drawn in a zoomed inset as well.
+CLUSTERED_SHARE = 0.03
 
 
 def projection_figure(projection: Projection, sources: np.ndarray, class_names: Sequence[str], kinds: Sequence[str] = KINDS, *, height: int = 560):
-    """Fig. 2 as a plotly figure: one trace per (kind, class), coloured by class and marked by kind
-    (train dots, test open dots at lower opacity, ``c_j`` crosses, rescaled ``c_j`` triangles, KMEx
-    squares). Each point's ``customdata`` is ``[kind index, source]`` (see :func:`projection_sources`)."""
+    """Fig. 2 as a plotly figure: one trace per (kind, class), coloured by class (:func:`class_colors`)
+    and marked by kind (train dots, test open dots at lower opacity, ``c_j`` crosses, rescaled ``c_j``
+    triangles, KMEx squares). Each point's ``customdata`` is ``[kind index, source]`` (see
+    :func:`projection_sources`).
+
+    UMAP puts the classifier columns ``c_j`` far from the embeddings' manifold; when they all fall within
+    :data:`CLUSTERED_SHARE` of the embeddings' extent (so that they overlap at the default zoom), they are
+    drawn in an inset zoomed on them, and their spot in the main plot is labelled."""
     import plotly.graph_objects as go
 
-    colors = class_colors(len(class_names))
+    colors = class_colors(class_names)
     fig = go.Figure()
     shown_classes: set[int] = set()
+    column_kinds = [k for k in ("classifier", "classifier_rescaled") if k in kinds]
+    column_rows = np.flatnonzero(np.isin(projection.kinds, [KINDS.index(k) for k in column_kinds]))
+    embedded = np.flatnonzero(np.isin(projection.kinds, [KINDS.index(k) for k in ("train", "test", "kmex")]))
+    inset = False
+    if len(column_rows) > 1 and len(embedded) > 1:
+        extent = np.ptp(projection.points[embedded], axis=0).max()
+        spread = np.ptp(projection.points[column_rows], axis=0).max()
+        inset = extent > 0 and spread < CLUSTERED_SHARE * extent
     for kind in kinds:
         label, symbol, size, opacity = KIND_STYLES[kind]
         k = KINDS.index(kind)
@@ -286,6 +332,7 @@ def projection_figure(projection: Projection, sources: np.ndarray, class_names: 
             rows = np.flatnonzero((projection.kinds == k) & (projection.labels == c))
             if len(rows) == 0:
                 continue
+            in_inset = inset and kind in column_kinds
             fig.add_trace(go.Scatter(
                 x=projection.points[rows, 0], y=projection.points[rows, 1], mode="markers",
                 name=class_names[c], legendgroup=f"class-{c}", showlegend=c not in shown_classes,
@@ -294,6 +341,7 @@ def projection_figure(projection: Projection, sources: np.ndarray, class_names: 
                 # plain lists: numpy arrays reach the browser as typed arrays, which come back as dicts
                 customdata=np.stack([np.full(len(rows), k), sources[rows]], 1).tolist(),
                 hovertemplate=f"{class_names[c]}<br>{label} #%{{customdata[1]}}<extra></extra>",
+                **({"xaxis": "x2", "yaxis": "y2"} if in_inset else {}),
             ))
             shown_classes.add(c)
     for kind in kinds:  # a key to the marker symbols, drawn in grey
@@ -302,6 +350,16 @@ def projection_figure(projection: Projection, sources: np.ndarray, class_names: 
                                  legendgrouptitle_text="markers", marker=dict(symbol=symbol, size=size, color="grey")))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(itemsizing="constant"),
                       xaxis=dict(title="UMAP 1", showticklabels=False), yaxis=dict(title="UMAP 2", showticklabels=False))
+    if inset:
+        centre = projection.points[column_rows].mean(0)
+        fig.add_annotation(x=float(centre[0]), y=float(centre[1]), text=f"all {len(column_rows)} c_j (zoomed in the inset)",
+                           showarrow=True, arrowhead=2, ax=-60, ay=-40, font=dict(size=11))
+        fig.add_trace(go.Scatter(x=[float(centre[0])], y=[float(centre[1])], mode="markers", hoverinfo="skip", showlegend=False,
+                                 marker=dict(symbol="circle-open", size=18, color="black")))
+        fig.update_layout(
+            xaxis2=dict(domain=[0.70, 0.98], anchor="y2", showticklabels=False, title=dict(text="c_j, zoomed", font=dict(size=10)),
+                        showline=True, mirror=True, linecolor="grey"),
+            yaxis2=dict(domain=[0.62, 0.98], anchor="x2", showticklabels=False, showline=True, mirror=True, linecolor="grey"))
     return fig
 
 

@@ -227,10 +227,13 @@ def spectrogram_figure(x: torch.Tensor, mask: np.ndarray, title: str, *, height:
     times, freqs = spectrogram_axes(*spec.shape)
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=("input log1p|STFT| with the mask (cyan)", title))
-    fig.add_trace(go.Heatmap(z=spec.tolist(), x=times.tolist(), y=freqs.tolist(), colorscale="Magma", showscale=False), 1, 1)
+    # One colour scale for both panels (the interpretation is the input's magnitude where the mask keeps it).
+    limits = dict(zmin=0.0, zmax=float(spec.max()) or 1.0)
+    fig.add_trace(go.Heatmap(z=spec.tolist(), x=times.tolist(), y=freqs.tolist(), colorscale="Magma", showscale=False, **limits), 1, 1)
     fig.add_trace(go.Contour(z=np.asarray(mask, dtype=np.float32).tolist(), x=times.tolist(), y=freqs.tolist(), showscale=False,
                              contours=dict(start=0.5, end=0.5, size=1, coloring="none"), line=dict(color="cyan", width=1.5)), 1, 1)
-    fig.add_trace(go.Heatmap(z=(spec * mask).tolist(), x=times.tolist(), y=freqs.tolist(), colorscale="Magma", showscale=False), 1, 2)
+    fig.add_trace(go.Heatmap(z=(spec * mask).tolist(), x=times.tolist(), y=freqs.tolist(), colorscale="Magma", **limits,
+                             colorbar=dict(title=dict(text="log1p |STFT|", side="right"), thickness=12)), 1, 2)
     fig.update_xaxes(title_text="time (s)")
     fig.update_yaxes(title_text="frequency (Hz)", row=1, col=1)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))

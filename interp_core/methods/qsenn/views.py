@@ -398,7 +398,8 @@ class LocalView:
     """One input explained for one class: its ``logit`` and ``probability``, per feature ``contributions``
     (W_cj z_j, sum with ``bias`` to the logit), ``activations`` z, ``class_features`` (W_cj != 0, largest
     |contribution| first), each of those features' map over the input (``overlays``) and the whole
-    attribution map over the input (``attribution``)."""
+    attribution map over the input (``attribution``), with its values ``attribution_map`` ``(H, W)``/``(F, T)``.
+    Pictures of sounds are in the spectrogram's orientation (low frequencies at the bottom)."""
 
     target: int
     logit: float
@@ -410,6 +411,7 @@ class LocalView:
     class_features: list[int]
     overlays: dict[int, np.ndarray] = field(repr=False, default_factory=dict)
     attribution: np.ndarray | None = field(repr=False, default=None)
+    attribution_map: np.ndarray | None = field(repr=False, default=None)
 
 
 @torch.no_grad()
@@ -430,6 +432,9 @@ def explain_local(loaded, x: torch.Tensor, classes: Sequence[int], *, display: i
     maps = upsample_maps(explanations[0].extras["feature_maps"], tuple(x.shape[-2:]))
     colors = feature_colors(loaded.model.n_features)
     scale = display_scale(x.shape[-1], display)
+    # A spectrogram's row 0 is its lowest frequency: its pictures are flipped to put it at the bottom, as
+    # every other picture of a sound is drawn (interp_core.visualize.spectrogram_image).
+    upright = (lambda picture: picture[::-1].copy()) if loaded.card.modality == "audio" else (lambda picture: picture)
     views = []
     for e in explanations:
         used = e.extras["class_features"]
@@ -438,8 +443,8 @@ def explain_local(loaded, x: torch.Tensor, classes: Sequence[int], *, display: i
             e.target, float(e.score) if e.score is not None else float(np.sum(e.contributions) + e.extras["bias"]),
             float(probs[e.target]), np.asarray(e.contributions), np.asarray(e.extras["activations"]), np.asarray(e.extras["weights"]),
             float(e.extras["bias"]), list(used),
-            {j: feature_overlay(x, maps[j], colors[j], vmax=vmax, scale=scale) for j in used},
-            _enlarge(heatmap_overlay(image_to_uint8(x), e.attribution.numpy()), scale)))
+            {j: upright(feature_overlay(x, maps[j], colors[j], vmax=vmax, scale=scale)) for j in used},
+            upright(_enlarge(heatmap_overlay(image_to_uint8(x), e.attribution.numpy()), scale)), e.attribution.numpy()))
     return views
 
 

@@ -1,0 +1,230 @@
+"""Dashboard latency benchmark: the first render of every view and one widget change on it, in headless
+Chromium on the shipped models (``python -m interp_core bench views --json``).
+
+A fresh dashboard server is started; every view is opened twice. The first visit measures the cold
+first render (model loading, explanations, disk caches) and a cold widget change; the second visit,
+after that warm-up, measures the warm first render and the same widget change again, which is what the
+issue's goal of 2 s is about. A render counts as done when the page shows its ready text and Streamlit
+reports that the script is no longer running; a widget change, when its effect is shown and the script
+has stopped again. Nothing leaves the machine: Chromium runs with background networking off and the
+benchmark counts every request to another host (``external_requests``).
+
+:data:`VIEW_CHECKS` (what each view shows when ready, which control is changed and what shows the
+change) is shared with the browser test (``tests/app/test_browser.py``).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from interp_core.paths import REPO_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+#: Goal for a widget change once the server is warm, seconds.
+GOAL_WIDGET_CHANGE_S = 2.0
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+class NoControl(Exception):
+    """The view shows no control to change (e.g. no model of its family is trained)."""
+
+
+def _select_option(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit select box labelled ``label``."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True)).first
+    box.locator("input").first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+
+
+def _fill_number(page, label: str, value: int) -> None:
+    if page.get_by_label(label, exact=False).count() == 0:
+        raise NoControl(label)
+    field = page.get_by_label(label, exact=False).first
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def _sign_in(page) -> None:
+    page.get_by_label("Study lead password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+
+
+@dataclass(frozen=True)
+class ViewCheck:
+    """One view in the benchmark and the browser test: its ``page`` (URL path), the text it shows when
+    rendered (``ready``), a ``change`` of one control (None: the view has no control without its own
+    link, e.g. a participant's session) and the text that shows the change took effect (``changed``)."""
+
+    page: str
+    ready: str | re.Pattern
+    change: Callable[[Any], None] | None = None
+    changed: str | None = None
+    what: str = ""
+
+
+VIEW_CHECKS: tuple[ViewCheck, ...] = (
+    ViewCheck("home", "Models ready", lambda p: p.get_by_text("not trained", exact=True).first.click(), "Not trained yet",
+              "models filter → not trained"),
+    ViewCheck("data", "Try the input widget", lambda p: _select_option(p, "Dataset", "digits — scikit-learn handwritten digits upsampled to 28x28"),
+              "10 classes", "dataset → digits"),
+    ViewCheck("compare", "All maps in numbers", lambda p: p.get_by_text("choose a class", exact=True).first.click(), "Class",
+              "target → choose a class"),
+    ViewCheck("pointing_game", "Estimated time", lambda p: p.get_by_text("2×2", exact=True).first.click(), None,
+              "grid → 2×2"),
+    ViewCheck("bcos", re.compile("Neuron explorer|No B-cos model is trained yet"), lambda p: _fill_number(p, "Channel", 3), "[3] at",
+              "neuron channel → 3"),
+    ViewCheck("prototypes", "Computed now: train columns", lambda p: p.get_by_text("test embeddings", exact=True).first.click(),
+              "Embeddings and prototypes", "UMAP: hide the test embeddings"),
+    ViewCheck("qsenn", "Local explanation: why A and not B", lambda p: _select_option(p, "Class", "red striped circle"),
+              "red striped circle", "class → red striped circle"),
+    ViewCheck("piq", "Classifier's decision", lambda p: p.get_by_text("Mixture of two", exact=True).first.click(), "IoU of PIQ's mask",
+              "input → mixture of two"),
+    ViewCheck("study_designer", "Study lead password", _sign_in, None, "sign-in form submitted"),
+    ViewCheck("study_session", "participant link", None, None, "no control without a participant link"),
+    ViewCheck("study_results", "Study lead password", _sign_in, None, "sign-in form submitted"),
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dashboard(env: dict[str, str] | None = None, timeout: float = 120) -> Iterator[str]:
+    """A fresh dashboard server on a free local port for the duration of the block; yields its URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=dict(os.environ, **(env or {}), PYTHONPATH=str(REPO_ROOT)),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        start = time.perf_counter()
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if time.perf_counter() - start > timeout or proc.poll() is not None:
+                    raise TimeoutError(f"the dashboard did not start within {timeout:.0f} s") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_until_idle(page, timeout_ms: float = 300_000, settle_ms: int = 150) -> None:
+    """Wait until Streamlit's script has stopped running (``data-test-script-state``) and stays stopped
+    for ``settle_ms`` (a rerun can follow a run at once)."""
+    app = page.locator('[data-testid="stApp"]')
+    deadline = time.perf_counter() + timeout_ms / 1000
+    while time.perf_counter() < deadline:
+        page.wait_for_function(
+            "() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
+            " return a && a.getAttribute('data-test-script-state') === 'notRunning'; }",
+            timeout=max(1.0, (deadline - time.perf_counter()) * 1000))
+        page.wait_for_timeout(settle_ms)
+        if app.get_attribute("data-test-script-state") == "notRunning":
+            return
+    raise TimeoutError("the page kept running")
+
+
+def _wait_started(page, timeout_ms: int = 1500) -> None:
+    """Wait (briefly) for the rerun a widget change triggers to start: a fast one may be over already."""
+    with contextlib.suppress(Exception):
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') !== 'notRunning'",
+            timeout=timeout_ms)
+
+
+def open_view(page, url: str, check: ViewCheck, timeout_ms: float = 300_000) -> float:
+    """Open ``check.page`` and return the seconds until it has rendered."""
+    start = time.perf_counter()
+    page.goto(f"{url}/{'' if check.page == 'home' else check.page}", timeout=timeout_ms)
+    page.get_by_text(check.ready).first.wait_for(timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)
+    return time.perf_counter() - start
+
+
+def change_view(page, check: ViewCheck, timeout_ms: float = 300_000) -> float | None:
+    """Change the view's control and return the seconds until the change is shown (None: no control)."""
+    if check.change is None:
+        return None
+    start = time.perf_counter()
+    try:
+        check.change(page)
+    except NoControl:
+        return None
+    _wait_started(page)
+    wait_until_idle(page, timeout_ms)
+    if check.changed:
+        page.get_by_text(check.changed).first.wait_for(timeout=timeout_ms)
+    return time.perf_counter() - start
+
+
+def exception_count(page) -> int:
+    return page.locator('[data-testid="stException"]').count()
+
+
+def run_views_benchmark(views: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """First-render and widget-change seconds of every view (or of ``views``), cold and warm; see the
+    module docstring. Returns ``{"views": {page: {...}}, "goal_widget_change_seconds", "warm_changes_under_goal",
+    "slowest_warm_change", "external_requests", "exceptions", "conditions"}``."""
+    from playwright.sync_api import sync_playwright
+
+    from interp_core.bench.harness import conditions
+
+    if not os.path.exists(CHROMIUM):
+        raise RuntimeError(f"Chromium is needed at {CHROMIUM} (apt-get install chromium).")
+    checks = [c for c in VIEW_CHECKS if views is None or c.page in views]
+    out: dict[str, dict[str, Any]] = {}
+    external: list[str] = []
+    exceptions: dict[str, int] = {}
+    started = time.perf_counter()
+    with dashboard() as url, sync_playwright() as pw:
+        healthy = time.perf_counter() - started
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for check in checks:
+            row: dict[str, Any] = {"change": check.what}
+            for visit in ("cold", "warm"):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.on("request", lambda r: None if r.url.split("/")[2].split(":")[0] in LOCAL_HOSTS or r.url.startswith(("data:", "blob:"))
+                        else external.append(r.url))
+                first = open_view(page, url, check)
+                changed = change_view(page, check)
+                row[f"first_render_{visit}_seconds"] = round(first, 3)
+                row[f"widget_change_{visit}_seconds"] = None if changed is None else round(changed, 3)
+                exceptions[check.page] = exceptions.get(check.page, 0) + exception_count(page)
+                page.close()
+            out[check.page] = row
+        browser.close()
+    warm = {p: r["widget_change_warm_seconds"] for p, r in out.items() if r["widget_change_warm_seconds"] is not None}
+    slowest = max(warm, key=warm.get) if warm else None
+    return {
+        "views": out,
+        "server_healthy_seconds": round(healthy, 3),
+        "goal_widget_change_seconds": GOAL_WIDGET_CHANGE_S,
+        "warm_changes_under_goal": all(v < GOAL_WIDGET_CHANGE_S for v in warm.values()),
+        "slowest_warm_change": {"view": slowest, "seconds": warm.get(slowest)} if slowest else None,
+        "external_requests": sorted(set(external)),
+        "exceptions": {p: n for p, n in exceptions.items() if n},
+        "conditions": conditions(shipped_models="assets/checkpoints", browser="headless Chromium"),
+    }
