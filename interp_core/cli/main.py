@@ -1,4 +1,4 @@
-"""``python -m interp_core``: list, train (one process or torchrun), import-model, compare, eval, ship, data preview,
+"""``python -m interp_core``: list, train (one process or torchrun), import-model, derive, compare, eval, ship, data preview,
 pointing-game, check-folder, bench."""
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     from interp_core.methods import available_explainers
     from interp_core.store import all_recipes, checkpoint_status, code_status, recipe_hash
 
+    from interp_core.external.derived import derived_from
     from interp_core.external.imported import ImportedRecipe, imported_card
 
     recipes = [
         {"name": r.name, "family": r.family, "kind": r.kind, "dataset": r.dataset, "hash": recipe_hash(r),
          "status": checkpoint_status(r.name), "code": code_status(r.name), "shipped": r.shipped, "description": r.description,
-         **({"imported": True, "card": imported_card(r.name)} if isinstance(r, ImportedRecipe) else {})}
+         **({"imported": True, "card": imported_card(r.name)} if isinstance(r, ImportedRecipe) else {}),
+         **({"derived": derived_from(r.name)} if derived_from(r.name) else {})}
         for r in all_recipes().values()
     ]
     datasets = embedded_datasets()
@@ -113,15 +115,64 @@ def cmd_import_model(args: argparse.Namespace) -> int:
     result = import_model(args.name, arch=args.arch, weights=args.weights, classes=args.classes, dataset=args.dataset,
                           output=args.output, arch_kwargs=arch_kwargs, replace=args.replace, evaluate=not args.no_eval,
                           device=args.device)
+    if args.derive:
+        result["derive"] = _derive(args.name, args.derive, args.set)
     if args.json:
         _print_json(result)
+        if args.derive:
+            _print_derived(result["derive"], summary=False)
     else:
         card = result["card"]
         metrics = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result["test_metrics"].items())
         print(f"Imported {card['recipe']}: {args.arch} on {card['dataset']}, {len(card['class_names'])} classes, "
               f"input {tuple(card['input_shape'])}, {card['output']} outputs, weights {card['fingerprint']}"
               + (f"; test {metrics}" if metrics else "") + f"\n  checkpoint {result['checkpoint']}")
-    return 0
+        if args.derive:
+            _print_derived(result["derive"])
+    return 0 if not args.derive or result["derive"]["derived"] else 2
+
+
+def _parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``["kmex.n_init=1", "piq.decoder_widths=[32,16]"]`` -> ``{"kmex": {"n_init": 1}, "piq": {...}}`` (values are JSON)."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        family, dot, field = key.partition(".")
+        if not sep or not dot or not family or not field:
+            raise ValueError(f"--set {item!r}: write FAMILY.FIELD=VALUE, e.g. kmex.prototypes_per_class=3.")
+        try:
+            overrides.setdefault(family, {})[field] = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f"--set {item!r}: the value must be JSON (a number, [1, 2], \"text\", true).") from None
+    return overrides
+
+
+def _derive(name: str, families: str, overrides: list[str] | None) -> dict[str, Any]:
+    from interp_core.external.derived import derive
+
+    chosen = [f.strip() for f in families.split(",") if f.strip()]
+    if not chosen:
+        raise ValueError("--families names no family (e.g. kmex,piq,qsenn).")
+    return derive(name, chosen, _parse_overrides(overrides))
+
+
+def _print_derived(result: dict[str, Any], summary: bool = True) -> None:
+    """What ``derive`` made (stdout, with ``summary``) and every family it skipped with the reason (stderr)."""
+    if summary:
+        for family, names in result["derived"].items():
+            print(f"Derived for {family}: {', '.join(names)} (train with: python -m interp_core train {names[-1]})")
+        if result["derived"]:
+            print(f"  kept in {result['file']}")
+    for family, reason in result["skipped"].items():
+        print(f"skipped {family}: {reason}", file=sys.stderr)
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    result = _derive(args.name, args.families, args.set)
+    if args.json:
+        _print_json(result)
+    _print_derived(result, summary=not args.json)
+    return 0 if result["derived"] else 2
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -350,9 +401,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch-kwargs", default=None, help="JSON object of architecture options, e.g. '{\"b\": 2.0}'")
     p.add_argument("--replace", action="store_true", help="overwrite an earlier import of this name")
     p.add_argument("--no-eval", action="store_true", help="skip the test-split accuracy")
+    p.add_argument("--derive", default=None, metavar="FAMILIES",
+                   help="also derive these families' recipes for the model, comma-separated (e.g. kmex,piq,qsenn; see derive)")
+    p.add_argument("--set", action="append", metavar="FAMILY.FIELD=JSON", help="with --derive: change a derived recipe field")
     p.add_argument("--device", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_model)
+
+    p = sub.add_parser("derive", help="family recipes (KMEx, PIQ, Q-SENN, ...) for an imported model, trained with train")
+    p.add_argument("name", help="an imported model")
+    p.add_argument("--families", required=True, help="comma-separated, e.g. kmex,piq,qsenn")
+    p.add_argument("--set", action="append", metavar="FAMILY.FIELD=JSON",
+                   help="change a field of that family's derived recipes, e.g. kmex.prototypes_per_class=3 (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_derive)
 
     p = sub.add_parser("compare", help="every applicable method on one test sample, side by side (maps as .npy with --out)")
     p.add_argument("--model", required=True, help="model name(s) of one dataset, comma-separated")
