@@ -395,6 +395,25 @@ class Report:
 
         self.parts.append(("table", (pd.DataFrame(frame), caption)))
 
+    def section(self, name: str) -> "Report":
+        """The report's part that one fragment of the page (``st.fragment``) draws, at the place where it
+        was first drawn. A fragment reruns on its own, with the report of the page's last full run: its
+        section is emptied and drawn again, so its figures are replaced, not added twice."""
+        for kind, part in self.parts:
+            if kind == "section" and part.title == name:
+                part.parts.clear()
+                return part
+        section = Report(name)
+        self.parts.append(("section", section))
+        return section
+
+    def _flat_parts(self) -> Iterator[tuple[str, Any]]:
+        for kind, part in self.parts:
+            if kind == "section":
+                yield from part._flat_parts()
+            else:
+                yield kind, part
+
     def html(self, link: str = "") -> str:
         import base64
         import datetime
@@ -409,7 +428,7 @@ class Report:
                f"<p><small>interp-core report, {datetime.datetime.now():%Y-%m-%d %H:%M}"
                + (f" · view: <code>{html.escape(link)}</code>" if link else "") + "</small></p>"]
         plotly_js = True
-        for kind, part in self.parts:
+        for kind, part in self._flat_parts():
             if kind == "text":
                 out.append(f"<p>{html.escape(part)}</p>")
             elif kind == "heading":

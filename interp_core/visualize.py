@@ -1,5 +1,8 @@
-"""Turn inputs, masks and attribution maps into RGB images (numpy uint8) for pages, previews and reports."""
+"""Turn inputs, masks and attribution maps into RGB images (numpy uint8) for pages, previews and reports,
+and give every class its colour (:func:`class_colors`), the one palette all views share."""
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -14,6 +17,51 @@ def colormap(values: np.ndarray, name: str = "magma", vmin: float | None = None,
     hi = float(np.nanmax(values)) if vmax is None else vmax
     scaled = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
     return (colormaps[name](np.clip(scaled, 0, 1))[..., :3] * 255).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- class colours
+
+
+def hex_color(color: Sequence[float]) -> str:
+    """``(r, g, b)`` in [0, 1] -> ``"#rrggbb"``."""
+    return "#" + "".join(f"{int(round(float(np.clip(c, 0, 1)) * 255)):02x}" for c in color[:3])
+
+
+#: Hue (degrees) of each colour word a class name may carry ("red plain circle" is drawn red).
+COLOUR_HUES = {"red": 0, "orange": 30, "yellow": 52, "green": 125, "cyan": 185, "blue": 222, "purple": 280, "violet": 280,
+               "magenta": 305, "pink": 330, "brown": 25}
+#: Lightness steps of the classes that share a colour word, dark to light; saturation of named colours.
+_LIGHTNESS = (0.30, 0.45, 0.60, 0.37, 0.52, 0.67, 0.24, 0.72)
+_SATURATION = 0.85
+
+
+def _hls_hex(hue: float, lightness: float, saturation: float) -> str:
+    import colorsys
+
+    return hex_color(colorsys.hls_to_rgb(hue / 360, lightness, saturation))
+
+
+def class_colors(class_names: Sequence[str]) -> list[str]:
+    """One colour per class (``"#rrggbb"``) that agrees with the class name: a name with a colour word
+    ("red plain circle", "green striped square") gets a shade of that colour, the classes that share a word
+    getting distinct lightness steps in class order; names without one (digits, sounds) get plotly's
+    qualitative palette, leaving out the hues that named colours use where several are in play. The same
+    names always give the same colours, so every view that colours classes agrees."""
+    from plotly.colors import qualitative
+
+    words = [next((w for w in str(n).lower().replace("-", " ").split() if w in COLOUR_HUES), None) for n in class_names]
+    seen: dict[str, int] = {}
+    out: list[str | None] = []
+    for word in words:
+        if word is None:
+            out.append(None)
+            continue
+        step = seen.get(word, 0)
+        seen[word] = step + 1
+        out.append(_hls_hex(COLOUR_HUES[word], _LIGHTNESS[step % len(_LIGHTNESS)], _SATURATION))
+    palette = [c for c in qualitative.Dark24 + qualitative.Light24]
+    rest = iter(palette * (1 + len(class_names) // len(palette)))
+    return [c if c is not None else next(rest) for c in out]
 
 
 def image_to_uint8(x: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -47,34 +47,18 @@ def panel_png(panel: str, explanation, base: np.ndarray, audio: bool) -> bytes:
                    palette=np.asarray(explanation.palette) if kind == "segments" else None)
 
 
-with guarded("Comparing explanations"):
+@st.fragment
+def explanations(dataset: str, sample, chosen: list[str], chosen_models: list[str]) -> None:
+    """The target class and every map with its numbers: a fragment, so that choosing the target redraws the
+    maps only, not the pickers above them."""
     from interp_core.data import dataset_info
-    from interp_core.evaluation.models import datasets_with_models
     from interp_core.visualize import image_to_uint8
 
-    datasets = datasets_with_models()
-    if not datasets:
-        st.warning("No trained model yet: train one on the Home page.")
-        st.stop()
-    dataset = st.selectbox("Dataset", datasets, index=url.index("dataset", datasets), key="compare-dataset")
-    url.share("dataset", dataset)
     info = dataset_info(dataset)
     audio = info.kind == "audio"
     all_pairs = comparison_pairs(dataset)
-    methods = sorted({m for m, _ in all_pairs})
-    models = list(dict.fromkeys(model for _, model in all_pairs))
-    c1, c2 = st.columns(2)
-    chosen = c1.multiselect("Methods", methods, default=url.defaults("methods", methods, [m for m in methods if not is_costly(m)]),
-                            key=f"compare-methods-{dataset}",
-                            help="Costly methods (LIME, RISE, Integrated Gradients) run hundreds of forward passes per map.")
-    url.share("methods", chosen)
-    chosen_models = c2.multiselect("Models", models, default=url.defaults("models", models, models), key=f"compare-models-{dataset}")
-    url.share("models", chosen_models)
-    recipes = all_recipes()
-    # The sample picker opens on an input this classifier gets right (models of other kinds wrap one).
-    first_classifier = next((m for m in models if m in recipes and recipes[m].kind == "classifier"), models[0] if models else None)
-    sample = input_picker(dataset, key=f"compare-{dataset}", model=first_classifier, url=url)
-    if sample is not None and chosen and chosen_models:
+    section = report.section("maps")
+    with guarded("Comparing explanations"):
         modes = ["each model's prediction", "choose a class"]
         mode = st.radio("Target class", modes, index=1 if "class" in st.query_params else 0, horizontal=True, key="compare-mode")
         target = None
@@ -93,7 +77,7 @@ with guarded("Comparing explanations"):
         left, right = st.columns([1, 2] if audio else [1, 3])
         truth = f" · true class: {info.class_names[sample.label]}" if sample.label is not None else ""
         show_map(left, map_png("input", base=base, audio=audio, width=3.4 if audio else 2.4),
-                 f"{sample.source}{truth}" + (" · log-magnitude spectrogram" if audio else ""), report=report, key="compare-png-input")
+                 f"{sample.source}{truth}" + (" · log-magnitude spectrogram" if audio else ""), report=section, key="compare-png-input")
         if sample.waveform is not None:
             right.markdown("**Listen to the input**")
             right.audio(np.asarray(sample.waveform, dtype=np.float32), sample_rate=info.sample_rate or 16000)
@@ -115,7 +99,7 @@ with guarded("Comparing explanations"):
             for k, panel in enumerate(p for p in e.panels if p in PANEL_KINDS):
                 if (panel == "rgba" and e.rgba is None) or (panel == "segments" and e.segments is None) or (panel == "mask" and e.mask is None):
                     continue
-                show_map(col, panel_png(panel, e, base, audio), f"{who} · {panel}", report=report, key=f"compare-png-{i}-{k}")
+                show_map(col, panel_png(panel, e, base, audio), f"{who} · {panel}", report=section, key=f"compare-png-{i}-{k}")
                 if panel in COLOUR_LEGENDS:
                     col.caption(COLOUR_LEGENDS[panel])
             col.caption(f"{entry.seconds * 1000:.0f} ms")
@@ -128,6 +112,33 @@ with guarded("Comparing explanations"):
                          "p_explained": entry.target_probability, "p_predicted": entry.probability})
         if rows:
             st.subheader("All maps in numbers")
-            show_table(st, rows, "every method and model on this input", report=report, key="compare-summary",
+            show_table(st, rows, "every method and model on this input", report=section, key="compare-summary",
                        column_config={"p_explained": None, "p_predicted": None})
+
+
+with guarded("Comparing explanations"):
+    from interp_core.evaluation.models import datasets_with_models
+
+    datasets = datasets_with_models()
+    if not datasets:
+        st.warning("No trained model yet: train one on the Home page.")
+        st.stop()
+    dataset = st.selectbox("Dataset", datasets, index=url.index("dataset", datasets), key="compare-dataset")
+    url.share("dataset", dataset)
+    all_pairs = comparison_pairs(dataset)
+    methods = sorted({m for m, _ in all_pairs})
+    models = list(dict.fromkeys(model for _, model in all_pairs))
+    c1, c2 = st.columns(2)
+    chosen = c1.multiselect("Methods", methods, default=url.defaults("methods", methods, [m for m in methods if not is_costly(m)]),
+                            key=f"compare-methods-{dataset}",
+                            help="Costly methods (LIME, RISE, Integrated Gradients) run hundreds of forward passes per map.")
+    url.share("methods", chosen)
+    chosen_models = c2.multiselect("Models", models, default=url.defaults("models", models, models), key=f"compare-models-{dataset}")
+    url.share("models", chosen_models)
+    recipes = all_recipes()
+    # The sample picker opens on an input this classifier gets right (models of other kinds wrap one).
+    first_classifier = next((m for m in models if m in recipes and recipes[m].kind == "classifier"), models[0] if models else None)
+    sample = input_picker(dataset, key=f"compare-{dataset}", model=first_classifier, url=url)
+    if sample is not None and chosen and chosen_models:
+        explanations(dataset, sample, chosen, chosen_models)
 report.offer()

@@ -63,43 +63,51 @@ name, loaded = model_picker(views.kmex_recipes(), "kmex-model",
 model, info = loaded.model, loaded.info
 dataset, fp = loaded.recipe.dataset, loaded.card.fingerprint
 names = info.class_names
+all_classes = list(range(info.num_classes))
 st.caption(f"`{name}`: {model.prototypes_per_class} prototypes per class on the frozen `{loaded.recipe.backbone}` "
            f"({loaded.source} checkpoint).")
 
-st.header("Embeddings and prototypes (Fig. 2)")
-with guarded("Drawing the UMAP projection"):
-    default = views.projection_classes(model)
-    all_classes = list(range(info.num_classes))
-    classes = st.multiselect("Classes", all_classes, default=url.defaults("classes", all_classes, default),
-                             format_func=lambda c: names[c], key=f"kmex-classes-{dataset}")
-    url.share("classes", classes)
-    kinds = st.pills("Show", list(KINDS), selection_mode="multi", default=url.defaults("show", list(KINDS), list(KINDS)),
-                     format_func=lambda k: views.KIND_STYLES[k][0], key=f"kmex-kinds-{dataset}")
-    url.share("show", kinds or [])
-    if sorted(classes) != sorted(default):
-        st.info("The projection of the default classes ships with the model; another choice is embedded and "
-                "projected once (about 30 s the first time), then cached.")
-    if not classes or not kinds:
-        st.warning("Choose at least one class and one kind of point to draw.")
-    else:
-        projection, sources = cached_projection(name, fp, tuple(sorted(classes)))
-        figure = views.projection_figure(projection, sources, names, [k for k in KINDS if k in kinds])
-        left, right = st.columns([3, 1])
-        event = left.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"kmex-umap-{dataset}",
-                                  config=plotly_config(f"{name}-umap"))
-        report.plotly(figure, f"UMAP of the embeddings and prototypes of {name} (Fig. 2)")
-        left.caption("Each class in the colour its name says (shades tell apart the classes that share a colour word); "
-                     "marker shape = kind of point (key in the legend). The camera button saves the chart as PNG.")
-        clicked = views.clicked_point(event.selection.points if event else [])
-        if clicked:
-            image, caption = views.point_preview(model, *clicked, cached_split(dataset, "train"), cached_split(dataset, "test"))
-            if image is None:
-                right.info(caption)
-            else:
-                right.image(image, caption=caption, width=192)
+@st.fragment
+def embeddings_and_prototypes() -> None:
+    """Fig. 2 with its controls and the clicked point's image: a fragment, so that choosing classes or kinds of
+    points, or clicking a point, redraws this section only, not the explanations and the tables."""
+    section = report.section("Fig. 2")
+    st.header("Embeddings and prototypes (Fig. 2)")
+    with guarded("Drawing the UMAP projection"):
+        default = views.projection_classes(model)
+        classes = st.multiselect("Classes", all_classes, default=url.defaults("classes", all_classes, default),
+                                 format_func=lambda c: names[c], key=f"kmex-classes-{dataset}")
+        url.share("classes", classes)
+        kinds = st.pills("Show", list(KINDS), selection_mode="multi", default=url.defaults("show", list(KINDS), list(KINDS)),
+                         format_func=lambda k: views.KIND_STYLES[k][0], key=f"kmex-kinds-{dataset}")
+        url.share("show", kinds or [])
+        if sorted(classes) != sorted(default):
+            st.info("The projection of the default classes ships with the model; another choice is embedded and "
+                    "projected once (about 30 s the first time), then cached.")
+        if not classes or not kinds:
+            st.warning("Choose at least one class and one kind of point to draw.")
         else:
-            right.caption("Click a point to see its image. Train embeddings are dots, test embeddings open dots; "
-                          "c_j raw are crosses, c_j rescaled to the class norm triangles, KMEx prototypes squares.")
+            projection, sources = cached_projection(name, fp, tuple(sorted(classes)))
+            figure = views.projection_figure(projection, sources, names, [k for k in KINDS if k in kinds])
+            left, right = st.columns([3, 1])
+            event = left.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"kmex-umap-{dataset}",
+                                      config=plotly_config(f"{name}-umap"))
+            section.plotly(figure, f"UMAP of the embeddings and prototypes of {name} (Fig. 2)")
+            left.caption("Each class in the colour its name says (shades tell apart the classes that share a colour word); "
+                         "marker shape = kind of point (key in the legend). The camera button saves the chart as PNG.")
+            clicked = views.clicked_point(event.selection.points if event else [])
+            if clicked:
+                image, caption = views.point_preview(model, *clicked, cached_split(dataset, "train"), cached_split(dataset, "test"))
+                if image is None:
+                    right.info(caption)
+                else:
+                    right.image(image, caption=caption, width=192)
+            else:
+                right.caption("Click a point to see its image. Train embeddings are dots, test embeddings open dots; "
+                              "c_j raw are crosses, c_j rescaled to the class norm triangles, KMEx prototypes squares.")
+
+
+embeddings_and_prototypes()
 
 st.header("Explain an input (B4 and B234)")
 with guarded("Explaining the input"):

@@ -90,53 +90,62 @@ with guarded("Naming the features"):
 if naming is None:
     st.stop()
 
-st.header("Global explanation: one class through its features")
-with guarded("Explaining the class"):
-    all_classes = list(range(info.num_classes))
-    c = st.selectbox("Class", all_classes, index=url.index("class", all_classes), key=f"qsenn-class-{dataset}", format_func=lambda i: names[i])
-    url.share("class", int(c))
-    features = cached_class_features(name, fp, clip, int(c))
-    st.caption("Each feature with its sign, its best CLIP label (A_clip value, and its share of the strongest feature's; "
-               "*weak* when it is in Fig. 6's lowest bin) and its best attribute (A_gt, and Eq. 10's r), shown through its "
-               "five most activating training images: the feature's colour marks where its map fires.")
-    show_table(st, [{"feature": f"f{f.feature}", "sign": f.sign, "CLIP label": f.clip_label, "a_clip": f.clip_value,
-                   "name strength": f.clip_strength, "weak name": f.weak, "attribute label": f.attribute_label,
-                   "A_gt": f.attribute_value, "r": f.attribute_r, "classes using it": f.n_classes} for f in features],
-               f"features of class {names[int(c)]}", report=report, key=f"qsenn-class-{dataset}-features", column_config={
-                     "a_clip": st.column_config.NumberColumn(format="%.4f"),
-                     "name strength": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
-                     "A_gt": st.column_config.NumberColumn(format="%.3f"), "r": st.column_config.NumberColumn(format="%.2f")})
-    for f in features:
-        text, pictures = st.columns([1, 3])
-        label = f"<span style='color:#999'><i>{f.clip_label}</i></span> · weak name" if f.weak else f"**{f.clip_label}**"
-        text.markdown(f"<span style='color:{f.color}'>■</span> **f{f.feature} ({f.sign}α)**  \n"
-                      f"CLIP: {label} ({f.clip_value:.4f}, {f.clip_strength:.0%} of the strongest)  \n"
-                      f"attribute: **{f.attribute_label}** (A_gt {f.attribute_value:.3f}, r {f.attribute_r:.2f})  \n"
-                      f"used by {f.n_classes} classes", unsafe_allow_html=True)
-        pictures.image(f.images, caption=[f"train #{i}" for i in f.indices], width=96)
 
-st.header("The whole decision layer")
-with guarded("Drawing the matrix"):
-    st.caption("Classes × features (red +α, blue −α, grey 0), features sorted by how many classes use them. Click a "
-               "cell to see that feature on that class.")
-    key = f"qsenn-matrix-{name}"
-    matrix = views.matrix_figure(loaded, naming)
-    event = st.plotly_chart(matrix, on_select="rerun", selection_mode="points", key=key, config=plotly_config(f"{name}-decision-layer"))
-    report.plotly(matrix, f"decision layer of {name}: classes × features")
-    clicked = views.clicked_cell(event.selection.points if event else [])
-    order = views.feature_order(model.decision_weight.detach())
-    default_j = clicked[1] if clicked else (model.class_features(int(c)) or order)[0]
-    left, right = st.columns(2)
-    cell_c = left.selectbox("Cell class", list(range(info.num_classes)), index=clicked[0] if clicked else int(c),
-                            format_func=lambda i: names[i], key=f"qsenn-cell-class-{dataset}-{clicked}")
-    cell_j = right.selectbox("Cell feature", order, index=order.index(default_j), key=f"qsenn-cell-feature-{dataset}-{clicked}",
-                             format_func=lambda j: views.feature_title(naming, j))
-    cell = cached_cell(name, fp, clip, int(cell_c), int(cell_j))
-    v = cell["view"]
-    st.markdown(f"**{views.feature_title(naming, v.feature)}** on **{names[int(cell_c)]}**: weight {v.weight:+.3f}; mean "
-                f"activation {cell['class_mean']:.3f} on the class's training images vs {cell['other_mean']:.3f} on the others. "
-                "Its most activating training images of this class:")
-    st.image(v.images, caption=[f"train #{i}" for i in v.indices], width=96)
+@st.fragment
+def class_and_decision_layer() -> None:
+    """The class view and the decision layer, which follows the chosen class: a fragment, so that choosing a
+    class or clicking a cell redraws these two sections only, not the local explanation and the metrics."""
+    section = report.section("class and decision layer")
+    st.header("Global explanation: one class through its features")
+    with guarded("Explaining the class"):
+        all_classes = list(range(info.num_classes))
+        c = st.selectbox("Class", all_classes, index=url.index("class", all_classes), key=f"qsenn-class-{dataset}", format_func=lambda i: names[i])
+        url.share("class", int(c))
+        features = cached_class_features(name, fp, clip, int(c))
+        st.caption("Each feature with its sign, its best CLIP label (A_clip value, and its share of the strongest feature's; "
+                   "*weak* when it is in Fig. 6's lowest bin) and its best attribute (A_gt, and Eq. 10's r), shown through its "
+                   "five most activating training images: the feature's colour marks where its map fires.")
+        show_table(st, [{"feature": f"f{f.feature}", "sign": f.sign, "CLIP label": f.clip_label, "a_clip": f.clip_value,
+                       "name strength": f.clip_strength, "weak name": f.weak, "attribute label": f.attribute_label,
+                       "A_gt": f.attribute_value, "r": f.attribute_r, "classes using it": f.n_classes} for f in features],
+                   f"features of class {names[int(c)]}", report=section, key=f"qsenn-class-{dataset}-features", column_config={
+                         "a_clip": st.column_config.NumberColumn(format="%.4f"),
+                         "name strength": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+                         "A_gt": st.column_config.NumberColumn(format="%.3f"), "r": st.column_config.NumberColumn(format="%.2f")})
+        for f in features:
+            text, pictures = st.columns([1, 3])
+            label = f"<span style='color:#999'><i>{f.clip_label}</i></span> · weak name" if f.weak else f"**{f.clip_label}**"
+            text.markdown(f"<span style='color:{f.color}'>■</span> **f{f.feature} ({f.sign}α)**  \n"
+                          f"CLIP: {label} ({f.clip_value:.4f}, {f.clip_strength:.0%} of the strongest)  \n"
+                          f"attribute: **{f.attribute_label}** (A_gt {f.attribute_value:.3f}, r {f.attribute_r:.2f})  \n"
+                          f"used by {f.n_classes} classes", unsafe_allow_html=True)
+            pictures.image(f.images, caption=[f"train #{i}" for i in f.indices], width=96)
+
+    st.header("The whole decision layer")
+    with guarded("Drawing the matrix"):
+        st.caption("Classes × features (red +α, blue −α, grey 0), features sorted by how many classes use them. Click a "
+                   "cell to see that feature on that class.")
+        key = f"qsenn-matrix-{name}"
+        matrix = views.matrix_figure(loaded, naming)
+        event = st.plotly_chart(matrix, on_select="rerun", selection_mode="points", key=key, config=plotly_config(f"{name}-decision-layer"))
+        section.plotly(matrix, f"decision layer of {name}: classes × features")
+        clicked = views.clicked_cell(event.selection.points if event else [])
+        order = views.feature_order(model.decision_weight.detach())
+        default_j = clicked[1] if clicked else (model.class_features(int(c)) or order)[0]
+        left, right = st.columns(2)
+        cell_c = left.selectbox("Cell class", list(range(info.num_classes)), index=clicked[0] if clicked else int(c),
+                                format_func=lambda i: names[i], key=f"qsenn-cell-class-{dataset}-{clicked}")
+        cell_j = right.selectbox("Cell feature", order, index=order.index(default_j), key=f"qsenn-cell-feature-{dataset}-{clicked}",
+                                 format_func=lambda j: views.feature_title(naming, j))
+        cell = cached_cell(name, fp, clip, int(cell_c), int(cell_j))
+        v = cell["view"]
+        st.markdown(f"**{views.feature_title(naming, v.feature)}** on **{names[int(cell_c)]}**: weight {v.weight:+.3f}; mean "
+                    f"activation {cell['class_mean']:.3f} on the class's training images vs {cell['other_mean']:.3f} on the others. "
+                    "Its most activating training images of this class:")
+        st.image(v.images, caption=[f"train #{i}" for i in v.indices], width=96)
+
+
+class_and_decision_layer()
 
 st.header("Local explanation: why A and not B")
 with guarded("Explaining the input"):

@@ -72,3 +72,18 @@ def test_pointing_game_frames_the_target_cell():
         lime = (p[..., 1] > 200) & (p[..., 0] < 100) & (p[..., 2] < 100)
         y, x = _centroid(lime)
         assert (y < 0.4) == top and (x < 0.4) == left, (cell, y, x)
+
+
+def test_every_view_shares_one_class_palette():
+    """The class colours live in interp_core.visualize; the prototypes view draws with that same palette."""
+    import colorsys
+
+    from interp_core.methods.kmex import views as kmex_views
+    from interp_core.visualize import class_colors
+
+    assert kmex_views.class_colors is class_colors
+    colours = class_colors(["red plain circle", "red striped circle", "green plain square", "0"])
+    hues = [colorsys.rgb_to_hls(*(int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)))[0] * 360 for c in colours[:3]]
+    assert min(hues[0], 360 - hues[0]) < 15 and min(hues[1], 360 - hues[1]) < 15 and abs(hues[2] - 125) < 15
+    assert colours[0] != colours[1]  # classes sharing a colour word get distinct shades
+    assert class_colors(["red plain circle", "red striped circle", "green plain square", "0"]) == colours

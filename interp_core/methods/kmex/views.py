@@ -22,7 +22,7 @@ from interp_core.data.base import Split
 from interp_core.methods.kmex.fitting import class_samples, evaluate_kmex
 from interp_core.methods.kmex.model import KMExModel
 from interp_core.methods.kmex.projection import DEFAULT_UMAP, KINDS, Projection, default_classes, select_projection_samples
-from interp_core.visualize import heatmap_overlay, image_to_uint8, segment_overlay
+from interp_core.visualize import class_colors, heatmap_overlay, hex_color, image_to_uint8, segment_overlay
 
 #: How Fig. 2 draws each point kind: label, plotly marker symbol, size, opacity.
 KIND_STYLES: dict[str, tuple[str, str, int, float]] = {
@@ -42,11 +42,6 @@ def display_scale(size: int, target: int = 256) -> int:
 
 def _enlarge(image: np.ndarray, scale: int) -> np.ndarray:
     return image if scale == 1 else np.repeat(np.repeat(image, scale, 0), scale, 1)
-
-
-def hex_color(color: Sequence[float]) -> str:
-    """``(r, g, b)`` in [0, 1] -> ``"#rrggbb"``."""
-    return "#" + "".join(f"{int(round(float(np.clip(c, 0, 1)) * 255)):02x}" for c in color[:3])
 
 
 # ----------------------------------------------------------------------------- predictions
@@ -260,43 +255,6 @@ def projection_sources(projection: Projection, train_labels: np.ndarray, test_la
                              "were train_per_class and seed the projection's?")
         sources[rows] = values
     return sources
-
-
-#: Hue (degrees) of each colour word a class name may carry ("red plain circle" is drawn red).
-COLOUR_HUES = {"red": 0, "orange": 30, "yellow": 52, "green": 125, "cyan": 185, "blue": 222, "purple": 280, "violet": 280,
-               "magenta": 305, "pink": 330, "brown": 25}
-#: Lightness steps of the classes that share a colour word, dark to light; saturation of named colours.
-_LIGHTNESS = (0.30, 0.45, 0.60, 0.37, 0.52, 0.67, 0.24, 0.72)
-_SATURATION = 0.85
-
-
-def _hls_hex(hue: float, lightness: float, saturation: float) -> str:
-    import colorsys
-
-    return hex_color(colorsys.hls_to_rgb(hue / 360, lightness, saturation))
-
-
-def class_colors(class_names: Sequence[str]) -> list[str]:
-    """One colour per class (``"#rrggbb"``) that agrees with the class name: a name with a colour word
-    ("red plain circle", "green striped square") gets a shade of that colour, the classes that share a word
-    getting distinct lightness steps in class order; names without one (digits, sounds) get plotly's
-    qualitative palette, leaving out the hues that named colours use where several are in play. The same
-    names always give the same colours, so every view that colours classes agrees."""
-    from plotly.colors import qualitative
-
-    words = [next((w for w in str(n).lower().replace("-", " ").split() if w in COLOUR_HUES), None) for n in class_names]
-    seen: dict[str, int] = {}
-    out: list[str | None] = []
-    for word in words:
-        if word is None:
-            out.append(None)
-            continue
-        step = seen.get(word, 0)
-        seen[word] = step + 1
-        out.append(_hls_hex(COLOUR_HUES[word], _LIGHTNESS[step % len(_LIGHTNESS)], _SATURATION))
-    palette = [c for c in qualitative.Dark24 + qualitative.Light24]
-    rest = iter(palette * (1 + len(class_names) // len(palette)))
-    return [c if c is not None else next(rest) for c in out]
 
 
 #: Below this share of the embeddings' extent, the c_j points are drawn in a zoomed inset as well.
