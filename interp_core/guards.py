@@ -749,3 +749,23 @@ def walk_files(folder: Path, suffixes: tuple[str, ...],
                 found.append(path)
         stack.extend(reversed(subdirs))
     return found, notes
+
+
+def write_json_atomic(path: Path, payload: Any) -> Path:
+    """Write ``payload`` as indented, key-sorted JSON to ``path`` atomically (a temporary file in the same
+    folder, then ``os.replace``): a reader sees the old file or the new one, never half of one."""
+    import json
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=2, sort_keys=True, default=str)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -27,10 +27,7 @@ is registered; ``train``, ``eval``, ``list`` and the pages take them as any reci
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -70,18 +67,7 @@ def read_derived(imported: str) -> list[dict[str, Any]]:
 
 
 def _write_derived(imported: str, entries: list[dict[str, Any]]) -> Path:
-    path = derived_path(imported)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format": FORMAT, "imported": imported, "recipes": entries}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2, sort_keys=True, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return guards.write_json_atomic(derived_path(imported), {"format": FORMAT, "imported": imported, "recipes": entries})
 
 
 def _like(template_value: Any, value: Any) -> Any:

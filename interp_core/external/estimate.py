@@ -10,7 +10,6 @@ An estimate of the training alone: evaluation, feature extraction and data loadi
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 

@@ -11,11 +11,8 @@ explains it; ``bcos-*`` architectures belong to the B-cos family, so the B-cos e
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -69,17 +66,7 @@ def recipe_from_dict(payload: dict[str, Any]) -> ImportedRecipe:
 
 def write_spec(recipe: ImportedRecipe, card: dict[str, Any], source: dict[str, Any]) -> Path:
     """Write ``<cache>/imported/<name>.json`` atomically: the recipe, its card and where the weights came from."""
-    path = spec_path(recipe.name)
-    payload = {"format": 1, "recipe": recipe.to_dict(), "card": card, "source": source}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2, sort_keys=True, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return guards.write_json_atomic(spec_path(recipe.name), {"format": 1, "recipe": recipe.to_dict(), "card": card, "source": source})
 
 
 def read_spec(name: str) -> dict[str, Any] | None:

@@ -101,3 +101,22 @@ def test_neuron_explorer_keeps_its_neuron_after_gallery_to_upload():
     assert [s for s in at.selectbox if s.label == "Layer"][0].value == chosen_layer
     assert [n for n in at.number_input if n.label.startswith("Channel")][0].value == 3
     assert any(c.value.startswith(f"Neuron {chosen_layer}[3] at ") for c in at.caption), [c.value for c in at.caption]
+
+
+def test_b_ablation_localisation_per_b_matches_the_library(page):
+    """Fig. 5 on the page: one row per trained B with the recorded accuracy and the pointing game computed
+    now (few grids here), equal to the library's numbers."""
+    from interp_core.methods.bcos import views
+
+    trained = [e.recipe for e in views.ablation_entries()]
+    if not trained:
+        pytest.skip("no model of the B ablation is trained")
+    page.number_input(key="bcos-ablation-grids").set_value(2).run()
+    page.button(key="bcos-ablation-run").click().run()
+    assert not page.exception, [e.value for e in page.exception]
+    shown = next(d.value for d in page.dataframe if "B" in d.value.columns)
+    expected = views.ablation_localisation(trained, 2)
+    assert list(shown["B"]) == [r["b"] for r in expected] == sorted(r["b"] for r in expected)
+    assert list(shown["localisation (pointing game mean)"]) == pytest.approx([r["localisation"] for r in expected])
+    assert list(shown["test accuracy (recorded at training)"]) == pytest.approx([r["accuracy"] for r in expected])
+    assert all(0 <= r["localisation"] <= 1 and r["grids"] == 2 for r in expected)

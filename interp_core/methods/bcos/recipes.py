@@ -49,7 +49,7 @@ for _b, _temperature in _ABLATION_TEMPERATURE.items():
         name=f"bcos-shapes-b{_b}",
         dataset="shapes",
         family="bcos",
-        shipped=False,  # train on demand (Home page or `python -m interp_core train`): 10-20 min each on 2 CPU cores
+        shipped=True,  # shipped for the B-cos view's Fig. 5; 6-7 min each on 2 CPU cores
         description=f"B ablation (B-cos Fig. 5): 9-layer B-cos CNN with 2 MaxOut units and B={_b} on shapes.",
         arch="bcos-cnn",
         arch_kwargs={"widths": SHAPES_WIDTHS, "strides": SHAPES_STRIDES, "b": float(_b), "max_out": 2, "temperature": _temperature},
