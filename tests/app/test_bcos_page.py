@@ -103,6 +103,7 @@ def test_neuron_explorer_keeps_its_neuron_after_gallery_to_upload():
     assert any(c.value.startswith(f"Neuron {chosen_layer}[3] at ") for c in at.caption), [c.value for c in at.caption]
 
 
+@pytest.mark.slow  # ~3 min in a fresh cache: the 18,000-image grid pool and each model's confidences on it
 def test_b_ablation_localisation_per_b_matches_the_library(page):
     """Fig. 5 on the page: one row per trained B with the recorded accuracy and the pointing game computed
     now (few grids here), equal to the library's numbers."""
