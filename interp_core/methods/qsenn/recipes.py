@@ -14,8 +14,12 @@ Per dataset there are four recipes, all built from the same dense model:
   learning rate, the layer recomputed on the current features before each.
 
 Feature counts (n*_f < number of classes, as the papers ask): CUB uses 50 features for 200 classes
-(a quarter); shapes (48 classes) gets 12, sounds (10 classes) 8 (a quarter would leave 2-3 features,
-too few for 5 weights per class).
+(a quarter); shapes (48 classes) gets 24, half, and sounds (10 classes) 8 (a quarter would leave 2-3
+features, too few for 5 weights per class). A quarter of shapes' classes, 12 features, was measured and
+is too few for its class structure (4 shapes x 4 colours x 3 patterns: every feature then serves 20 of the
+48 classes): diversity@5 0.72 and alignment r 1.23 against the dense model's 0.84 and 1.21, and on
+shapes-spurious 0.349 test accuracy; with 24 features, the same pipeline and the paper's beta gives 0.855,
+1.44 and 0.406 (accuracy 0.9925 on shapes).
 """
 from __future__ import annotations
 
@@ -134,9 +138,9 @@ def _register_family(data: str, *, arch: str, dense_kwargs: dict[str, Any], n_fe
 
 # The dense models start from the shipped standard CNNs and add 3 epochs with the Feature Diversity Loss.
 # Fine-tuning budgets keep the reference's proportions (Q-SENN 10/10/10/40 epochs, SLDD 40) at CPU size.
-_register_family("shapes", arch="cnn", dense_kwargs=dict(init_from="cnn-shapes"), n_features=12,
+_register_family("shapes", arch="cnn", dense_kwargs=dict(init_from="cnn-shapes"), n_features=24,
                  qsenn_epochs=(1, 1, 1, 2), sldd_epochs=3, what="4-block CNN on shapes (from cnn-shapes)")
-_register_family("shapes-spurious", arch="cnn", dense_kwargs=dict(init_from="cnn-shapes-spurious"), n_features=12,
+_register_family("shapes-spurious", arch="cnn", dense_kwargs=dict(init_from="cnn-shapes-spurious"), n_features=24,
                  qsenn_epochs=(1, 1, 1, 2), sldd_epochs=3, what="4-block CNN on shapes-spurious (from cnn-shapes-spurious)")
 _register_family("sounds", arch="audio-cnn", dense_kwargs=dict(init_from="cnn-sounds", batch_size=32), n_features=8,
                  qsenn_epochs=(1, 1, 1, 2), sldd_epochs=3, what="audio CNN on sounds (from cnn-sounds)")

@@ -18,8 +18,10 @@ def test_qsenn_shapes_trains_to_the_acceptance_targets(tmp_path, monkeypatch):
     nonzero = weight[weight != 0]
     assert nonzero.numel() == 5 * n_classes
     assert torch.all(nonzero.abs() == nonzero.abs()[0])  # one magnitude alpha
-    assert trained.model.n_features == 12 < n_classes
+    assert trained.model.n_features == 24 < n_classes
     metrics = evaluate_recipe("qsenn-shapes", device="cpu")
     assert metrics["ternary"] and metrics["nonzero_per_class"] == 5.0
     assert metrics["accuracy"] >= 0.95 * metrics["dense_accuracy"]
     assert metrics["alignment_r"] > metrics["dense_alignment_r"]
+    assert metrics["diversity_at_5"] > metrics["dense_diversity_at_5"]
+    assert metrics["dependence"] < metrics["glm_saga5_dependence"]
