@@ -68,18 +68,27 @@ class ClassPartitionedCodebook(nn.Module):
         """The keys ``(N, keys_per_class, D)`` of each row's class ``classes`` ``(N,)``."""
         return self.weight.view(self.n_classes, self.keys_per_class, -1)[classes]
 
+    def _local_nearest(self, h: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Index ``(N, H*W)`` of the nearest of each row's ``keys`` ``(N, K, D)`` to every vector of ``h``."""
+        n, d = h.shape[:2]
+        # ||h - k||^2 = ||h||^2 - 2 h.k + ||k||^2; ||h||^2 is the same for every key, so it is left out.
+        # One batched matrix product (N, HW, D) x (N, D, K), so that the argmax runs over contiguous keys.
+        scores = torch.bmm(h.detach().reshape(n, d, -1).transpose(1, 2), keys.transpose(1, 2))
+        return scores.mul_(2).sub_(keys.square().sum(-1)[:, None, :]).argmax(-1)
+
     def nearest(self, h: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         """Indices ``(N, H, W)`` into the dictionary of the nearest key *of the row's class* to every vector
         of ``h`` ``(N, D, H, W)`` (PIQ Eq. 1: argmin_k ||h'_ij - D_c||; no other class's key can win)."""
-        keys = self.class_keys(classes).detach()
-        # ||h - k||^2 = ||h||^2 - 2 h.k + ||k||^2; ||h||^2 is the same for every key, so it is left out.
-        scores = torch.einsum("ndhw,nkd->nhwk", h.detach(), keys) * 2 - keys.square().sum(-1)[:, None, None, :]
-        local = scores.argmax(-1)
-        return classes.view(-1, 1, 1) * self.keys_per_class + local
+        local = self._local_nearest(h, self.class_keys(classes).detach())
+        return classes.view(-1, 1, 1) * self.keys_per_class + local.view(h.shape[0], *h.shape[2:])
 
     def forward(self, h: torch.Tensor, classes: torch.Tensor) -> Quantized:
-        indices = self.nearest(h, classes)
-        codes = self.weight[indices].permute(0, 3, 1, 2)  # h''' = D^c_{h''}
+        keys = self.class_keys(classes)  # (N, K, D), differentiable with respect to the dictionary
+        local = self._local_nearest(h, keys.detach())  # (N, HW)
+        n, d = h.shape[:2]
+        indices = classes.view(-1, 1, 1) * self.keys_per_class + local.view(n, *h.shape[2:])
+        # h''' = D^c_{h''}: the chosen keys gathered straight into the (N, D, H, W) layout.
+        codes = keys.gather(1, local[:, :, None].expand(-1, -1, d)).transpose(1, 2).reshape(h.shape)
         # forward: the codes; backward: identity to h (VQ-VAE). Without autograd there is nothing to pass.
         straight_through = h + (codes - h).detach() if torch.is_grad_enabled() else codes
         return Quantized(straight_through, codes, indices)
@@ -134,10 +143,25 @@ class MaskDecoder(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, codes: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        out = self.layers(codes)[..., : size[0], : size[1]]
-        if tuple(out.shape[-2:]) != tuple(size):
-            out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
-        return out
+        return fit_size(self.layers(codes), size)
+
+
+def fit_size(out: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``out`` cropped to ``size``, or resized bilinearly where it falls short."""
+    out = out[..., : size[0], : size[1]]
+    if tuple(out.shape[-2:]) != tuple(size):
+        out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
+    return out
+
+
+def pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """A 1x1 convolution ``(O, C)`` of ``x`` ``(N, C, H, W)`` as one matrix product over channels: with a
+    handful of channels on large maps it runs several times faster on CPU than the convolution kernel."""
+    n, c, h, w = x.shape
+    out = torch.matmul(weight.reshape(weight.shape[0], c), x.reshape(n, c, h * w))
+    if bias is not None:
+        out = out + bias.view(1, -1, 1)
+    return out.view(n, -1, h, w)
 
 
 @dataclass
@@ -172,42 +196,90 @@ class PIQInterpreter(nn.Module):
     representation] to ``skip_dim`` channels, a second dictionary (``keys_per_class`` keys per class
     again) quantises it with the same class, and ``skip_widths`` decode [second code, decoded coarse
     code] to the mask.
+
+    Input head (``input_channels`` > 0, our addition, not in the paper): the last decoder stops before its
+    1-channel head, and a small head (``input_kernel`` square conv to ``input_width``, ReLU, 1x1 conv) maps
+    [decoded code, input divided by its maximum] to the mask logit. *Where* the mask lies still comes only from the
+    class's codes; the input, unquantised, lets its edge follow single time-frequency bins, which no
+    decoder of codes at half resolution can: the event masks of ``sounds`` (bins where the event beats the
+    noise) average-pooled by 2 and brought back score an IoU of only 0.70 against themselves. With an
+    input head the last decoder may have fewer x2 stages than the size needs: it is then resized
+    bilinearly (:class:`MaskDecoder`); with a 1x1 head the head's first layer then runs before the
+    resize (the two commute), sparing the full-resolution work.
     """
 
     def __init__(self, feature_channels: int, n_classes: int, *, keys_per_class: int = 8, dim: int = 64,
                  normalize: bool = True, decoder_widths: tuple[int, ...] = (64, 32, 16), latent_blocks: int = 1,
-                 skip_block: int = 0, skip_channels: int = 0, skip_dim: int = 8, skip_widths: tuple[int, ...] = ()):
+                 skip_block: int = 0, skip_channels: int = 0, skip_dim: int = 8, skip_widths: tuple[int, ...] = (),
+                 input_channels: int = 0, input_width: int = 8, input_kernel: int = 3):
         super().__init__()
         self.normalize = normalize
         self.skip_block = int(skip_block)
+        self.input_channels = int(input_channels)
         self.adapter = nn.Conv2d(feature_channels, dim, 3, padding=1)
         self.codebook = ClassPartitionedCodebook(n_classes, keys_per_class, dim)
-        self.decoder = MaskDecoder(dim, tuple(decoder_widths), latent_blocks, head=not self.skip_block)
+        last_has_head = not self.input_channels
+        self.decoder = MaskDecoder(dim, tuple(decoder_widths), latent_blocks, head=not self.skip_block and last_has_head)
         if self.skip_block:
             coarse = self.decoder.out_channels
             self.skip_adapter = nn.Conv2d(coarse + skip_channels, skip_dim, 1)
             self.skip_codebook = ClassPartitionedCodebook(n_classes, keys_per_class, skip_dim)
-            self.skip_decoder = MaskDecoder(skip_dim + coarse, tuple(skip_widths), 0)
+            self.skip_decoder = MaskDecoder(skip_dim + coarse, tuple(skip_widths), 0, head=last_has_head)
+        if self.input_channels:
+            decoded = (self.skip_decoder if self.skip_block else self.decoder).out_channels
+            self.input_head = nn.Sequential(nn.Conv2d(decoded + self.input_channels, input_width, input_kernel,
+                                                      padding=input_kernel // 2), nn.ReLU(), nn.Conv2d(input_width, 1, 1))
 
     def _unit(self, h: torch.Tensor) -> torch.Tensor:
-        return F.normalize(h, dim=1) if self.normalize else h
+        """``F.normalize(h, dim=1)`` (unit vectors over channels), written as a channel sum of squares,
+        which runs over contiguous planes (the norm over dim 1 takes several times longer on CPU)."""
+        return h / h.square().sum(1, keepdim=True).sqrt().clamp_min(1e-12) if self.normalize else h
 
     def adapt(self, features: torch.Tensor) -> torch.Tensor:
         return self._unit(self.adapter(features))
 
+    def _decode(self, decoder: MaskDecoder, codes: torch.Tensor, size: tuple[int, int], inputs: torch.Tensor | None) -> torch.Tensor:
+        """The mask logit ``(N, 1, H, W)`` from the last decoder; with an input head, from the decoder's
+        output and the input. The head's first 1x1 layer is split by its two inputs and applied to the
+        decoded code *before* it is brought to the input size: a 1x1 layer and a bilinear resize commute,
+        so this equals the head on the resized code at a quarter of the cost."""
+        decoded = decoder.layers(codes)
+        if not self.input_channels:
+            return fit_size(decoded, size)
+        if inputs is None:
+            raise ValueError("This interpreter reads the input at its head: pass the classifier's input as inputs.")
+        first, last = self.input_head[0], self.input_head[2]
+        k = decoded.shape[1]
+        x = normalised_input(inputs)
+        if first.kernel_size == (1, 1):
+            weight = first.weight.flatten(1)
+            mixed = fit_size(pointwise(decoded, weight[:, :k]), size) + pointwise(x, weight[:, k:], first.bias)
+        else:  # the same split, as two convolutions at the input size (no concatenated copy)
+            pad = first.padding
+            mixed = F.conv2d(fit_size(decoded, size), first.weight[:, :k], None, 1, pad) + F.conv2d(x, first.weight[:, k:], first.bias, 1, pad)
+        return pointwise(torch.relu(mixed), last.weight.flatten(1), last.bias)
+
     def forward(self, features: torch.Tensor, classes: torch.Tensor, size: tuple[int, int],
-                skip: torch.Tensor | None = None) -> Interpretation:
+                skip: torch.Tensor | None = None, inputs: torch.Tensor | None = None) -> Interpretation:
         h = self.adapt(features)
         q = self.codebook(h, classes)
         if not self.skip_block:
-            return Interpretation(self.decoder(q.straight_through, size), (h,), (q.codes,), q.indices)
+            return Interpretation(self._decode(self.decoder, q.straight_through, size, inputs), (h,), (q.codes,), q.indices)
         if skip is None:
             raise ValueError(f"This interpreter has two levels: pass the classifier's block {self.skip_block} output as skip.")
         coarse = self.decoder(q.straight_through, tuple(skip.shape[-2:]))
-        h2 = self._unit(self.skip_adapter(torch.cat([coarse, skip], 1)))
+        # The 1x1 adapter of [coarse, skip], split by its two inputs (no concatenated copy).
+        weight = self.skip_adapter.weight.flatten(1)
+        c = coarse.shape[1]
+        h2 = self._unit(pointwise(coarse, weight[:, :c], self.skip_adapter.bias) + pointwise(skip, weight[:, c:]))
         q2 = self.skip_codebook(h2, classes)
-        logits = self.skip_decoder(torch.cat([q2.straight_through, coarse], 1), size)
+        logits = self._decode(self.skip_decoder, torch.cat([q2.straight_through, coarse], 1), size, inputs)
         return Interpretation(logits, (h, h2), (q.codes, q2.codes), q.indices)
+
+
+def normalised_input(x: torch.Tensor) -> torch.Tensor:
+    """The input each sample divided by its own maximum magnitude (levels vary by tens of dB between clips)."""
+    return x / x.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
 
 
 def upsampling_stages(input_size: tuple[int, int], feature_size: tuple[int, int]) -> int:
@@ -309,5 +381,5 @@ class PIQModel(nn.Module):
         features, skip = self.representations(x)
         logits = self.classify_features(features)
         target = logits.argmax(1) if target is None else target.to(logits.device).long().view(-1)
-        out = self.interpreter(features, target, tuple(x.shape[-2:]), skip)
+        out = self.interpreter(features, target, tuple(x.shape[-2:]), skip, x if self.interpreter.input_channels else None)
         return PIQResult(out.mask, logits, target, out.indices)

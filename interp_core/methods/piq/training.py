@@ -55,16 +55,20 @@ def build_interpreted(backbone: nn.Module, n_classes: int, input_shape: tuple[in
     if skip is not None:
         plan = [(tuple(features.shape[-2:]), tuple(skip.shape[-2:]), recipe.decoder_widths, "decoder_widths"),
                 (tuple(skip.shape[-2:]), size, recipe.skip_widths, "skip_widths")]
-    for source, target, widths, field_name in plan:
+    for i, (source, target, widths, field_name) in enumerate(plan):
         stages = upsampling_stages(target, source)
-        if len(widths) != stages:
+        # With an input head, the last decoder may stop short: the rest is a bilinear resize.
+        short_ok = recipe.input_head and i == len(plan) - 1 and len(widths) < stages
+        if len(widths) != stages and not short_ok:
             raise ValueError(f"Recipe {recipe.name!r}: bringing {source} to {target} takes {stages} upsampling stages, "
                              f"but {field_name} has {len(widths)}.")
     interpreter = PIQInterpreter(features.shape[1], n_classes, keys_per_class=recipe.keys_per_class, dim=recipe.code_dim,
                                  normalize=recipe.normalize_codes, decoder_widths=tuple(recipe.decoder_widths),
                                  latent_blocks=recipe.latent_blocks, skip_block=recipe.skip_block,
                                  skip_channels=0 if skip is None else skip.shape[1], skip_dim=recipe.skip_dim,
-                                 skip_widths=tuple(recipe.skip_widths)).to(device)
+                                 skip_widths=tuple(recipe.skip_widths),
+                                 input_channels=input_shape[0] if recipe.input_head else 0, input_width=recipe.input_width,
+                                 input_kernel=recipe.input_kernel).to(device)
     return PIQModel(backbone, interpreter)
 
 
@@ -74,8 +78,8 @@ def classifier_representations(model: PIQModel, split: Split, recipe: PIQRecipe,
     """For every sample of ``split`` (on CPU): the frozen classifier's last feature map ``features``
     ``(N, D, h, w)``, its predicted class ``predicted`` ``(N,)``, the training target mask ``targets``
     ``(N, H, W)`` (bool) and, for a two-level interpreter, the finer block's output ``skip`` (float16:
-    it is large)."""
-    parts: dict[str, list[torch.Tensor]] = {"features": [], "predicted": [], "targets": [], "skip": []}
+    it is large); with an input head also the ``inputs`` (float16)."""
+    parts: dict[str, list[torch.Tensor]] = {"features": [], "predicted": [], "targets": [], "skip": [], "inputs": []}
     for start in range(0, len(split), batch_size):
         index = np.arange(start, min(len(split), start + batch_size))
         x = split.inputs(index)
@@ -85,6 +89,8 @@ def classifier_representations(model: PIQModel, split: Split, recipe: PIQRecipe,
         parts["targets"].append(target_masks(recipe.target, split, index, x, recipe.target_threshold) > 0.5)
         if skip is not None:
             parts["skip"].append(skip.half().cpu())
+        if model.interpreter.input_channels:
+            parts["inputs"].append(x.half().cpu())
     return {k: torch.cat(v) for k, v in parts.items() if v}
 
 
@@ -120,6 +126,11 @@ def train_piq(recipe: PIQRecipe, model: PIQModel, device: torch.device, progress
     start = time.perf_counter()
     data = classifier_representations(model, train, recipe, device)
     features, predicted, targets, skip = data["features"], data["predicted"], data["targets"], data.get("skip")
+    inputs = data.get("inputs")
+
+    def rows_of(tensor: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor | None:
+        return None if tensor is None else tensor[rows].float().to(device)
+
     stats: dict = {"representation_seconds": round(time.perf_counter() - start, 2), "train_samples": len(train),
                    "target_area": float(targets.float().mean())}
     size = tuple(targets.shape[-2:])
@@ -130,7 +141,7 @@ def train_piq(recipe: PIQRecipe, model: PIQModel, device: torch.device, progress
         interpreter.codebook.init_from(interpreter.adapt(features[seed_rows].to(device)).cpu(), predicted[seed_rows], generator)
         if skip is not None:
             rows = seed_rows[:256]
-            first = interpreter(features[rows].to(device), predicted[rows].to(device), size, skip[rows].float().to(device))
+            first = interpreter(features[rows].to(device), predicted[rows].to(device), size, rows_of(skip, rows), rows_of(inputs, rows))
             interpreter.skip_codebook.init_from(first.adapted[1].cpu(), predicted[rows], generator)
     optimizer = torch.optim.Adam(interpreter.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     steps_per_epoch = math.ceil(len(train) / recipe.batch_size)
@@ -145,8 +156,7 @@ def train_piq(recipe: PIQRecipe, model: PIQModel, device: torch.device, progress
         used = torch.zeros(interpreter.codebook.weight.shape[0], dtype=torch.bool)
         for i in range(steps_per_epoch):
             idx = torch.from_numpy(order[i * recipe.batch_size : (i + 1) * recipe.batch_size])
-            out = interpreter(features[idx].to(device), predicted[idx].to(device), size,
-                              None if skip is None else skip[idx].float().to(device))
+            out = interpreter(features[idx].to(device), predicted[idx].to(device), size, rows_of(skip, idx), rows_of(inputs, idx))
             terms = piq_loss(out, targets[idx].to(device).float(), recipe.reconstruction, recipe.commitment)
             if not torch.isfinite(terms["loss"]):
                 raise FloatingPointError(f"PIQ loss became {terms['loss'].item()} at epoch {epoch}; lower the learning rate.")

@@ -125,3 +125,64 @@ def test_a_two_level_interpreter_quantises_both_levels_with_the_chosen_classs_ke
     terms = piq_loss(out, torch.zeros(2, 257, 40))
     torch.testing.assert_close(terms["codebook"], sum(((q - h) ** 2).mean() for h, q in zip(out.adapted, out.codes)))
     assert model.interpret(x, classes).mask.shape == (2, 257, 40)
+
+
+def test_an_input_head_reads_the_input_but_the_class_codes_still_decide_the_mask():
+    """The input head (our addition): the mask logit comes from [decoded codes, input / max], so a mask can
+    follow single bins of the input, and asking for another class still changes it through the codes."""
+    torch.manual_seed(4)
+    backbone = build_model("audio-cnn", in_channels=1, num_classes=3, widths=(4, 6, 8, 8)).eval()
+    interpreter = PIQInterpreter(8, 3, keys_per_class=2, dim=4, decoder_widths=(4, 4, 4), skip_block=1, skip_channels=4,
+                                 skip_dim=3, skip_widths=(4,), input_channels=1, input_width=4)
+    assert interpreter.skip_decoder.out_channels == 4  # no 1-channel head: the input head makes the logit
+    model = PIQModel(backbone, interpreter).eval()
+    x = torch.rand(2, 1, 257, 40)
+    features, skip = model.representations(x)
+    classes = torch.tensor([2, 1])
+    with pytest.raises(ValueError, match="pass the classifier's input"):
+        interpreter(features, classes, (257, 40), skip)
+    out = interpreter(features, classes, (257, 40), skip, x)
+    assert out.logits.shape == (2, 1, 257, 40)
+    # The same codes with the input scaled: the head sees input / max, so the mask is unchanged ...
+    torch.testing.assert_close(interpreter(features, classes, (257, 40), skip, 3 * x).logits, out.logits)
+    # ... while changing one input bin changes the mask around that bin only.
+    bumped = x.clone()
+    bumped[0, 0, 100, 20] = 0.0
+    diff = (interpreter(features, classes, (257, 40), skip, bumped).logits - out.logits).abs()[0, 0]
+    assert diff[100, 20] > 0 and diff[99:102, 19:22].sum() == diff.sum()
+    # The whole path end to end, for the predicted class and another one.
+    mask = model.interpret(x).mask
+    other = model.interpret(x, (model.interpret(x).target + 1) % 3).mask
+    assert mask.shape == (2, 257, 40) and not torch.allclose(mask, other)
+
+
+def test_the_energy_oracle_is_perfect_when_told_the_exact_region_of_a_noise_free_mask(monkeypatch):
+    """energy_oracle_iou: with no dilation and a mask that is exactly where the input has energy, the
+    oracle finds it (IoU 1); dilating the region lets in bins of the other (weaker) source, lowering it."""
+    import numpy as np
+
+    from interp_core.methods.piq import ceiling as metrics
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.0, 0.05, size=(4, 1, 16, 12)).astype(np.float32)
+    masks = np.zeros((4, 16, 12), dtype=bool)
+    masks[:, 4:8, 3:6] = True
+    x[:, 0][masks] = 1.0
+    x[:, 0, 8:10, 3:6] = 0.5  # a weaker neighbour just outside the mask
+    class ToySplit:
+        extras = {"masks": masks}
+
+        def __len__(self):
+            return len(x)
+
+        def inputs(self, index):
+            return torch.from_numpy(x[index])
+
+    split = ToySplit()
+    monkeypatch.setattr(metrics, "load_split", lambda name, part: split)
+    assert metrics.energy_oracle_iou("toy", dilation=1)["iou"] == 1.0
+    # Dilated by 5 the region takes in the 6 neighbour bins (0.5): no threshold up to 0.3 removes them,
+    # 12 / 18; a threshold range reaching past 0.5 separates them again.
+    assert metrics.energy_oracle_iou("toy", dilation=5)["iou"] == pytest.approx(12 / 18)
+    wide = metrics.energy_oracle_iou("toy", dilation=5, max_threshold=0.9, thresholds=10)
+    assert wide["iou"] == 1.0 and 0.5 <= wide["threshold"] < 1.0
