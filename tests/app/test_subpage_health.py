@@ -15,17 +15,12 @@ urllib only: no browser needed, so it always runs. One server for the whole modu
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
-from test_browser import ROOT, _free_port
-
 from app.components import existing_views
+from interp_core.bench.views import dashboard
 
 PROBES = ("_stcore/health", "_stcore/host-config")
 
@@ -44,34 +39,8 @@ def _get(url: str) -> tuple[int, bytes]:
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"dashboard did not become healthy: {proc.stdout.read().decode(errors='replace')[-2000:]}")
-    if proc.poll() is not None:
-        pytest.fail(f"dashboard exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with dashboard(timeout=60) as url:
+        yield url
 
 
 def test_root_probes_answer(server):
