@@ -205,13 +205,15 @@ class PIQInterpreter(nn.Module):
     noise) average-pooled by 2 and brought back score an IoU of only 0.70 against themselves. With an
     input head the last decoder may have fewer x2 stages than the size needs: it is then resized
     bilinearly (:class:`MaskDecoder`); with a 1x1 head the head's first layer then runs before the
-    resize (the two commute), sparing the full-resolution work.
+    resize (the two commute), sparing the full-resolution work. ``head_upsamples``: the code's part of the
+    head's first layer is the last x2 transposed convolution itself (the last decoder stops one stage
+    short), so at the input size only the input's ``input_kernel`` conv, a ReLU and the 1x1 output run.
     """
 
     def __init__(self, feature_channels: int, n_classes: int, *, keys_per_class: int = 8, dim: int = 64,
                  normalize: bool = True, decoder_widths: tuple[int, ...] = (64, 32, 16), latent_blocks: int = 1,
                  skip_block: int = 0, skip_channels: int = 0, skip_dim: int = 8, skip_widths: tuple[int, ...] = (),
-                 input_channels: int = 0, input_width: int = 8, input_kernel: int = 3):
+                 input_channels: int = 0, input_width: int = 8, input_kernel: int = 3, head_upsamples: bool = False):
         super().__init__()
         self.normalize = normalize
         self.skip_block = int(skip_block)
@@ -227,8 +229,13 @@ class PIQInterpreter(nn.Module):
             self.skip_decoder = MaskDecoder(skip_dim + coarse, tuple(skip_widths), 0, head=last_has_head)
         if self.input_channels:
             decoded = (self.skip_decoder if self.skip_block else self.decoder).out_channels
-            self.input_head = nn.Sequential(nn.Conv2d(decoded + self.input_channels, input_width, input_kernel,
-                                                      padding=input_kernel // 2), nn.ReLU(), nn.Conv2d(input_width, 1, 1))
+            # head_upsamples: the code's part of the head's first layer is the last x2 transposed convolution
+            # itself (the decoder then stops one stage short), and only the input's part runs at full size.
+            self.input_head = nn.Sequential(nn.Conv2d((0 if head_upsamples else decoded) + self.input_channels, input_width,
+                                                      input_kernel, padding=input_kernel // 2), nn.ReLU(), nn.Conv2d(input_width, 1, 1))
+            self.code_up = nn.ConvTranspose2d(decoded, input_width, 4, stride=2, padding=1) if head_upsamples else None
+        else:
+            self.code_up = None
 
     def _unit(self, h: torch.Tensor) -> torch.Tensor:
         """``F.normalize(h, dim=1)`` (unit vectors over channels), written as a channel sum of squares,
@@ -251,7 +258,9 @@ class PIQInterpreter(nn.Module):
         first, last = self.input_head[0], self.input_head[2]
         k = decoded.shape[1]
         x = normalised_input(inputs)
-        if first.kernel_size == (1, 1):
+        if self.code_up is not None:
+            mixed = fit_size(self.code_up(decoded), size) + first(x)
+        elif first.kernel_size == (1, 1):
             weight = first.weight.flatten(1)
             mixed = fit_size(pointwise(decoded, weight[:, :k]), size) + pointwise(x, weight[:, k:], first.bias)
         else:  # the same split, as two convolutions at the input size (no concatenated copy)

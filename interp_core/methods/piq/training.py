@@ -68,7 +68,7 @@ def build_interpreted(backbone: nn.Module, n_classes: int, input_shape: tuple[in
                                  skip_channels=0 if skip is None else skip.shape[1], skip_dim=recipe.skip_dim,
                                  skip_widths=tuple(recipe.skip_widths),
                                  input_channels=input_shape[0] if recipe.input_head else 0, input_width=recipe.input_width,
-                                 input_kernel=recipe.input_kernel).to(device)
+                                 input_kernel=recipe.input_kernel, head_upsamples=recipe.head_upsamples).to(device)
     return PIQModel(backbone, interpreter)
 
 

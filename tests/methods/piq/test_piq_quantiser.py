@@ -186,3 +186,24 @@ def test_the_energy_oracle_is_perfect_when_told_the_exact_region_of_a_noise_free
     assert metrics.energy_oracle_iou("toy", dilation=5)["iou"] == pytest.approx(12 / 18)
     wide = metrics.energy_oracle_iou("toy", dilation=5, max_threshold=0.9, thresholds=10)
     assert wide["iou"] == 1.0 and 0.5 <= wide["threshold"] < 1.0
+
+
+def test_an_input_head_that_upsamples_reads_the_code_once_at_half_size():
+    """head_upsamples: the last x2 transposed convolution is the code's part of the head's first layer, so
+    the decoder stops one stage short and only the input's 3x3 part runs at the input size."""
+    torch.manual_seed(5)
+    backbone = build_model("audio-cnn", in_channels=1, num_classes=3, widths=(4, 6, 8, 8)).eval()
+    interpreter = PIQInterpreter(8, 3, keys_per_class=2, dim=4, decoder_widths=(4, 4, 4), skip_block=1, skip_channels=4,
+                                 skip_dim=3, skip_widths=(), input_channels=1, input_width=4, head_upsamples=True)
+    assert interpreter.input_head[0].in_channels == 1 and interpreter.code_up.in_channels == 3 + 4
+    model = PIQModel(backbone, interpreter).eval()
+    x = torch.rand(2, 1, 257, 40)
+    features, skip = model.representations(x)
+    classes = torch.tensor([0, 2])
+    out = interpreter(features, classes, (257, 40), skip, x)
+    assert out.logits.shape == (2, 1, 257, 40)
+    bumped = x.clone()
+    bumped[1, 0, 50, 10] = 0.0
+    diff = (interpreter(features, classes, (257, 40), skip, bumped).logits - out.logits).abs()
+    assert diff[0].sum() == 0 and diff[1, 0, 50, 10] > 0 and diff[1, 0, 49:52, 9:12].sum() == diff.sum()
+    assert not torch.allclose(model.interpret(x, torch.tensor([0, 0])).mask, model.interpret(x, torch.tensor([1, 1])).mask)
