@@ -74,3 +74,17 @@ def test_model_holds_the_ternary_layer():
     assert model.class_features(0) == [j for j in range(4) if w[0, j] != 0]
     model.weight.data[0, 0] = 0.123
     assert model.alpha is None
+
+
+@pytest.mark.parametrize("name", ["qsenn-shapes", "qsenn-shapes-spurious", "qsenn-sounds"])
+def test_the_shipped_qsenn_layers_are_ternary_with_five_weights_per_class(name):
+    """The acceptance's 5·C non-zeros of one magnitude, on the shipped checkpoints' weight tensors."""
+    from interp_core.store import load_model
+
+    model = load_model(name, "cpu", train_if_missing=False, show_bar=False).model
+    w = model.decision_weight.detach()
+    n_classes, n_features = w.shape
+    nonzero = w[w != 0]
+    assert nonzero.numel() == 5 * n_classes and n_features < n_classes
+    assert torch.all(nonzero.abs() == nonzero.abs()[0]) and model.alpha == pytest.approx(float(nonzero.abs()[0]))
+    assert (nonzero > 0).any() and torch.equal(nonzero.abs().unique(), nonzero.abs()[:1])
