@@ -204,8 +204,7 @@ class PIQInterpreter(nn.Module):
     decoder of codes at half resolution can: the event masks of ``sounds`` (bins where the event beats the
     noise) average-pooled by 2 and brought back score an IoU of only 0.70 against themselves. With an
     input head the last decoder may have fewer x2 stages than the size needs: it is then resized
-    bilinearly (:class:`MaskDecoder`); with a 1x1 head the head's first layer then runs before the
-    resize (the two commute), sparing the full-resolution work. ``head_upsamples``: the code's part of the
+    bilinearly (:class:`MaskDecoder`). ``head_upsamples``: the code's part of the
     head's first layer is the last x2 transposed convolution itself (the last decoder stops one stage
     short), so at the input size only the input's ``input_kernel`` conv, a ReLU and the 1x1 output run.
     """
@@ -247,9 +246,7 @@ class PIQInterpreter(nn.Module):
 
     def _decode(self, decoder: MaskDecoder, codes: torch.Tensor, size: tuple[int, int], inputs: torch.Tensor | None) -> torch.Tensor:
         """The mask logit ``(N, 1, H, W)`` from the last decoder; with an input head, from the decoder's
-        output and the input. The head's first 1x1 layer is split by its two inputs and applied to the
-        decoded code *before* it is brought to the input size: a 1x1 layer and a bilinear resize commute,
-        so this equals the head on the resized code at a quarter of the cost."""
+        output and the input (the head's first layer split by its two inputs: no concatenated copy)."""
         decoded = decoder.layers(codes)
         if not self.input_channels:
             return fit_size(decoded, size)
@@ -260,10 +257,7 @@ class PIQInterpreter(nn.Module):
         x = normalised_input(inputs)
         if self.code_up is not None:
             mixed = fit_size(self.code_up(decoded), size) + first(x)
-        elif first.kernel_size == (1, 1):
-            weight = first.weight.flatten(1)
-            mixed = fit_size(pointwise(decoded, weight[:, :k]), size) + pointwise(x, weight[:, k:], first.bias)
-        else:  # the same split, as two convolutions at the input size (no concatenated copy)
+        else:
             pad = first.padding
             mixed = F.conv2d(fit_size(decoded, size), first.weight[:, :k], None, 1, pad) + F.conv2d(x, first.weight[:, k:], first.bias, 1, pad)
         return pointwise(torch.relu(mixed), last.weight.flatten(1), last.bias)
