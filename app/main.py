@@ -15,6 +15,9 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app.components import PAGE_ICON, existing_views  # noqa: E402
+from interp_core.runtime import retain_freed_memory  # noqa: E402
+
+retain_freed_memory()  # training started from the dashboard reuses freed memory like the CLI's
 
 # A local file: a material icon as page icon is fetched from the internet on every load.
 st.set_page_config(page_title="interp-core · explanation explorer", page_icon=str(PAGE_ICON), layout="wide")

@@ -31,6 +31,9 @@ def compare(a: Callable[[], Any], b: Callable[[], Any], *, rounds: int = 9, warm
     and ``rounds``."""
     if rounds < 1 or inner < 1:
         raise ValueError(f"rounds and inner must be >= 1, got {rounds} and {inner}.")
+    from interp_core.runtime import retain_freed_memory
+
+    retain_freed_memory()  # the same allocator as the CLI's training runs, whoever calls the benchmark
     for _ in range(warmup):
         a()
         b()
@@ -74,8 +77,11 @@ def conditions(**extra: Any) -> dict[str, Any]:
     """What the figures were measured under: threads, load average, cores, versions, plus ``extra``."""
     import torch
 
+    from interp_core.runtime import malloc_tuning_state
+
     return {
         "threads": torch.get_num_threads(),
+        "malloc_tuning": malloc_tuning_state(),
         "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),

@@ -487,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from interp_core.runtime import retain_freed_memory
+
+    retain_freed_memory()  # freed tensors' memory reused, not handed back and faulted in again each step
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)

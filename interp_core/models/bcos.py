@@ -123,11 +123,25 @@ class _SquareSum(torch.autograd.Function):
         return x * (2 * grad), None, None
 
 
+def _power(s: torch.Tensor, exponent: float) -> torch.Tensor:
+    """``s^exponent`` for ``s > 0``; the half-integer exponents of B = 1.5 and 2.5 through square roots,
+    which cost a fraction of a general power (exp and log per element)."""
+    if exponent == 0.5:
+        return s.sqrt()
+    if exponent == 1.5:
+        return s * s.sqrt()
+    if exponent == -0.5:
+        return s.rsqrt()
+    if exponent == 1:
+        return s
+    return s.pow(exponent)
+
+
 def _scale_forward(a: torch.Tensor, inv: torch.Tensor, b: float, eps: float) -> torch.Tensor:
     """``a · (|a| · inv + eps)^(B-1)``: the B-cos output from the linear output ``a`` and ``inv = 1/||x||``."""
     if b == 2:
         return a * (a.abs() * inv)
-    return a * (a.abs() * inv + eps).pow(b - 1)
+    return a * _power(a.abs() * inv + eps, b - 1)
 
 
 def _scale_backward_a(grad: torch.Tensor, a: torch.Tensor, inv: torch.Tensor, b: float, eps: float) -> torch.Tensor:
@@ -136,7 +150,7 @@ def _scale_backward_a(grad: torch.Tensor, a: torch.Tensor, inv: torch.Tensor, b:
     r = a.abs() * inv
     if b == 2:
         return grad * r * 2
-    u = grad * (r + eps).pow(b - 2)
+    u = grad * _power(r + eps, b - 2)
     return u * (r * b + eps)
 
 
@@ -149,7 +163,7 @@ def _scale_backward(grad: torch.Tensor, a: torch.Tensor, inv: torch.Tensor, b: f
     if b == 2:  # s^0 = 1 and no stabiliser
         w = grad * r
         return w * 2, (w * a).sum_to_size(inv.shape) / inv
-    u = grad * (r + eps).pow(b - 2)
+    u = grad * _power(r + eps, b - 2)
     w = u * r
     return w * b + u * eps, (w * a).sum_to_size(inv.shape) * ((b - 1) / inv)
 
@@ -244,8 +258,49 @@ def _bcos_output(linear: torch.Tensor, inv_norm: torch.Tensor, b: float, detach:
     eps = 1e-6 * gain ** (1.0 / b)
     if detach:
         cos = linear.detach().abs() * inv_norm.detach()
-        return linear * (cos if b == 2 else (cos + eps).pow(b - 1))
+        return linear * (cos if b == 2 else _power(cos + eps, b - 1))
     return _CosScale.apply(linear, inv_norm, b, eps, training and torch.is_grad_enabled())
+
+
+class _BcosConvStep(torch.autograd.Function):
+    """A whole B-cos convolution of a training step as one autograd node (groups 1, no MaxOut, a window
+    that sum pooling sees exactly): ``out = scale(conv(x, w), 1/||x||)`` with the patch norm from one
+    channel-summed square and one sum pooling. The backward runs the convolution's own backward once and
+    adds the norm's gradient ``2 x · pool*(g)`` into its input gradient in place (one pass over ``x``),
+    instead of autograd materialising that term and summing the two; nothing but ``x``, ``w``, the linear
+    output and the small norm maps is kept."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, w: torch.Tensor, stride: tuple[int, int], padding: tuple[int, int], b: float,
+                eps: float) -> torch.Tensor:
+        a = F.conv2d(x, w, None, stride, padding)
+        kernel = tuple(w.shape[2:])
+        q = _run_kernel("square_sum", True, x, 1)
+        inv = (F.avg_pool2d(q, kernel, stride, padding, divisor_override=1) + NORM_EPS).rsqrt()
+        ctx.save_for_backward(x, w, a, inv)
+        ctx.geometry = (kernel, stride, padding, tuple(q.shape))
+        ctx.b, ctx.eps = b, eps
+        return _run_kernel("scale_forward", True, a, inv, b, eps)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, w, a, inv = ctx.saved_tensors
+        kernel, stride, padding, q_shape = ctx.geometry
+        need_x, need_w = ctx.needs_input_grad[:2]
+        with torch.no_grad():
+            if need_x:
+                grad_a, grad_inv = _run_kernel("scale_backward", True, grad, a, inv, ctx.b, ctx.eps)
+            else:
+                grad_a = _run_kernel("scale_backward_a", True, grad, a, inv, ctx.b, ctx.eps)
+            grad_x, grad_w, _ = torch.ops.aten.convolution_backward(
+                grad_a, x, w, None, list(stride), list(padding), [1, 1], False, [0, 0], 1, [need_x, need_w, False])
+            if need_x:
+                # d inv / d n = -(n + eps)^(-3/2) / 2 = -inv³ / 2; the pooling's adjoint spreads it over the window.
+                grad_n = grad_inv * inv.pow(3) * -0.5
+                grad_q = torch.ops.aten.avg_pool2d_backward(grad_n, x.new_empty(q_shape), list(kernel), list(stride),
+                                                            list(padding), False, True, 1)
+                grad_x.addcmul_(x, grad_q, value=2.0)
+        return grad_x, grad_w, None, None, None, None
 
 
 class BcosConv2d(DetachableModule):
@@ -320,7 +375,17 @@ class BcosConv2d(DetachableModule):
         """``||x_patch||`` per group and output position: ``(N, groups, H', W')``."""
         return (self._summed_squares(x) + NORM_EPS).sqrt()
 
+    def _single_node(self) -> bool:
+        """Whether a training step runs :class:`_BcosConvStep` (the common case: see its conditions)."""
+        kh, kw = self.kernel_size
+        return (self.training and torch.is_grad_enabled() and not self.detach_scale and self.b != 1
+                and self.max_out == 1 and self.groups == 1 and self.dilation == (1, 1)
+                and self.padding[0] <= kh // 2 and self.padding[1] <= kw // 2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._single_node():
+            return _BcosConvStep.apply(x, _scaled_rows(self.weight, self.gain, self.b), self.stride, self.padding,
+                                       self.b, 1e-6 * self.gain ** (1.0 / self.b))
         out = self._scaled_linear(x)
         if self.max_out > 1:
             out = out.unflatten(1, (self.out_channels, self.max_out)).amax(2)

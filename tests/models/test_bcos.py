@@ -363,6 +363,59 @@ def test_fused_training_kernels_equal_the_eager_ones(b, monkeypatch):
     assert bcos.compiled_scale_state() == "unused"
 
 
+@pytest.mark.parametrize("b", [1.5, 2.0, 2.5])
+@pytest.mark.parametrize("kernel_size,stride,padding", [(3, 1, 1), (3, 2, 1), (1, 1, 0), (2, 2, 1)])
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_single_node_training_step_equals_the_general_path(b, kernel_size, stride, padding, input_grad, monkeypatch):
+    """A training step of a plain layer (groups 1, no MaxOut) is one autograd node whose backward adds
+    the patch norm's gradient into the convolution's in place; outputs, input and weight gradients equal
+    the op-by-op path's (float64), also for a first layer whose input needs no gradient."""
+    torch.manual_seed(9)
+    layer = BcosConv2d(6, 5, kernel_size, stride, padding, b=b, gain=4.0).double().train()
+    x = torch.randn(3, 6, 11, 11, dtype=torch.float64, requires_grad=input_grad)
+
+    def step():
+        layer.zero_grad(set_to_none=True)
+        if x.grad is not None:
+            x.grad = None
+        out = layer(x)
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum().backward()
+        return out, x.grad, layer.weight.grad
+
+    out, gx, gw = step()
+    assert type(out.grad_fn).__name__ == "_BcosConvStepBackward"
+    monkeypatch.setattr(BcosConv2d, "_single_node", lambda self: False)
+    ref_out, ref_gx, ref_gw = step()
+    assert type(ref_out.grad_fn).__name__ != "_BcosConvStepBackward"
+    torch.testing.assert_close(out, ref_out, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(gw, ref_gw, rtol=1e-9, atol=1e-12)
+    if input_grad:
+        torch.testing.assert_close(gx, ref_gx, rtol=1e-9, atol=1e-12)
+    else:
+        assert gx is None and ref_gx is None
+
+
+def test_single_node_only_where_it_applies():
+    """MaxOut, groups, dilation, eval, explanation mode and B = 1 keep the op-by-op path."""
+    x = torch.rand(2, 4, 8, 8, requires_grad=True)
+    plain = BcosConv2d(4, 4, 3, padding=1).train()
+    assert type(plain(x).grad_fn).__name__ == "_BcosConvStepBackward"
+    for layer in (BcosConv2d(4, 4, 3, padding=1, max_out=2), BcosConv2d(4, 4, 3, padding=1, groups=2),
+                  BcosConv2d(4, 4, 3, padding=2, dilation=2), BcosConv2d(4, 4, 3, padding=1, b=1.0)):
+        assert type(layer.train()(x).grad_fn).__name__ != "_BcosConvStepBackward"
+    assert type(plain.eval()(x).grad_fn).__name__ != "_BcosConvStepBackward"
+    with explanation_mode(nn.Sequential(plain.train())):
+        assert type(plain(x).grad_fn).__name__ != "_BcosConvStepBackward"
+
+
+def test_power_shortcuts_equal_pow():
+    from interp_core.models.bcos import _power
+
+    s = torch.rand(1000, dtype=torch.float64) * 10 + 1e-6
+    for exponent in (0.5, 1.5, -0.5, 1.0, 0.3, 2.0):
+        torch.testing.assert_close(_power(s, exponent), s.pow(exponent), rtol=1e-12, atol=0)
+
+
 def test_a_failing_compiler_falls_back_to_eager_silently(monkeypatch):
     import interp_core.models.bcos as bcos
 
