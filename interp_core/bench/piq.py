@@ -10,48 +10,24 @@ listening to it.
 * ``audio_seconds``: wall-clock seconds for a 5 s clip from waveform to interpretation waveform:
   spectrogram, mask for the predicted class, and reconstruction with the input's phase (goal < 0.5).
 
-Timings are interleaved A/B rounds (forward, interpretation, forward, ...), so load from other
-processes hits both alike; each ratio is the median of the per-round ratios, and its spread (the 25th
-and 75th percentiles of those ratios) is returned beside it (and printed to stderr) with the conditions
-(threads, load).
+Timings come from the shared harness (:mod:`interp_core.bench.harness`): interleaved A/B rounds in ABBA
+order, so load from other processes hits both alike; each ratio is the median of the per-round ratios,
+its spread (min and max of those ratios) beside it (and printed to stderr), with the conditions
+(threads, load, allocator).
 """
 from __future__ import annotations
 
-import os
-import statistics
 import sys
-import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
+from interp_core.bench.harness import compare, conditions, timed
+
 GOALS = {"mask_over_forward": 3.0, "audio_seconds": 0.5}
 RECIPES = ("piq-digits", "piq-shapes", "piq-sounds")
 CLIP_SECONDS = 5.0
-
-
-def _interleaved(fns: dict[str, Callable[[], Any]], rounds: int, warmup: int = 3) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Wall-clock and process-CPU seconds of each function per round (CPU time is the steadier of the
-    two on a shared machine: a millisecond-long call preempted by other processes reads as tens)."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    wall: dict[str, list[float]] = {name: [] for name in fns}
-    cpu: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start, start_cpu = time.perf_counter(), time.process_time()
-            fn()
-            wall[name].append(time.perf_counter() - start)
-            cpu[name].append(time.process_time() - start_cpu)
-    return wall, cpu
-
-
-def _ratio(numerator: list[float], denominator: list[float]) -> dict[str, float]:
-    ratios = np.asarray(numerator) / np.asarray(denominator)
-    return {"median": round(float(np.median(ratios)), 3), "q25": round(float(np.percentile(ratios, 25)), 3),
-            "q75": round(float(np.percentile(ratios, 75)), 3)}
 
 
 def mask_over_forward(recipe: str, rounds: int, device: str | None = None) -> dict[str, Any]:
@@ -76,13 +52,10 @@ def mask_over_forward(recipe: str, rounds: int, device: str | None = None) -> di
         explainer.attribute(x, target)
         sync()
 
-    times, cpu = _interleaved({"forward": forward, "mask": interpret}, rounds)
-    ratio, cpu_ratio = _ratio(times["mask"], times["forward"]), _ratio(cpu["mask"], cpu["forward"])
-    return {"mask_over_forward": ratio["median"], "spread": [ratio["q25"], ratio["q75"]],
-            "cpu_mask_over_forward": cpu_ratio["median"], "cpu_spread": [cpu_ratio["q25"], cpu_ratio["q75"]],
-            "forward_ms": round(1e3 * statistics.median(times["forward"]), 3), "mask_ms": round(1e3 * statistics.median(times["mask"]), 3),
-            "cpu_forward_ms": round(1e3 * statistics.median(cpu["forward"]), 3), "cpu_mask_ms": round(1e3 * statistics.median(cpu["mask"]), 3),
-            "input_shape": list(x.shape[1:])}
+    r = compare(interpret, forward, rounds=rounds, inner=3)
+    return {"mask_over_forward": round(r["ratio"], 3), "spread": [round(r["ratio_min"], 3), round(r["ratio_max"], 3)],
+            "cpu_mask_over_forward": round(r["cpu_ratio"], 3), "forward_ms": round(r["b_ms"], 3), "mask_ms": round(r["a_ms"], 3),
+            "cpu_forward_ms": round(r["b_cpu_ms"], 3), "cpu_mask_ms": round(r["a_cpu_ms"], 3), "input_shape": list(x.shape[1:])}
 
 
 def audio_seconds(recipe: str = "piq-sounds", repeats: int = 7, device: str | None = None) -> dict[str, Any]:
@@ -104,8 +77,8 @@ def audio_seconds(recipe: str = "piq-sounds", repeats: int = 7, device: str | No
         return interpretation_waveforms(x.cpu(), mask.cpu(), waveform)
 
     out = run()
-    times = _interleaved({"audio": run}, repeats, warmup=1)[0]["audio"]
-    return {"audio_seconds": round(statistics.median(times), 4), "audio_spread": [round(min(times), 4), round(max(times), 4)],
+    t = timed(run, rounds=repeats, warmup=1)
+    return {"audio_seconds": round(t["seconds"], 4), "audio_spread": [round(t["seconds_min"], 4), round(t["seconds_max"], 4)],
             "clip_seconds": CLIP_SECONDS, "spectrogram_shape": list(spectrogram(waveform).shape[1:]),
             "output_samples": int(out.shape[-1])}
 
@@ -125,12 +98,8 @@ def run_piq_benchmark(rounds: int = 60, recipes: tuple[str, ...] = RECIPES, devi
         result.update(audio_seconds("piq-sounds", device=device))
     result["goals"] = dict(GOALS)
     result["meets_goals"] = {k: (result[k] <= v if k == "mask_over_forward" else result[k] < v) for k, v in GOALS.items() if k in result}
-    result["conditions"] = {
-        "rounds": rounds, "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None, "torch": torch.__version__,
-    }
+    result["conditions"] = conditions(rounds=rounds)
     for name, row in per_recipe.items():
-        print(f"{name}: mask/forward {row['mask_over_forward']} (q25-q75 {row['spread'][0]}-{row['spread'][1]}; "
-              f"CPU time {row['cpu_mask_over_forward']}, q25-q75 {row['cpu_spread'][0]}-{row['cpu_spread'][1]}), "
-              f"forward {row['forward_ms']} ms, mask {row['mask_ms']} ms", file=sys.stderr)
+        print(f"{name}: mask/forward {row['mask_over_forward']} (min {row['spread'][0]}, max {row['spread'][1]}; "
+              f"CPU time {row['cpu_mask_over_forward']}), forward {row['forward_ms']} ms, mask {row['mask_ms']} ms", file=sys.stderr)
     return result

@@ -54,3 +54,23 @@ def test_timed_and_conditions_and_report():
     assert line == "conv_overhead 1.23 (min 1.10, max 1.40; goal <= 1.3)"
     with pytest.raises(ValueError):
         compare(lambda: None, lambda: None, rounds=0)
+
+
+def test_piq_benchmark_times_the_explainers_mask_with_the_harness(monkeypatch):
+    """bench piq's ratio comes from the shared harness (median pairwise ratio, min-max spread), on the
+    shipped piq-digits (cheap), with the forward as the denominator."""
+    import interp_core.bench.piq as piq_bench
+
+    seen = {}
+    real = piq_bench.compare
+
+    def spy(a, b, **kwargs):
+        seen.update(kwargs)
+        return real(a, b, **kwargs)
+
+    monkeypatch.setattr(piq_bench, "compare", spy)
+    row = piq_bench.mask_over_forward("piq-digits", rounds=3)
+    assert seen["rounds"] == 3
+    lo, hi = row["spread"]
+    assert lo <= row["mask_over_forward"] <= hi
+    assert row["mask_ms"] > 0 and row["forward_ms"] > 0 and row["input_shape"] == [1, 28, 28]
