@@ -161,6 +161,7 @@ def derive_chain(template: Recipe, imported: Recipe) -> list[tuple[str, Recipe]]
         description = source.description
         for old in sorted(names, key=len, reverse=True):
             description = description.replace(old, names[old])
+        changes.update(source.moved_to(imported.dataset))
         recipe = dataclasses.replace(
             source, name=names[source.name], dataset=imported.dataset, shipped=False, **changes,
             description=f"{description} [from {source.name}, for the imported {imported.name}]")

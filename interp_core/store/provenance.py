@@ -104,7 +104,9 @@ def training_modules(recipe: Recipe) -> list[str]:
     from interp_core.data import DATASETS
 
     # A real dataset named KIND[@SIZE]:ROOT is read by the real-data loaders, not a registered generator.
-    data_modules = {DATASETS.get(recipe.dataset).module} if recipe.dataset in DATASETS else {"interp_core.external.datasets", "interp_core.data.real"}
+    data_modules: set[str] = set()
+    for name in recipe.training_datasets:
+        data_modules |= {DATASETS.get(name).module} if name in DATASETS else {"interp_core.external.datasets", "interp_core.data.real"}
     start = {type(recipe).__module__.rpartition(".")[0] + ".training", *data_modules, "interp_core.store.models",
              "interp_core.models.registry"}
     start |= _architecture_modules(recipe)

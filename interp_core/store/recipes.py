@@ -55,6 +55,17 @@ class Recipe:
         """Recipes whose trained weights this one is built on (e.g. a frozen backbone)."""
         return ()
 
+    def moved_to(self, dataset: str) -> dict[str, Any]:
+        """Field changes this recipe needs when it is re-made for another ``dataset`` (e.g. by ``derive``
+        for an imported model): options that only that dataset supports are turned off. None by default."""
+        return {}
+
+    @property
+    def training_datasets(self) -> tuple[str, ...]:
+        """Every dataset its training reads (their generators shape the weights): ``dataset`` unless a
+        recipe type trains on more."""
+        return (self.dataset,)
+
 
 #: Fields that do not change the trained weights.
 _UNHASHED = ("description", "shipped", "family")

@@ -191,3 +191,23 @@ def test_derived_qsenn_chain_trains_on_the_imported_architecture(derived):
     # The ternary layer: n_wc weights per class on the selected features of the dense ResNet-18 (512 features).
     assert metrics["nonzero"] == recipe.per_class * len(COLOURS) and metrics["n_features"] <= recipe.n_features
     assert 0.0 <= metrics["accuracy"] <= 1.0 and 0.0 <= metrics["dense_accuracy"] <= 1.0
+
+
+def test_a_derived_piq_recipe_trains_on_mixtures_only_where_the_dataset_has_them():
+    """piq-sounds trains on sounds-mix too; re-made for another dataset (no contaminated counterpart) it
+    keeps its architecture and drops that option, instead of failing at training time."""
+    import dataclasses
+
+    from interp_core.external.derived import derive_chain
+    from interp_core.store.recipes import get_recipe
+
+    template = get_recipe("piq-sounds")
+    assert template.train_on_mixtures
+    imported = dataclasses.replace(get_recipe("cnn-sounds"), name="my-audio", dataset="esc50:/data/ESC-50-master", shipped=False)
+    (_, piq), = derive_chain(template, imported)
+    assert (piq.backbone, piq.dataset, piq.train_on_mixtures) == ("my-audio", "esc50:/data/ESC-50-master", False)
+    assert (piq.decoder_widths, piq.input_head, piq.skip_block) == (template.decoder_widths, True, 0)
+    assert piq.training_datasets == ("esc50:/data/ESC-50-master",)
+    # On the template's own dataset the option stays.
+    same = dataclasses.replace(imported, dataset="sounds")
+    assert derive_chain(template, same)[0][1].train_on_mixtures

@@ -19,6 +19,21 @@ def test_each_recipe_takes_only_the_architecture_modules_it_builds():
         assert "interp_core.store.catalog" not in modules and "interp_core.views" not in modules
 
 
+def test_every_dataset_a_recipe_trains_on_brings_in_its_generator():
+    import dataclasses
+
+    piq = get_recipe("piq-digits")
+    assert "interp_core.data.digits" in provenance.training_modules(piq)
+    assert "interp_core.data.digit_mixtures" not in provenance.training_modules(piq)
+    mixed = dataclasses.replace(piq, train_on_mixtures=True)
+    assert mixed.training_datasets == ("digits", "digits-overlap")
+    assert "interp_core.data.digit_mixtures" in provenance.training_modules(mixed)
+    # shapes-spurious-class has a generator of its own, on top of the shapes module it draws objects with.
+    spurious = dataclasses.replace(get_recipe("qsenn-dense-shapes-spurious"), dataset="shapes-spurious-class")
+    assert {"interp_core.data.spurious", "interp_core.data.shapes"} <= set(provenance.training_modules(spurious))
+    assert "interp_core.data.spurious" not in provenance.training_modules(get_recipe("qsenn-dense-shapes-spurious"))
+
+
 def test_an_unplaceable_architecture_brings_in_every_model_module(monkeypatch):
     recipe = get_recipe("cnn-digits")
     monkeypatch.setattr(provenance, "_architecture_sites", lambda: {})

@@ -28,6 +28,7 @@ from interp_core.data import load_split
 from interp_core.data.base import Split
 from interp_core.methods.base import get_explainer
 from interp_core.methods.piq.model import PIQModel
+from interp_core.methods.piq.recipes import CONTAMINATED
 from interp_core.metrics.faithfulness import (
     average_drop,
     average_gain,
@@ -40,11 +41,11 @@ from interp_core.metrics.faithfulness import (
 )
 from interp_core.store.card import ModelCard
 
-#: The contaminated counterpart of each dataset: (dataset, source-label extra, source-mask extra).
+#: The contaminated counterpart of each dataset (``CONTAMINATED``): (dataset, source-label extra, source-mask extra).
 MIXTURES = {
-    "digits": ("digits-overlap", "source_labels", "source_masks"),
-    "sounds": ("sounds-mix", "source_labels", "source_masks"),
-    "shapes": ("shapes-multi", "object_labels", "object_masks"),
+    "digits": (CONTAMINATED["digits"], "source_labels", "source_masks"),
+    "sounds": (CONTAMINATED["sounds"], "source_labels", "source_masks"),
+    "shapes": (CONTAMINATED["shapes"], "object_labels", "object_masks"),
 }
 
 

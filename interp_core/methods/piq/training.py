@@ -94,6 +94,38 @@ def classifier_representations(model: PIQModel, split: Split, recipe: PIQRecipe,
     return {k: torch.cat(v) for k, v in parts.items() if v}
 
 
+@torch.no_grad()
+def mixture_representations(model: PIQModel, recipe: PIQRecipe, device: torch.device, batch_size: int = 64) -> dict[str, torch.Tensor]:
+    """The contaminated counterpart's training split (``MIXTURES``) as examples: every source of a mixture
+    is one example *for its own class*, with that source's ground-truth mask as the target (the mask PIQ
+    should give when asked for that class). Returns what :func:`classifier_representations` does, once per
+    mixture, plus per example ``rows`` (its mixture) and ``classes``, with ``targets`` per example."""
+    from interp_core.methods.piq.metrics import MIXTURES
+
+    if recipe.dataset not in MIXTURES:
+        raise ValueError(f"Recipe {recipe.name!r}: {recipe.dataset!r} has no contaminated counterpart to train on "
+                         f"(known: {', '.join(sorted(MIXTURES))}).")
+    name, labels_key, masks_key = MIXTURES[recipe.dataset]
+    split = load_split(name, "train")
+    parts: dict[str, list[torch.Tensor]] = {"features": [], "skip": [], "inputs": [], "rows": [], "classes": [], "targets": []}
+    for start in range(0, len(split), batch_size):
+        index = np.arange(start, min(len(split), start + batch_size))
+        x = split.inputs(index)
+        features, skip = model.representations(x.to(device))
+        parts["features"].append(features.cpu())
+        if skip is not None:
+            parts["skip"].append(skip.half().cpu())
+        if model.interpreter.input_channels:
+            parts["inputs"].append(x.half().cpu())
+        labels = torch.as_tensor(np.asarray(split.extras[labels_key][index]))
+        masks = torch.as_tensor(np.asarray(split.extras[masks_key][index]))
+        mixture, source = torch.nonzero(labels >= 0, as_tuple=True)
+        parts["rows"].append(mixture + start)
+        parts["classes"].append(labels[mixture, source])
+        parts["targets"].append(masks[mixture, source].bool())
+    return {k: torch.cat(v) for k, v in parts.items() if v}
+
+
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
     """Soft Dice loss (Sudre et al. 2017) of sigmoid masks ``(N, H, W)`` against binary targets."""
     mask = torch.sigmoid(logits).flatten(1)
@@ -125,38 +157,48 @@ def train_piq(recipe: PIQRecipe, model: PIQModel, device: torch.device, progress
     model.to(device).eval()
     start = time.perf_counter()
     data = classifier_representations(model, train, recipe, device)
-    features, predicted, targets, skip = data["features"], data["predicted"], data["targets"], data.get("skip")
-    inputs = data.get("inputs")
+    features, targets, skip, inputs = data["features"], data["targets"], data.get("skip"), data.get("inputs")
+    # One example per row: the feature row it reads and the class whose keys quantise it (PIQ: the
+    # classifier's prediction; a mixture's source: its own class).
+    rows, classes = torch.arange(len(features)), data["predicted"]
+    if recipe.train_on_mixtures:
+        mix = mixture_representations(model, recipe, device)
+        rows = torch.cat([rows, mix["rows"] + len(features)])
+        classes, targets = torch.cat([classes, mix["classes"]]), torch.cat([targets, mix["targets"]])
+        features = torch.cat([features, mix["features"]])
+        skip = None if skip is None else torch.cat([skip, mix["skip"]])
+        inputs = None if inputs is None else torch.cat([inputs, mix["inputs"]])
+    examples = len(rows)
 
-    def rows_of(tensor: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor | None:
-        return None if tensor is None else tensor[rows].float().to(device)
+    def rows_of(tensor: torch.Tensor | None, picked: torch.Tensor) -> torch.Tensor | None:
+        return None if tensor is None else tensor[rows[picked]].float().to(device)
 
     stats: dict = {"representation_seconds": round(time.perf_counter() - start, 2), "train_samples": len(train),
-                   "target_area": float(targets.float().mean())}
+                   "mixture_examples": examples - len(train), "target_area": float(targets.float().mean())}
     size = tuple(targets.shape[-2:])
     interpreter = model.interpreter.train()
     generator = torch.Generator().manual_seed(recipe.seed)
     with torch.no_grad():
         seed_rows = torch.randperm(len(train), generator=generator)[:2048]
-        interpreter.codebook.init_from(interpreter.adapt(features[seed_rows].to(device)).cpu(), predicted[seed_rows], generator)
+        interpreter.codebook.init_from(interpreter.adapt(rows_of(features, seed_rows)).cpu(), classes[seed_rows], generator)
         if skip is not None:
-            rows = seed_rows[:256]
-            first = interpreter(features[rows].to(device), predicted[rows].to(device), size, rows_of(skip, rows), rows_of(inputs, rows))
-            interpreter.skip_codebook.init_from(first.adapted[1].cpu(), predicted[rows], generator)
+            picked = seed_rows[:256]
+            first = interpreter(rows_of(features, picked), classes[picked].to(device), size, rows_of(skip, picked), rows_of(inputs, picked))
+            interpreter.skip_codebook.init_from(first.adapted[1].cpu(), classes[picked], generator)
     optimizer = torch.optim.Adam(interpreter.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    steps_per_epoch = math.ceil(len(train) / recipe.batch_size)
+    steps_per_epoch = math.ceil(examples / recipe.batch_size)
     total = recipe.epochs * steps_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
     rng = np.random.default_rng(recipe.seed)
     history = []
     bar = tqdm(total=total, desc="piq", unit="batch", disable=not show_bar, leave=False)
     for epoch in range(1, recipe.epochs + 1):
-        order = rng.permutation(len(train))
+        order = rng.permutation(examples)
         sums = {"loss": 0.0, "reconstruction": 0.0, "codebook": 0.0, "commitment": 0.0}
         used = torch.zeros(interpreter.codebook.weight.shape[0], dtype=torch.bool)
         for i in range(steps_per_epoch):
             idx = torch.from_numpy(order[i * recipe.batch_size : (i + 1) * recipe.batch_size])
-            out = interpreter(features[idx].to(device), predicted[idx].to(device), size, rows_of(skip, idx), rows_of(inputs, idx))
+            out = interpreter(rows_of(features, idx), classes[idx].to(device), size, rows_of(skip, idx), rows_of(inputs, idx))
             terms = piq_loss(out, targets[idx].to(device).float(), recipe.reconstruction, recipe.commitment)
             if not torch.isfinite(terms["loss"]):
                 raise FloatingPointError(f"PIQ loss became {terms['loss'].item()} at epoch {epoch}; lower the learning rate.")
@@ -172,7 +214,7 @@ def train_piq(recipe: PIQRecipe, model: PIQModel, device: torch.device, progress
                 done = ((epoch - 1) * steps_per_epoch + i + 1) / total
                 progress(Progress("train", done, f"epoch {epoch}/{recipe.epochs} · loss {sums['loss'] / ((i + 1) * recipe.batch_size):.3f}",
                                   epoch, recipe.epochs))
-        row = {"epoch": epoch, **{k: v / len(train) for k, v in sums.items()}, "keys_used": float(used.float().mean()),
+        row = {"epoch": epoch, **{k: v / examples for k, v in sums.items()}, "keys_used": float(used.float().mean()),
                "seconds": round(time.perf_counter() - start, 2)}
         history.append(row)
         bar.set_postfix(epoch=epoch, loss=f"{row['loss']:.3f}")
