@@ -41,7 +41,8 @@ def test_data_page_shows_shapes_with_masks_and_attributes():
     assert any("Caption:" in md.value for md in at.markdown)
 
 
-@pytest.mark.parametrize("dataset", ["digits", "sounds", "shapes-multi", "digits-overlap", "digits-on-texture", "sounds-mix"])
+@pytest.mark.parametrize("dataset", ["digits", "sounds", "shapes-multi", "digits-overlap", "digits-on-texture", "sounds-mix",
+                                     "shapes-spurious-class"])
 def test_data_page_other_datasets(dataset):
     at = run_page("data")
     at.selectbox[0].set_value(dataset).run()
@@ -52,6 +53,8 @@ def test_data_page_other_datasets(dataset):
     if dataset == "shapes-multi":
         assert any("Objects:" in md.value for md in at.markdown)
         assert any(c.startswith("mask of ") for c in captions), captions
+    if dataset == "shapes-spurious-class":
+        assert any("Background:" in md.value for md in at.markdown)
     if dataset in ("digits-overlap", "sounds-mix"):
         assert any("Sources:" in md.value for md in at.markdown)
         assert sum(c.startswith("mask of ") for c in captions) == 2, captions
