@@ -73,7 +73,13 @@ def test_a_shared_link_opens_the_same_view(server, context):  # noqa: F811
     change_view(page, data)  # dataset -> digits
     page.get_by_label(PAGE_FIELD).first.fill("3")
     page.get_by_label(PAGE_FIELD).first.press("Enter")
-    wait_until_idle(page)
+    # The rerun that writes the page into the link may start after a short idle spell: wait for the link
+    # itself (up to 30 s), not just for an idle script.
+    for _ in range(150):
+        wait_until_idle(page)
+        if _params(page.url).get("page") == ["3"]:
+            break
+        page.wait_for_timeout(200)
     shared = page.url
     assert _params(shared)["dataset"] == ["digits"] and _params(shared)["page"] == ["3"]
     other = context.browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()  # another person
