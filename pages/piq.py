@@ -70,7 +70,7 @@ sample = None
 with guarded("Preparing the input"):
     extras = views.extra_inputs(dataset)
     kinds = ["Sample or upload", "Mixture of two"] + list(extras)
-    kind = st.radio("Input", kinds, index=url.index("input", kinds), horizontal=True, key=f"piq-{dataset}-kind")
+    kind = st.radio("Kind of input", kinds, index=url.index("input", kinds), horizontal=True, key=f"piq-{dataset}-kind")
     url.share("input", kind)
     if kind == "Sample or upload":
         picked = input_picker(dataset, key=f"piq-{dataset}", model=name, url=url)

@@ -229,10 +229,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0 if all(row["error"] is None for row in rows) else 1
 
 
+def models_read() -> list[str]:
+    """The recipes whose models this process has loaded (the store's in-memory models), in order."""
+    from interp_core.store import models
+
+    return list(dict.fromkeys(key[0] for key in models._LOADED))
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
-    from interp_core.store import evaluate_recipe
+    from interp_core.store import catalog, evaluate_recipe
 
     metrics = evaluate_recipe(args.recipe, device=args.device, train_if_missing=args.train)
+    # Every model the figures were computed from (the recipe's own, its backbone, the models it is compared
+    # with), and whether today's code trained it: a stale comparison must not pass silently.
+    status = {name: catalog.code_status(name) for name in models_read()}
+    metrics["code_status"] = status
+    old = [f"{name} ({state})" for name, state in status.items() if state in ("stale", "unknown")]
+    if old:
+        print(f"warning: these figures come from checkpoints that today's code did not train: {', '.join(old)}; "
+              f"retrain them with `python -m interp_core ship NAME`.", file=sys.stderr)
     if args.json:
         _print_json(metrics)
     else:

@@ -49,3 +49,19 @@ def test_errors_are_one_clear_line():
     assert "Unknown recipe" in out.stderr and "Traceback" not in out.stderr
     out = cli("data", "preview", "no-such-data", "--out", "/tmp/x.png")
     assert out.returncode == 2 and "Unknown dataset" in out.stderr
+
+
+def test_eval_names_every_model_it_read_and_warns_of_a_stale_one(monkeypatch, capsys):
+    from interp_core.cli.main import main
+    from interp_core.store import catalog, models
+
+    monkeypatch.setattr(models, "_LOADED", {})  # a fresh process: only what this evaluation loads
+    real = catalog.code_status
+    monkeypatch.setattr(catalog, "code_status", lambda name: "stale" if name == "cnn-digits" else real(name))
+    assert main(["eval", "kmex-digits", "--json"]) == 0
+    out = capsys.readouterr()
+    status = json.loads(out.out)["code_status"]
+    # KMEx reads its frozen backbone: both models are named, the backbone's (pretended) staleness is flagged.
+    assert set(status) == {"kmex-digits", "cnn-digits"}
+    assert status["cnn-digits"] == "stale" and status["kmex-digits"] == real("kmex-digits") == "current"
+    assert "warning:" in out.err and "cnn-digits (stale)" in out.err and "kmex-digits" not in out.err.split("warning:")[1]
