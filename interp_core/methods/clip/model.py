@@ -27,9 +27,17 @@ class ClipEncoder(nn.Module):
     ``name``: the open_clip model name; ``source``: where the weights came from (a recipe, a file, the
     cache). The state dict is the open_clip model's, under ``clip.``; mean and std are not saved (they are
     the model config's).
+
+    ``vocabulary_size`` (a recipe's compact vocabulary; None: the tokenizer's own ids): the text tower's
+    token embedding has that many rows, and the buffer ``vocabulary`` (saved with the weights) says which
+    BPE token each row stands for: row 0 padding, 1 start of text, 2 any unknown token, the last row end
+    of text (open_clip pools the text at the highest id), the rows between the tokens
+    :meth:`set_vocabulary` found, in BPE order; unused rows hold -1.
     """
 
-    def __init__(self, clip: nn.Module, tokenizer, name: str, source: str = ""):
+    PAD, START, UNKNOWN = 0, 1, 2
+
+    def __init__(self, clip: nn.Module, tokenizer, name: str, source: str = "", vocabulary_size: int | None = None):
         super().__init__()
         import open_clip
 
@@ -37,6 +45,9 @@ class ClipEncoder(nn.Module):
         self.tokenizer = tokenizer
         self.name = name
         self.source = source
+        if vocabulary_size is not None and vocabulary_size < 5:
+            raise ValueError(f"A compact vocabulary needs at least 5 rows (4 are special), not {vocabulary_size}.")
+        self.register_buffer("vocabulary", None if vocabulary_size is None else torch.full((vocabulary_size,), -1, dtype=torch.long))
         cfg = open_clip.get_model_preprocess_cfg(clip)
         size = cfg.get("size", 224)
         self.image_size = tuple(size) if isinstance(size, (tuple, list)) else (int(size), int(size))
@@ -59,8 +70,35 @@ class ClipEncoder(nn.Module):
             x = F.interpolate(x, size=self.image_size, mode="bilinear", antialias=True, align_corners=False)
         return (x - self.mean) / self.std
 
+    def set_vocabulary(self, texts: Sequence[str]) -> int:
+        """Fill the compact vocabulary with every BPE token of ``texts``; returns how many there are.
+        Raises ValueError when they do not fit in the table."""
+        if self.vocabulary is None:
+            raise ValueError("This CLIP model reads the tokenizer's own ids; it has no compact vocabulary to set.")
+        ids = torch.unique(self.tokenizer(list(texts)))
+        special = torch.tensor([self.PAD, self.tokenizer.sot_token_id, self.tokenizer.eot_token_id])
+        ids = ids[~torch.isin(ids, special)]
+        size = len(self.vocabulary)
+        if len(ids) > size - 4:
+            raise ValueError(f"The texts use {len(ids)} distinct BPE tokens; a vocabulary of {size} rows holds {size - 4}. "
+                             f"Raise the recipe's vocabulary_size.")
+        table = torch.full((size,), -1, dtype=torch.long)
+        table[self.PAD], table[self.START], table[-1] = self.PAD, self.tokenizer.sot_token_id, self.tokenizer.eot_token_id
+        table[3:3 + len(ids)] = ids
+        self.vocabulary.copy_(table)
+        return len(ids)
+
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
-        return self.tokenizer(list(texts)).to(self.device)
+        tokens = self.tokenizer(list(texts))
+        if self.vocabulary is None:
+            return tokens.to(self.device)
+        table = self.vocabulary.cpu()
+        if int(table[self.START]) != self.tokenizer.sot_token_id:
+            raise RuntimeError("This CLIP model's compact vocabulary is not set: train it, or load its weights first.")
+        rows = torch.full((self.tokenizer.vocab_size,), self.UNKNOWN, dtype=torch.long)
+        used = table >= 0
+        rows[table[used]] = torch.arange(len(table))[used]
+        return rows[tokens].to(self.device)
 
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
         """L2-normalised image embeddings ``(N, D)`` of ``(N, 3, H, W)`` images in [0, 1]."""
@@ -146,4 +184,5 @@ def build_recipe_clip(recipe) -> ClipEncoder:
         clip = open_clip.create_model(name, pretrained=None, output_dict=True)
     finally:
         root.removeFilter(quiet)
-    return ClipEncoder(clip, open_clip.get_tokenizer(name), name, source=f"recipe {recipe.name}")
+    return ClipEncoder(clip, open_clip.get_tokenizer(name), name, source=f"recipe {recipe.name}",
+                       vocabulary_size=getattr(recipe, "vocabulary_size", 0) or None)

@@ -40,6 +40,16 @@ def training_samples(recipe: ClipRecipe) -> Split:
     return train
 
 
+def vocabulary_texts(recipe: ClipRecipe, train: Split) -> list[str]:
+    """The texts whose BPE tokens make a compact vocabulary: the training captions, the zero-shot class
+    prompts of every class (the held-out combinations too) and the concept prompts that name features."""
+    from interp_core.data.captions import concept_prompts
+
+    prompts = class_prompts(train.info.class_names)
+    texts = list(train.captions) + [t for group in prompts.values() for t in group]
+    return texts + [t for group in concept_prompts().values() for t in group]
+
+
 def _lr_factor(step: int, total: int, warmup: int) -> float:
     if step < warmup:
         return (step + 1) / warmup
@@ -77,7 +87,9 @@ def train_clip(recipe: ClipRecipe, model: ClipEncoder, device: torch.device, pro
 
     seed_everything(recipe.seed)
     model.to(device).train()
-    train, val = split_train_val(training_samples(recipe), recipe.val_fraction, recipe.seed)
+    samples = training_samples(recipe)
+    vocabulary = model.set_vocabulary(vocabulary_texts(recipe, samples)) if model.vocabulary is not None else None
+    train, val = split_train_val(samples, recipe.val_fraction, recipe.seed)
     train_tokens, val_tokens = model.tokenize(train.captions).cpu(), model.tokenize(val.captions).cpu()
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
@@ -123,7 +135,7 @@ def train_clip(recipe: ClipRecipe, model: ClipEncoder, device: torch.device, pro
     bar.close()
     model.load_state_dict(best_state)
     model.eval()
-    return {"history": history, "best_epoch": best_epoch, "val_loss": best_loss, "train_samples": len(train),
+    return {"history": history, "best_epoch": best_epoch, "val_loss": best_loss, "train_samples": len(train), "vocabulary_tokens": vocabulary,
             "train_seconds": time.perf_counter() - start}
 
 

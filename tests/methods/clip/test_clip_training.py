@@ -16,10 +16,48 @@ TINY = ClipRecipe(name="clip-tiny-test", dataset="shapes", family="clip", embed_
                   vision_width=32, vision_head_width=16, patch_size=8, text_width=32, text_heads=2, text_layers=1)
 
 
+TEXTS = ["a red circle", "a scarlet disc", "a blue striped square", "a blue square"] + \
+    [f"a photo of shape number {i} in colour {c}" for i, c in zip(range(16), "rgbyrgbyrgbyrgby")]
+
+
 @pytest.fixture(scope="module")
 def tiny() -> ClipEncoder:
     torch.manual_seed(0)
-    return build_recipe_clip(TINY)
+    model = build_recipe_clip(TINY)
+    model.set_vocabulary(TEXTS)
+    return model
+
+
+def test_a_compact_vocabulary_renumbers_the_bpe_tokens_the_texts_use(tiny):
+    import open_clip
+
+    bpe = tiny.tokenizer(["a red circle", "a zebra"])
+    tokens = tiny.tokenize(["a red circle", "a zebra"])
+    assert tiny.clip.token_embedding.num_embeddings == TINY.vocabulary_size == 512
+    # Start of text, the words, end of text on the last row (open_clip pools at the highest id), padding 0.
+    assert tokens[0, 0] == 1 and tokens[0, 4] == 511 and (tokens[0, 5:] == 0).all() and tokens[0, 1:4].unique().numel() == 3
+    assert (tokens.argmax(1) == (bpe == tiny.tokenizer.eot_token_id).int().argmax(1)).all()
+    # "zebra" is in none of the texts: it reads as the unknown token; "a" keeps its row.
+    assert tokens[1, 1] == tokens[0, 1] and (tokens[1, 2:int(tokens[1].argmax())] == ClipEncoder.UNKNOWN).all()
+    # The table travels with the weights: a fresh model loaded from them tokenizes and embeds the same.
+    torch.manual_seed(5)
+    again = build_recipe_clip(TINY)
+    with pytest.raises(RuntimeError, match="not set"):
+        again.tokenize(["a red circle"])
+    again.load_state_dict(tiny.state_dict())
+    assert torch.equal(again.tokenize(TEXTS), tiny.tokenize(TEXTS))
+    with torch.no_grad():
+        assert torch.allclose(again.eval().encode_texts(TEXTS), tiny.eval().encode_texts(TEXTS))
+    assert set(open_clip.tokenize(["a red circle"])[0].tolist()) <= set(tiny.vocabulary.tolist()) | {0}
+
+
+def test_a_vocabulary_too_small_for_the_texts_says_which_field_to_raise():
+    small = build_recipe_clip(dataclasses.replace(TINY, name="clip-tiny-small", vocabulary_size=8))
+    with pytest.raises(ValueError, match="vocabulary_size"):
+        small.set_vocabulary(TEXTS)
+    full = build_recipe_clip(dataclasses.replace(TINY, name="clip-tiny-full", vocabulary_size=0))
+    assert full.vocabulary is None and full.clip.token_embedding.num_embeddings == 49408
+    assert torch.equal(full.tokenize(["a red circle"]).cpu(), full.tokenizer(["a red circle"]))
 
 
 def test_the_recipe_config_is_registered_with_open_clip_and_builds_its_towers(tiny):
@@ -48,6 +86,7 @@ def test_embeddings_are_normalised_and_inputs_of_any_size_are_resized(tiny):
 def test_a_few_contrastive_steps_lower_the_loss():
     torch.manual_seed(1)
     model = build_recipe_clip(TINY).train()
+    model.set_vocabulary(TEXTS)
     images = torch.rand(16, 3, 16, 16)
     tokens = model.tokenize([f"a photo of shape number {i} in colour {c}" for i, c in zip(range(16), "rgbyrgbyrgbyrgby")])
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
@@ -58,7 +97,7 @@ def test_a_few_contrastive_steps_lower_the_loss():
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
-    assert losses[0] == pytest.approx(np.log(16), abs=0.5)  # untrained: about chance over 16 pairs
+    assert losses[0] > np.log(16) - 0.5  # untrained: no better than chance over 16 pairs
     assert losses[-1] < 0.6 * losses[0]
 
 
