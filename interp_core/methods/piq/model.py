@@ -1,7 +1,7 @@
 """The PIQ interpreter (Paissan, Subakan & Ravanelli, "Posthoc Interpretation via Quantization"; Sec. 2, Fig. 2).
 
 A frozen classifier's representation ``h`` (the last block's feature map of a
-:class:`~interp_core.models.cnn.BlockCNN`) goes through an **adapter** (3x3 conv, App. C; L2-normalised
+:class:`~interp_core.models.cnn.BlockCNN`, or with ``quantised_block`` an earlier block's) goes through an **adapter** (3x3 conv, App. C; L2-normalised
 over channels as in App. D's pseudo-code), is **vector-quantised with the keys of one class only**
 (:class:`ClassPartitionedCodebook`, Eq. 1: the dictionary is split equally among classes), and a
 **decoder** of transposed convolutions turns the quantised map into a mask logit at input resolution; the
@@ -190,6 +190,10 @@ class PIQInterpreter(nn.Module):
     vectors live on the unit sphere. ``decoder_widths``: channels of the upsampling stages (as many as
     the classifier halves the input; see :func:`upsampling_stages`).
 
+    ``quantised_block`` (1-based; 0: the last block, as the paper): the classifier block whose map is
+    adapted and quantised (``feature_channels`` wide). A block before the last (our addition) gives a finer
+    "where" at one level's cost; the last block still makes the decision that picks the class's keys.
+
     Two levels (App. D's VQ-VAE2-like interpreter) when ``skip_block`` > 0: the classifier's block
     ``skip_block`` (1-based, ``skip_channels`` channels) is a finer representation; ``decoder_widths`` then
     bring the coarse code to that block's size, a 1x1 adapter maps [decoded coarse code, finer
@@ -212,9 +216,13 @@ class PIQInterpreter(nn.Module):
     def __init__(self, feature_channels: int, n_classes: int, *, keys_per_class: int = 8, dim: int = 64,
                  normalize: bool = True, decoder_widths: tuple[int, ...] = (64, 32, 16), latent_blocks: int = 1,
                  skip_block: int = 0, skip_channels: int = 0, skip_dim: int = 8, skip_widths: tuple[int, ...] = (),
-                 input_channels: int = 0, input_width: int = 8, input_kernel: int = 3, head_upsamples: bool = False):
+                 input_channels: int = 0, input_width: int = 8, input_kernel: int = 3, head_upsamples: bool = False,
+                 quantised_block: int = 0):
         super().__init__()
+        if quantised_block and skip_block and skip_block >= quantised_block:
+            raise ValueError(f"The finer level (block {skip_block}) must come before the quantised block ({quantised_block}).")
         self.normalize = normalize
+        self.quantised_block = int(quantised_block)
         self.skip_block = int(skip_block)
         self.input_channels = int(input_channels)
         self.adapter = nn.Conv2d(feature_channels, dim, 3, padding=1)
@@ -369,20 +377,22 @@ class PIQModel(nn.Module):
         """Logits ``(N, C)`` from the classifier's last feature map (global average pool, linear)."""
         return self.backbone.classifier(features.mean((2, 3)))
 
-    def representations(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The classifier's last feature map and, for a two-level interpreter, its ``skip_block``'s."""
-        skip_block = self.interpreter.skip_block
-        if not skip_block:
-            return self.backbone.features(x), None
+    def representations(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The classifier's last feature map (its decision), the map the interpreter quantises (the same, or
+        its ``quantised_block``'s) and, for a two-level interpreter, its ``skip_block``'s (else None)."""
+        quantised, skip_block = self.interpreter.quantised_block, self.interpreter.skip_block
+        if not quantised and not skip_block:
+            features = self.backbone.features(x)
+            return features, features, None
         outputs = self.backbone.block_outputs(x)
-        return outputs[-1], outputs[skip_block - 1]
+        return outputs[-1], outputs[quantised - 1] if quantised else outputs[-1], outputs[skip_block - 1] if skip_block else None
 
     @torch.no_grad()
     def interpret(self, x: torch.Tensor, target: torch.Tensor | None = None) -> PIQResult:
         """Masks ``(N, H, W)`` of inputs ``x`` ``(N, C, H, W)`` for class ``target`` ``(N,)`` (default: the
         classifier's prediction), quantised with that class's keys only."""
-        features, skip = self.representations(x)
+        features, quantised, skip = self.representations(x)
         logits = self.classify_features(features)
         target = logits.argmax(1) if target is None else target.to(logits.device).long().view(-1)
-        out = self.interpreter(features, target, tuple(x.shape[-2:]), skip, x if self.interpreter.input_channels else None)
+        out = self.interpreter(quantised, target, tuple(x.shape[-2:]), skip, x if self.interpreter.input_channels else None)
         return PIQResult(out.mask, logits, target, out.indices)

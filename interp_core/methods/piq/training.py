@@ -49,7 +49,9 @@ def build_interpreted(backbone: nn.Module, n_classes: int, input_shape: tuple[in
     device = next(backbone.parameters()).device
     with torch.no_grad():
         outputs = backbone.block_outputs(torch.zeros(1, *input_shape, device=device))
-    features, size = outputs[-1], tuple(input_shape[-2:])
+    if recipe.quantised_block > len(outputs):
+        raise ValueError(f"Recipe {recipe.name!r}: quantised_block {recipe.quantised_block}, but the backbone has {len(outputs)} blocks.")
+    features, size = outputs[recipe.quantised_block - 1] if recipe.quantised_block else outputs[-1], tuple(input_shape[-2:])
     skip = outputs[recipe.skip_block - 1] if recipe.skip_block else None
     plan = [(tuple(features.shape[-2:]), size, recipe.decoder_widths, "decoder_widths")]
     if skip is not None:
@@ -68,24 +70,26 @@ def build_interpreted(backbone: nn.Module, n_classes: int, input_shape: tuple[in
                                  skip_channels=0 if skip is None else skip.shape[1], skip_dim=recipe.skip_dim,
                                  skip_widths=tuple(recipe.skip_widths),
                                  input_channels=input_shape[0] if recipe.input_head else 0, input_width=recipe.input_width,
-                                 input_kernel=recipe.input_kernel, head_upsamples=recipe.head_upsamples).to(device)
+                                 input_kernel=recipe.input_kernel, head_upsamples=recipe.head_upsamples,
+                                 quantised_block=recipe.quantised_block).to(device)
     return PIQModel(backbone, interpreter)
 
 
 @torch.no_grad()
 def classifier_representations(model: PIQModel, split: Split, recipe: PIQRecipe, device: torch.device,
                                batch_size: int = 128) -> dict[str, torch.Tensor]:
-    """For every sample of ``split`` (on CPU): the frozen classifier's last feature map ``features``
-    ``(N, D, h, w)``, its predicted class ``predicted`` ``(N,)``, the training target mask ``targets``
+    """For every sample of ``split`` (on CPU): the feature map the interpreter quantises ``features``
+    ``(N, D, h, w)`` (the classifier's last, or its ``quantised_block``'s), the classifier's predicted
+    class ``predicted`` ``(N,)``, the training target mask ``targets``
     ``(N, H, W)`` (bool) and, for a two-level interpreter, the finer block's output ``skip`` (float16:
     it is large); with an input head also the ``inputs`` (float16)."""
     parts: dict[str, list[torch.Tensor]] = {"features": [], "predicted": [], "targets": [], "skip": [], "inputs": []}
     for start in range(0, len(split), batch_size):
         index = np.arange(start, min(len(split), start + batch_size))
         x = split.inputs(index)
-        features, skip = model.representations(x.to(device))
+        decision, features, skip = model.representations(x.to(device))
         parts["features"].append(features.cpu())
-        parts["predicted"].append(model.classify_features(features).argmax(1).cpu())
+        parts["predicted"].append(model.classify_features(decision).argmax(1).cpu())
         parts["targets"].append(target_masks(recipe.target, split, index, x, recipe.target_threshold) > 0.5)
         if skip is not None:
             parts["skip"].append(skip.half().cpu())
@@ -111,7 +115,7 @@ def mixture_representations(model: PIQModel, recipe: PIQRecipe, device: torch.de
     for start in range(0, len(split), batch_size):
         index = np.arange(start, min(len(split), start + batch_size))
         x = split.inputs(index)
-        features, skip = model.representations(x.to(device))
+        _, features, skip = model.representations(x.to(device))
         parts["features"].append(features.cpu())
         if skip is not None:
             parts["skip"].append(skip.half().cpu())

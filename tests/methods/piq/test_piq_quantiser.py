@@ -114,7 +114,7 @@ def test_a_two_level_interpreter_quantises_both_levels_with_the_chosen_classs_ke
                                  skip_dim=3, skip_widths=(4,))
     model = PIQModel(backbone, interpreter).eval()
     x = torch.rand(2, 1, 257, 40)
-    features, skip = model.representations(x)
+    _, features, skip = model.representations(x)
     assert tuple(skip.shape[-2:]) == (129, 20)
     classes = torch.tensor([2, 1])
     out = interpreter(features, classes, (257, 40), skip)
@@ -137,7 +137,7 @@ def test_an_input_head_reads_the_input_but_the_class_codes_still_decide_the_mask
     assert interpreter.skip_decoder.out_channels == 4  # no 1-channel head: the input head makes the logit
     model = PIQModel(backbone, interpreter).eval()
     x = torch.rand(2, 1, 257, 40)
-    features, skip = model.representations(x)
+    _, features, skip = model.representations(x)
     classes = torch.tensor([2, 1])
     with pytest.raises(ValueError, match="pass the classifier's input"):
         interpreter(features, classes, (257, 40), skip)
@@ -198,7 +198,7 @@ def test_an_input_head_that_upsamples_reads_the_code_once_at_half_size():
     assert interpreter.input_head[0].in_channels == 1 and interpreter.code_up.in_channels == 3 + 4
     model = PIQModel(backbone, interpreter).eval()
     x = torch.rand(2, 1, 257, 40)
-    features, skip = model.representations(x)
+    _, features, skip = model.representations(x)
     classes = torch.tensor([0, 2])
     out = interpreter(features, classes, (257, 40), skip, x)
     assert out.logits.shape == (2, 1, 257, 40)
@@ -207,3 +207,24 @@ def test_an_input_head_that_upsamples_reads_the_code_once_at_half_size():
     diff = (interpreter(features, classes, (257, 40), skip, bumped).logits - out.logits).abs()
     assert diff[0].sum() == 0 and diff[1, 0, 50, 10] > 0 and diff[1, 0, 49:52, 9:12].sum() == diff.sum()
     assert not torch.allclose(model.interpret(x, torch.tensor([0, 0])).mask, model.interpret(x, torch.tensor([1, 1])).mask)
+
+
+def test_a_quantised_earlier_block_gives_finer_codes_while_the_last_block_decides():
+    """quantised_block (our addition): the interpreter quantises block k; the decision, and so the class
+    whose keys are used by default, still comes from the classifier's last block."""
+    torch.manual_seed(5)
+    backbone = build_model("audio-cnn", in_channels=1, num_classes=3, widths=(4, 6, 8, 8)).eval()
+    x = torch.rand(2, 1, 257, 40)
+    with torch.no_grad():
+        outputs = backbone.block_outputs(x)
+    interpreter = PIQInterpreter(outputs[2].shape[1], 3, keys_per_class=2, dim=4, decoder_widths=(4, 4, 4), quantised_block=3)
+    model = PIQModel(backbone, interpreter).eval()
+    decision, quantised, skip = model.representations(x)
+    assert skip is None and torch.equal(decision, outputs[-1]) and torch.equal(quantised, outputs[2])
+    result = model.interpret(x)
+    assert tuple(result.indices.shape[-2:]) == tuple(outputs[2].shape[-2:]) != tuple(outputs[-1].shape[-2:])
+    torch.testing.assert_close(result.logits, backbone(x))
+    assert torch.equal(result.target, backbone(x).argmax(1)) and result.mask.shape == (2, 257, 40)
+    assert torch.equal(result.indices // 2, result.target.view(-1, 1, 1).expand_as(result.indices))
+    with pytest.raises(ValueError, match="must come before"):
+        PIQInterpreter(8, 3, decoder_widths=(4,), quantised_block=2, skip_block=2, skip_channels=4)

@@ -62,7 +62,7 @@ def test_every_present_source_of_a_mixture_is_an_example_of_its_own_class(toy):
     assert torch.equal(mix["targets"], torch.from_numpy(np.stack([masks[i, k] for i, k in present])))
     # One representation per mixture (both of its examples read it), the input kept for the input head.
     assert mix["features"].shape[0] == 5 and mix["inputs"].shape == (5, 1, *SIZE)
-    features, _ = model.representations(split.inputs([3]))
+    _, features, _ = model.representations(split.inputs([3]))
     assert torch.allclose(mix["features"][3], features[0])
 
 
@@ -96,3 +96,19 @@ def test_a_dataset_without_a_contaminated_counterpart_is_refused(toy):
 def test_the_mixture_dataset_is_part_of_the_recipes_training_data():
     assert get_recipe("piq-sounds").training_datasets == ("sounds", "sounds-mix")
     assert get_recipe("piq-digits").training_datasets == ("digits",)
+
+
+@pytest.mark.parametrize("name", ["piq-sounds", "piq-sounds-block3"])
+def test_the_sounds_recipes_build_on_the_real_backbone_and_quantise_the_block_they_name(name):
+    """build_piq checks the decoder against the backbone's strides; the codes lie on the named block's grid."""
+    recipe = get_recipe(name)
+    model = training.build_piq(recipe).eval()
+    x = torch.rand(1, 1, 257, 182)
+    with torch.no_grad():
+        outputs = model.backbone.block_outputs(x)
+        result = model.interpret(x)
+    grid = outputs[recipe.quantised_block - 1] if recipe.quantised_block else outputs[-1]
+    assert result.mask.shape == (1, 257, 182) and tuple(result.indices.shape[-2:]) == tuple(grid.shape[-2:])
+    assert (name == "piq-sounds-block3") == (tuple(grid.shape[-2:]) == (33, 23))
+    with pytest.raises(ValueError, match="quantised_block 9"):
+        training.build_piq(dataclasses.replace(recipe, quantised_block=9))
