@@ -10,6 +10,12 @@ checkpoints, and ``python -m interp_core ship`` retrains them. Modules that only
 (registries, the family list, views, paths, checkpoint files and cards) are left out, so adding a family
 flags nothing. An architecture this module cannot place (a name registered at run time) brings in every
 module of :mod:`interp_core.models`, which errs on the side of flagging.
+
+The record is per *definition*, not per file: every top-level function, class and statement (imports,
+docstrings and ``__all__`` left out) of those modules is hashed on its parsed source, so comments,
+docstrings and moving a definition to another module (a package split) change nothing, while an edited
+body, a new definition or an edited constant flags the checkpoint and names the module it now lives in.
+Records from before (per-module hashes only) are still checked per module.
 """
 from __future__ import annotations
 
@@ -28,8 +34,16 @@ _NEUTRAL = {
     "interp_core", "interp_core.registry", "interp_core.families", "interp_core.views", "interp_core.paths",
     "interp_core.store", "interp_core.store.catalog", "interp_core.store.card", "interp_core.store.checkpoint",
     "interp_core.store.recipes", "interp_core.store.provenance", "interp_core.methods", "interp_core.methods.base",
-    "interp_core.data.real",  # loaders of real datasets, reached lazily from interp_core.data; neutral unless the recipe's dataset
+    "interp_core.progress",  # progress reports and timing do not change what is computed
+    "interp_core.io",  # atomic file writes
 }
+#: Packages all of whose modules are neutral: the loaders of real datasets, reached lazily from
+#: interp_core.data, count only when the recipe's dataset is a real one (then they are start modules).
+_NEUTRAL_PACKAGES = ("interp_core.data.real",)
+
+
+def _neutral(module: str) -> bool:
+    return module in _NEUTRAL or any(module == p or module.startswith(p + ".") for p in _NEUTRAL_PACKAGES)
 
 
 def _path(module: str) -> Path | None:
@@ -67,7 +81,15 @@ def _imports(module: str) -> frozenset[str]:
 
 
 def _model_modules() -> list[str]:
-    return sorted(f"interp_core.models.{p.stem}" for p in (_PACKAGE / "models").glob("*.py") if p.stem != "__init__")
+    """Every module of :mod:`interp_core.models`, sub-packages included (``interp_core.models.bcos.layers``)."""
+    found = []
+    for path in (_PACKAGE / "models").rglob("*.py"):
+        parts = path.relative_to(_PACKAGE.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if len(parts) > 2:
+            found.append(".".join(parts))
+    return sorted(found)
 
 
 @lru_cache(maxsize=None)
@@ -114,7 +136,7 @@ def training_modules(recipe: Recipe) -> list[str]:
     todo = [m for m in start if _path(m) is not None]
     while todo:
         module = todo.pop()
-        if module in seen or (module in _NEUTRAL and module not in start):
+        if module in seen or (_neutral(module) and module not in start):
             continue
         seen.add(module)
         todo.extend(_imports(module))
@@ -127,19 +149,60 @@ def module_hash(module: str) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path is not None else ""
 
 
+def _without_docstrings(node: ast.AST) -> ast.AST:
+    for sub in ast.walk(node):
+        body = getattr(sub, "body", None)
+        if (isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            sub.body = body[1:] or [ast.Pass()]
+    return node
+
+
+@lru_cache(maxsize=None)
+def _definitions_cached(module: str, source_hash: str) -> frozenset[str]:
+    path = _path(module)
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            continue  # the module docstring, or a bare string
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and "__all__" in ast.unparse(node).split("=")[0]:
+            continue
+        text = ast.unparse(_without_docstrings(node))
+        found.add(hashlib.sha256(text.encode()).hexdigest()[:12])
+    return frozenset(found)
+
+
+def definition_hashes(module: str) -> frozenset[str]:
+    """12-hex SHA-256 of each top-level definition of ``module`` (functions, classes, constants and other
+    statements; imports, docstrings and ``__all__`` left out), each hashed on its parsed source without
+    comments or docstrings: the same text gives the same hash in whichever module it stands."""
+    if _path(module) is None:
+        return frozenset()
+    return _definitions_cached(module, module_hash(module))
+
+
 def code_fingerprint(recipe: Recipe) -> dict[str, Any]:
-    """What a checkpoint records: ``modules`` (each of :func:`training_modules` with :func:`module_hash`)
-    and ``digest``, one 12-hex SHA-256 over them."""
+    """What a checkpoint records: ``modules`` (each of :func:`training_modules` with :func:`module_hash`),
+    ``definitions`` (the sorted :func:`definition_hashes` of them all, which decide staleness) and
+    ``digest``, one 12-hex SHA-256 over the definitions."""
     modules = {module: module_hash(module) for module in training_modules(recipe)}
-    digest = hashlib.sha256("".join(f"{m} {h}\n" for m, h in modules.items()).encode()).hexdigest()[:12]
-    return {"digest": digest, "modules": modules}
+    definitions = sorted(set().union(*(definition_hashes(m) for m in modules)))
+    digest = hashlib.sha256("\n".join(definitions).encode()).hexdigest()[:12]
+    return {"digest": digest, "modules": modules, "definitions": definitions}
 
 
 def changed_modules(recipe: Recipe, recorded: Any) -> list[str] | None:
-    """The modules of ``recipe``'s training whose source differs from what a checkpoint ``recorded``
-    (missing from the record counts as changed); ``[]`` when it was trained by today's code, None when
-    the record is not a per-module fingerprint."""
+    """The modules of ``recipe``'s training holding a definition that the checkpoint's ``recorded``
+    fingerprint does not (an edited or new one), or, for a record without definitions, whose source
+    differs (missing from the record counts as changed); ``[]`` when it was trained by today's code,
+    None when the record is not a per-module or per-definition fingerprint."""
     if not (isinstance(recorded, dict) and isinstance(recorded.get("modules"), dict)):
         return None
+    if isinstance(recorded.get("definitions"), list):
+        known = set(recorded["definitions"])
+        return [m for m in training_modules(recipe) if not definition_hashes(m) <= known]
     modules = recorded["modules"]
     return [m for m in training_modules(recipe) if modules.get(m) != module_hash(m)]

@@ -45,19 +45,56 @@ def test_a_changed_module_is_named_and_only_for_recipes_that_run_it(monkeypatch)
     recorded_plain, recorded_bcos = provenance.code_fingerprint(plain), provenance.code_fingerprint(bcos)
     assert provenance.changed_modules(plain, recorded_plain) == []
     assert provenance.changed_modules(bcos, recorded_bcos) == []
-    real_hash = provenance.module_hash
-    monkeypatch.setattr(provenance, "module_hash", lambda m: "edited" if m == "interp_core.models.bcos" else real_hash(m))
-    assert provenance.changed_modules(bcos, recorded_bcos) == ["interp_core.models.bcos"]
+    bcos_layers = next(m for m in provenance.training_modules(bcos) if m.startswith("interp_core.models.bcos"))
+    real = provenance.definition_hashes
+    monkeypatch.setattr(provenance, "definition_hashes", lambda m: real(m) | {"edited"} if m == bcos_layers else real(m))
+    assert provenance.changed_modules(bcos, recorded_bcos) == [bcos_layers]
     assert provenance.changed_modules(plain, recorded_plain) == []
     assert provenance.code_fingerprint(bcos)["digest"] != recorded_bcos["digest"]
     assert provenance.code_fingerprint(plain)["digest"] == recorded_plain["digest"]
 
 
-def test_a_record_missing_a_module_counts_it_as_changed_and_old_records_are_not_per_module():
+def _module(tmp_path, name: str, source: str) -> str:
+    (tmp_path / f"{name}.py").write_text(source)
+    return name
+
+
+def test_definitions_ignore_comments_docstrings_and_moves_but_not_edits(tmp_path, monkeypatch):
+    monkeypatch.setattr(provenance, "_path", lambda m: tmp_path / f"{m}.py" if (tmp_path / f"{m}.py").is_file() else None)
+    body = "def scale(x):\n    return 2 * x\n\nRATE = 0.1\n"
+    a = _module(tmp_path, "a", '"""Module A."""\nimport math\n' + body)
+    b = _module(tmp_path, "b", "from c import thing  # moved here\n" + body.replace("return", "# why\n    return")
+                .replace("(x):", '(x):\n    """Doubles x."""'))
+    assert provenance.definition_hashes(a) == provenance.definition_hashes(b) and len(provenance.definition_hashes(a)) == 2
+    edited = _module(tmp_path, "e", body.replace("2 * x", "3 * x"))
+    constant = _module(tmp_path, "k", body.replace("0.1", "0.2"))
+    for other in (edited, constant):
+        assert len(provenance.definition_hashes(other) - provenance.definition_hashes(a)) == 1
+
+
+def test_a_definition_moved_to_another_module_keeps_the_checkpoint_current(monkeypatch):
     recipe = get_recipe("cnn-digits")
     recorded = provenance.code_fingerprint(recipe)
-    del recorded["modules"]["interp_core.training.engine"]
+    modules = provenance.training_modules(recipe)
+    engine = provenance.definition_hashes("interp_core.training.engine")
+    moved = sorted(engine)[0]
+    real = provenance.definition_hashes
+    # The split: one definition leaves the engine for another module of the same training.
+    monkeypatch.setattr(provenance, "definition_hashes", lambda m: (
+        real(m) - {moved} if m == "interp_core.training.engine" else real(m) | {moved} if m == modules[0] else real(m)))
+    assert provenance.changed_modules(recipe, recorded) == []
+
+
+def test_a_record_missing_a_definition_counts_its_module_as_changed_and_old_records_are_per_module():
+    recipe = get_recipe("cnn-digits")
+    recorded = provenance.code_fingerprint(recipe)
+    engine = provenance.definition_hashes("interp_core.training.engine")
+    recorded["definitions"] = [d for d in recorded["definitions"] if d != sorted(engine)[0]]
     assert provenance.changed_modules(recipe, recorded) == ["interp_core.training.engine"]
+    per_module = {"modules": dict(provenance.code_fingerprint(recipe)["modules"])}
+    assert provenance.changed_modules(recipe, per_module) == []
+    del per_module["modules"]["interp_core.training.engine"]
+    assert provenance.changed_modules(recipe, per_module) == ["interp_core.training.engine"]
     assert provenance.changed_modules(recipe, "218569f943f8") is None
 
 
@@ -68,7 +105,8 @@ def test_catalog_status_follows_the_per_module_record(name, monkeypatch):
     meta = {"code_fingerprint": provenance.code_fingerprint(get_recipe(name))}
     monkeypatch.setattr(catalog, "checkpoint_meta", lambda n: meta)
     assert catalog.code_status(name) == "current" and catalog.stale_modules(name) == []
-    meta["code_fingerprint"]["modules"]["interp_core.data.base"] = "0" * 12
+    base = provenance.definition_hashes("interp_core.data.base")
+    meta["code_fingerprint"]["definitions"] = sorted(set(meta["code_fingerprint"]["definitions"]) - base)
     assert catalog.code_status(name) == "stale" and catalog.stale_modules(name) == ["interp_core.data.base"]
     meta["code_fingerprint"] = "218569f943f8"  # the older single-hash form cannot be checked per module
     assert catalog.code_status(name) == "stale"
