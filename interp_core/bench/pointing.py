@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from interp_core.training.engine import Progress, ProgressCallback
+from interp_core.progress import Progress, ProgressCallback
 
 GRADIENT_METHODS = ("gradient", "input_x_gradient", "integrated_gradients", "deeplift", "gradcam")
 #: Goal for each group of methods, seconds for 500 grids on 2 CPU cores (scaled for other grid counts).

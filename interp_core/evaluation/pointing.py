@@ -38,7 +38,7 @@ from interp_core.metrics.pointing_game import (
     sample_grids,
     summarize_scores,
 )
-from interp_core.training.engine import Progress, ProgressCallback
+from interp_core.progress import Progress, ProgressCallback
 
 
 #: Test images per grid slot in the pool grids are drawn from. The paper's 500 ImageNet grids use about 4.5

@@ -23,6 +23,7 @@ from interp_core.methods.standard.recipes import ClassifierRecipe
 from interp_core.paths import cache_subdir, with_ext
 from interp_core.store.catalog import checkpoint_stems
 from interp_core.store.recipes import RECIPES, register_recipe
+from interp_core.store.trainable import register_refusal
 
 log = logging.getLogger("interp_core.external")
 
@@ -89,6 +90,8 @@ def register_imported(recipe: ImportedRecipe) -> ImportedRecipe:
     """Register ``recipe`` and its dataset (when it names a real dataset folder)."""
     if is_real_name(recipe.dataset):
         register_real_dataset(recipe.dataset)
+    register_refusal(recipe.name, lambda device, name=recipe.name: (
+        f"{name!r} is an imported model; its weights are not trained here (import-model --replace brings in new ones)."))
     return register_recipe(recipe)
 
 

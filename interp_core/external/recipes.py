@@ -25,6 +25,7 @@ schedule, and nothing is downloaded, so there are no ImageNet weights to start f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from interp_core.external import TORCHVISION_ARCHITECTURES
 from interp_core.external.datasets import register_real_dataset
@@ -32,6 +33,7 @@ from interp_core.methods.piq.recipes import PIQRecipe
 from interp_core.methods.qsenn.recipes import DenseFDLRecipe, SparseLayerRecipe
 from interp_core.methods.standard.recipes import ClassifierRecipe
 from interp_core.store.recipes import ARCHITECTURE_MODULES, Recipe, register_recipe
+from interp_core.store.trainable import register_refusal
 
 ARCHITECTURE_MODULES.update({name: "interp_core.external.architectures" for name in TORCHVISION_ARCHITECTURES})
 
@@ -58,9 +60,19 @@ _CUB_SIZING = dict(train_samples=5994, input_shape=(3, 448, 448), num_classes=20
 _ESC50_SIZING = dict(train_samples=1200, input_shape=(1, 257, 455), num_classes=50)
 
 
+def refuse_without_cuda(name: str, device) -> str | None:
+    """The refusal of GPU-sized recipe ``name`` on ``device``: None on CUDA, else the measured estimate."""
+    if device.type == "cuda":
+        return None
+    from interp_core.external.estimate import cpu_refusal
+
+    return cpu_refusal(name)
+
+
 def _register(recipe: Recipe, sizing: dict, passes: float) -> None:
     register_recipe(recipe)
     GPU_RECIPES[recipe.name] = GpuSizing(**sizing, passes=float(passes))
+    register_refusal(recipe.name, partial(refuse_without_cuda, recipe.name))
 
 
 _register(ClassifierRecipe(

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 from interp_core.data.base import Split
 from interp_core.methods.base import Explainer
-from interp_core.training.engine import Progress, ProgressCallback
+from interp_core.progress import Progress, ProgressCallback
 
 #: Grids per (model, method) of the paper's evaluation.
 STANDARD_GRIDS = 500

@@ -28,7 +28,8 @@ from interp_core.store.catalog import checkpoint_fingerprint, checkpoint_stems
 from interp_core.store.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from interp_core.store.provenance import code_fingerprint
 from interp_core.store.recipes import Recipe, get_recipe, recipe_hash
-from interp_core.training.engine import ProgressCallback
+from interp_core.store.trainable import TrainingRefused, training_refusal
+from interp_core.progress import ProgressCallback
 
 log = logging.getLogger("interp_core.store")
 
@@ -154,9 +155,13 @@ def train_recipe(
     progress: ProgressCallback | None = None,
     show_bar: bool = True,
 ) -> TrainedModel:
-    """Train recipe ``name`` from scratch (seeded), evaluate it on the test split, cache it atomically."""
+    """Train recipe ``name`` from scratch (seeded), evaluate it on the test split, cache it atomically.
+    Raises :class:`~interp_core.store.trainable.TrainingRefused` for a recipe that must not train here (a
+    GPU-sized one without CUDA, an imported model)."""
     recipe = get_recipe(name)
     device = choose_device(device)
+    if (refusal := training_refusal(name, device)) is not None:
+        raise TrainingRefused(refusal)
     handler = HANDLERS.get(recipe.kind)
     torch.manual_seed(recipe.seed)
     model = handler.build(recipe).to(device)

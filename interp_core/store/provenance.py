@@ -13,7 +13,8 @@ module of :mod:`interp_core.models`, which errs on the side of flagging.
 
 The record is per *definition*, not per file: every top-level function, class and statement (imports,
 docstrings and ``__all__`` left out) of those modules is hashed on its parsed source, so comments,
-docstrings and moving a definition to another module (a package split) change nothing, while an edited
+docstrings, guard clauses (``if ...: raise``, which refuse to start a run and change nothing a started run
+computes) and moving a definition to another module (a package split) change nothing, while an edited
 body, a new definition or an edited constant flags the checkpoint and names the module it now lives in.
 Records from before (per-module hashes only) are still checked per module.
 """
@@ -36,6 +37,7 @@ _NEUTRAL = {
     "interp_core.store.recipes", "interp_core.store.provenance", "interp_core.methods", "interp_core.methods.base",
     "interp_core.progress",  # progress reports and timing do not change what is computed
     "interp_core.io",  # atomic file writes
+    "interp_core.store.trainable",  # refuses before a run starts; changes nothing a run computes
 }
 #: Packages all of whose modules are neutral: the loaders of real datasets, reached lazily from
 #: interp_core.data, count only when the recipe's dataset is a real one (then they are start modules).
@@ -149,13 +151,24 @@ def module_hash(module: str) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path is not None else ""
 
 
+def _is_guard(statement: ast.stmt) -> bool:
+    """``if CONDITION: raise ...`` with no ``else``: a precondition that refuses to run."""
+    return (isinstance(statement, ast.If) and not statement.orelse
+            and all(isinstance(s, ast.Raise) for s in statement.body))
+
+
 def _without_docstrings(node: ast.AST) -> ast.AST:
+    """``node`` without docstrings and without the guard clauses of its functions' bodies: a refusal to
+    start changes nothing that a run which does start computes."""
     for sub in ast.walk(node):
         body = getattr(sub, "body", None)
-        if (isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            sub.body = body[1:] or [ast.Pass()]
+        if not isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or not body:
+            continue
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            body = body[1:]
+        if not isinstance(sub, ast.ClassDef):
+            body = [s for s in body if not _is_guard(s)]
+        sub.body = body or [ast.Pass()]
     return node
 
 

@@ -11,8 +11,6 @@ import logging
 import math
 import random
 import time
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -20,23 +18,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from interp_core.data.base import Split
+from interp_core.progress import Progress, ProgressCallback
 
 log = logging.getLogger("interp_core.training")
-
-
-@dataclass
-class Progress:
-    """One progress report: ``fraction`` in [0, 1] of the whole run, and a human-readable ``message``."""
-
-    stage: str
-    fraction: float
-    message: str
-    epoch: int = 0
-    epochs: int = 0
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-ProgressCallback = Callable[[Progress], None]
 
 
 class LossTerm:
@@ -49,18 +33,6 @@ class LossTerm:
 
     def __call__(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
-
-
-def stage_progress(progress: ProgressCallback | None, stage: str, start: float, end: float) -> ProgressCallback | None:
-    """A callback for one named stage of a multi-stage run: the stage's own fraction in [0, 1] is mapped
-    onto ``[start, end]`` of the whole run and its reports carry ``stage``."""
-    if progress is None:
-        return None
-
-    def report(p: Progress) -> None:
-        progress(Progress(stage, start + (end - start) * p.fraction, f"{stage}: {p.message}", p.epoch, p.epochs, p.metrics))
-
-    return report
 
 
 def seed_everything(seed: int) -> None:

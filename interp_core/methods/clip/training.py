@@ -17,7 +17,8 @@ from interp_core.data.base import Split
 from interp_core.methods.clip.model import ClipEncoder, build_recipe_clip
 from interp_core.methods.clip.recipes import ClipRecipe
 from interp_core.store.models import RecipeHandler, register_handler
-from interp_core.training.engine import Progress, ProgressCallback, seed_everything, split_train_val
+from interp_core.progress import Progress, ProgressCallback
+from interp_core.training.engine import seed_everything, split_train_val
 
 #: Templates of the zero-shot class prompts (the class name is "<colour> <pattern> <shape>").
 CLASS_TEMPLATES = ("a photo of a {}", "a {}", "there is a {}", "a picture of a {}", "an image showing a {}")

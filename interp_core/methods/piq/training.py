@@ -28,7 +28,8 @@ from interp_core.methods.piq.recipes import PIQRecipe
 from interp_core.methods.piq.targets import target_masks
 from interp_core.store.models import RecipeHandler, load_model, register_handler
 from interp_core.store.recipes import get_recipe
-from interp_core.training.engine import Progress, seed_everything
+from interp_core.progress import Progress
+from interp_core.training.engine import seed_everything
 
 RECONSTRUCTION_LOSSES = ("bce", "bce+dice")
 

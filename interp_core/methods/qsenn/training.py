@@ -42,7 +42,8 @@ from interp_core.methods.qsenn.sparse import (
 )
 from interp_core.store.models import ModelNotTrainedError, RecipeHandler, load_model, register_handler
 from interp_core.store.recipes import get_recipe
-from interp_core.training.engine import Progress, ProgressCallback, fit_classifier, split_train_val, stage_progress
+from interp_core.progress import Progress, ProgressCallback, stage_progress
+from interp_core.training.engine import fit_classifier, split_train_val
 
 
 # ---------------------------------------------------------------------------------------------- dense
