@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from interp_core.evaluation.models import loaded, ready_models
+from interp_core.evaluation.models import loaded
+from interp_core.store.catalog import ready_models
 from interp_core.methods.base import Explanation, available_explainers, explainer_class, get_explainer
 
 
@@ -33,7 +34,7 @@ def comparison_pairs(dataset: str, methods: list[str] | None = None, models: lis
     """(method, model) pairs for ``dataset``: each method with each ready model whose card it supports."""
     methods = methods or available_explainers()
     pairs = []
-    for model_name in models or ready_models(dataset):
+    for model_name in models or ready_models(dataset=dataset):
         card = loaded(model_name).card
         pairs += [(m, model_name) for m in methods if explainer_class(m).supports(card)]
     return pairs

@@ -1,13 +1,13 @@
 """Pointing-game runs for models by recipe name: grid pools, grid selection, scores and example grids,
-cached on disk under the model's weight fingerprint (so retrained weights never reuse old grids or scores).
+in the one result cache (:mod:`interp_core.store.results`: keyed on the recipe hash and weights
+fingerprint, so retrained weights never reuse old grids or scores), resumed grid by grid after an
+interruption.
 
 The scoring itself is :mod:`interp_core.metrics.pointing_game`.
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -20,20 +20,18 @@ import torch
 from interp_core.data.base import Split
 from interp_core.evaluation.models import loaded as ready
 from interp_core.methods.base import available_explainers, explainer_class, get_explainer
+from interp_core.io import stable_key
 from interp_core.metrics.pointing_game import (
-    CACHE_VERSION,
     COSTLY_GRIDS,
     REFERENCE_SEED,
     STANDARD_GRIDS,
     GridSpec,
     PointingGameError,
-    atomic_savez,
     class_colour_templates,
     default_smooth,
-    evaluate_grids,
-    load_scores,
+    grid_maps,
+    grid_scores,
     localisation_scores,
-    make_grid,
     reference_scores,
     sample_grids,
     summarize_scores,
@@ -48,8 +46,8 @@ from interp_core.progress import Progress, ProgressCallback
 POOL_FACTOR = 4
 
 
-def _key(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+#: Bump when a change to the scoring or to the explainers makes cached grids or scores stale.
+CACHE_VERSION = 2  # 2: grids ranked by logit
 
 
 def grid_pool(dataset: str, size: int, test_samples: int | None = None) -> Split:
@@ -76,10 +74,54 @@ def grid_pool(dataset: str, size: int, test_samples: int | None = None) -> Split
 
 
 def _run_dir(model) -> Path:
-    from interp_core.paths import cache_subdir
-    from interp_core.store.recipes import recipe_hash
+    from interp_core.store.results import result_dir
 
-    return cache_subdir("pointing_game") / f"{model.name}-{recipe_hash(model.recipe)}-{model.card.fingerprint}"
+    return result_dir("pointing_game", model)
+
+
+def load_scores(path: Path | None, grids: np.ndarray) -> np.ndarray:
+    """Cached scores ``(k, n)`` of the first ``k`` of ``grids``; empty when missing, unreadable or for other grids."""
+    from interp_core.store.results import read_arrays
+
+    empty = np.zeros((0, grids.shape[1]))
+    data = read_arrays(path) if path is not None else None
+    if data is None or "grids" not in data or "scores" not in data:
+        return empty
+    cached_grids, scores = data["grids"], data["scores"]
+    k = min(len(cached_grids), len(grids))
+    if cached_grids.shape[1:] != grids.shape[1:] or scores.shape != cached_grids.shape or not np.array_equal(cached_grids[:k], grids[:k]):
+        return empty
+    return scores[:k]
+
+
+def evaluate_grids_resumable(attribute, split: Split, grids: np.ndarray, *, size: int, smooth: int = 1,
+                             device: torch.device | str = "cpu", cache_file: Path | None = None,
+                             progress: ProgressCallback | None = None, label: str = "grids",
+                             save_every_s: float = 2.0) -> np.ndarray:
+    """:func:`~interp_core.metrics.pointing_game.evaluate_grids` with a cache file: scores are saved
+    atomically as they come (at most ``save_every_s`` apart, and when the run ends or is interrupted) and a
+    later call resumes after the last saved grid."""
+    from interp_core.store.results import write_arrays
+
+    grids = np.asarray(grids, dtype=np.int64)
+    scores = np.zeros(grids.shape)
+    cached = load_scores(cache_file, grids)
+    done = saved = len(cached)
+    scores[:done] = cached
+    last_save = time.monotonic()
+    try:
+        for g in range(done, len(grids)):
+            scores[g] = grid_scores(attribute, split, grids[g], size=size, smooth=smooth, device=device)
+            done = g + 1
+            if cache_file is not None and time.monotonic() - last_save >= save_every_s:
+                write_arrays(cache_file, grids=grids[:done], scores=scores[:done])
+                saved, last_save = done, time.monotonic()
+            if progress is not None:
+                progress(Progress("pointing_game", done / len(grids), f"{label}: grid {done}/{len(grids)}"))
+    finally:
+        if cache_file is not None and done > saved:
+            write_arrays(cache_file, grids=grids[:done], scores=scores[:done])
+    return scores
 
 
 def grid_spec(model, size: int, seed: int = REFERENCE_SEED, threshold: float = 0.5) -> GridSpec:
@@ -91,18 +133,16 @@ def model_grids(model, spec: GridSpec, n_grids: int, pool: Split) -> np.ndarray:
     """The first ``n_grids`` grids ``(G, size²)`` of the loaded ``model`` on ``pool`` (cached on disk)."""
     from interp_core.training.engine import predict_logits
 
-    path = _run_dir(model) / f"grids-{_key({'spec': asdict(spec), 'pool': len(pool), 'v': CACHE_VERSION})}.npz"
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                grids, exhausted = data["grids"], bool(data["exhausted"])
-            if len(grids) >= n_grids or exhausted:
-                return grids[:n_grids]
-        except (OSError, ValueError, KeyError):
-            pass
+    from interp_core.store.results import read_arrays, write_arrays
+
+    path = _run_dir(model) / f"grids-{stable_key({'spec': asdict(spec), 'pool': len(pool), 'v': CACHE_VERSION})}.npz"
+    data = read_arrays(path)
+    if data is not None and "grids" in data and "exhausted" in data:
+        if len(data["grids"]) >= n_grids or bool(data["exhausted"]):
+            return data["grids"][:n_grids]
     logits = predict_logits(model.model, pool, model.device)
     grids = sample_grids(logits, pool.labels, spec, n_grids)
-    atomic_savez(path, grids=grids, exhausted=np.asarray(len(grids) < n_grids))
+    write_arrays(path, grids=grids, exhausted=np.asarray(len(grids) < n_grids))
     return grids
 
 
@@ -183,7 +223,7 @@ def run_pointing_game(
         kwargs = method_kwargs.get(method, {})
         config = {"spec": asdict(spec), "pool": len(pool), "smooth": kernel, "params": _method_params(cls, kwargs),
                   "v": CACHE_VERSION}
-        cache_file = _run_dir(model) / f"scores-{method}-{_key(config)}.npz" if use_cache else None
+        cache_file = _run_dir(model) / f"scores-{method}-{stable_key(config)}.npz" if use_cache else None
         cached = len(load_scores(cache_file, grids)) if cache_file is not None else 0
 
         def report(step: Progress, p=p, name=name) -> None:
@@ -196,7 +236,9 @@ def run_pointing_game(
             report(Progress("pointing_game", 1.0, f"{method}: {len(grids)} grids from cache"))
         else:
             explainer = get_explainer(method, model, **kwargs)
-            scores = evaluate_grids(explainer, pool, grids, size=size, smooth=kernel, cache_file=cache_file, progress=report)
+            scores = evaluate_grids_resumable(explainer.attribute, pool, grids, size=size, smooth=kernel,
+                                              device=explainer.device, cache_file=cache_file, progress=report,
+                                              label=explainer.name)
         if name not in references:
             references[name] = model_references(model, pool, model_grids(model, spec, n_grids, pool), size,
                                                 smooth or default_smooth(model.card.input_shape[-1]))
@@ -246,9 +288,7 @@ def example_grids(model_name: str, method: str, *, size: int = 3, count: int = 2
     kernel = 1 if explainer.perturbation_based else default_smooth(model.card.input_shape[-1])
     examples = []
     for idx in grids[:count]:
-        image = make_grid(pool.inputs(idx), size)
-        target = torch.as_tensor(pool.labels[idx], dtype=torch.long, device=model.device)
-        maps = explainer.attribute(image.unsqueeze(0).expand(len(idx), *image.shape).to(model.device), target).float().cpu()
+        image, maps = grid_maps(explainer.attribute, pool, idx, size=size, device=model.device)
         scores = localisation_scores(maps, torch.arange(len(idx)), size, kernel)
         examples.append(ExampleGrid(image, maps, [int(c) for c in pool.labels[idx]], scores.tolist(), size))
     return examples
@@ -268,11 +308,9 @@ def long_scores(result: dict) -> list[dict]:
 
 def pointing_models() -> list[str]:
     """Ready models of image datasets (the grid pointing game needs images)."""
-    from interp_core.data import dataset_info
-    from interp_core.evaluation.models import ready_models
-    from interp_core.store.recipes import get_recipe
+    from interp_core.store.catalog import ready_models
 
-    return [m for m in ready_models() if dataset_info(get_recipe(m).dataset).kind == "image"]
+    return ready_models(modality="image")
 
 
 def default_selection(models: list[str]) -> tuple[list[str], list[str]]:

@@ -40,6 +40,28 @@ def _first_readable(name: str) -> tuple[str, dict[str, Any]]:
     return (present, {}) if present else ("missing", {})
 
 
+def ready_models(*, kind: str | None = None, family: str | None = None, dataset: str | None = None,
+                 modality: str | None = None) -> list[str]:
+    """Recipes with a checkpoint on disk (shipped or cached), in registry order, optionally only those of
+    one ``kind`` (``classifier``, ``kmex``, ``piq``, ...), ``family``, ``dataset`` or ``modality``
+    (``image``/``audio``): the one catalog query every view and evaluation picks its models with."""
+    from interp_core.store.recipes import all_recipes
+
+    def wanted(recipe: Recipe) -> bool:
+        if (kind is not None and recipe.kind != kind) or (family is not None and recipe.family != family):
+            return False
+        if dataset is not None and recipe.dataset != dataset:
+            return False
+        if modality is not None:
+            from interp_core.data import dataset_info
+
+            if dataset_info(recipe.dataset).kind != modality:
+                return False
+        return checkpoint_status(recipe.name) != "missing"
+
+    return [r.name for r in all_recipes().values() if wanted(r)]
+
+
 def checkpoint_status(name: str) -> str:
     """``"cache"``, ``"shipped"`` or ``"missing"``: the first source whose metadata file reads (if none
     reads, the first that exists). Looks at metadata files only; loading verifies the weights."""

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from interp_core.evaluation.compare import compare, comparison_pairs
-from interp_core.evaluation.models import ready_models
+from interp_core.store.catalog import ready_models
 
 pytestmark = pytest.mark.skipif(not {"kmex-shapes", "cnn-sounds"} <= set(ready_models()),
                                 reason="needs the shipped kmex-shapes and cnn-sounds checkpoints")

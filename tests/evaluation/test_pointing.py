@@ -48,7 +48,7 @@ def test_run_by_name_caches_and_limits_costly_methods(private_cache, monkeypatch
     def no_explaining(*args, **kw):
         raise AssertionError("a finished run must come from the cache without explaining anything")
 
-    monkeypatch.setattr(pointing, "evaluate_grids", no_explaining)
+    monkeypatch.setattr(pointing, "evaluate_grids_resumable", no_explaining)
     again = pointing.run_pointing_game(["cnn-shapes"], methods, **kwargs)
     assert again["distributions"] == out["distributions"]
     assert [r["cached_grids"] for r in again["results"]] == [3, 3, 1, 1]

@@ -91,8 +91,8 @@ def test_oracle_scores_one_and_uniform_scores_one_over_n(size):
     split = toy_split()
     grids = sample_grids(confident_logits(split.labels, np.full(len(split), 0.9)), split.labels, GridSpec(size=size), 6)
     smooth = default_smooth(IMG)
-    oracle = evaluate_grids(OracleExplainer(), split, grids, size=size, smooth=smooth)
-    uniform = evaluate_grids(UniformExplainer(), split, grids, size=size, smooth=smooth)
+    oracle = evaluate_grids(OracleExplainer().attribute, split, grids, size=size, smooth=smooth)
+    uniform = evaluate_grids(UniformExplainer().attribute, split, grids, size=size, smooth=smooth)
     assert oracle.shape == (6, size * size)
     assert np.array_equal(oracle, np.ones_like(oracle))
     assert np.allclose(uniform, 1 / size**2, atol=1e-12)
@@ -227,59 +227,27 @@ def test_confidence_filter_follows_the_loss():
     assert len(sample_grids(logits, labels, GridSpec(size=2, confidence="softmax", threshold=0.05), 5)) == 3
 
 
-# ---------------------------------------------------------------- cache
+def test_scoring_reads_and_writes_no_file(tmp_path, monkeypatch):
+    """Pure scoring: an attribute function in, scores out, nothing opened for writing."""
+    import builtins
 
-class Stop(Exception):
-    pass
-
-
-class NoisyExplainer(OracleExplainer):
-    """Oracle plus seeded noise: scores differ per grid, so a wrong resume would show."""
-
-    def maps(self, inputs, target):
-        self.calls += 1
-        g = torch.Generator().manual_seed(int(inputs.sum() * 1000) % 2**31)
-        return self.mask(inputs, target) + torch.rand(inputs.shape[0], *inputs.shape[-2:], generator=g) - 0.3
-
-
-def test_cache_resumes_an_interrupted_run_exactly(tmp_path):
-    split = toy_split(per_class=8)
-    grids = sample_grids(confident_logits(split.labels, np.full(len(split), 0.9)), split.labels, GridSpec(size=2), 10)
-    full = evaluate_grids(NoisyExplainer(), split, grids, size=2, smooth=3, cache_file=tmp_path / "a.npz")
-
-    def interrupt_after(k):
-        def progress(step):
-            if step.fraction >= k / len(grids):
-                raise Stop
-
-        return progress
-
-    cache = tmp_path / "b.npz"
-    with pytest.raises(Stop):
-        evaluate_grids(NoisyExplainer(), split, grids, size=2, smooth=3, cache_file=cache, progress=interrupt_after(4))
-    with np.load(cache) as saved:
-        assert saved["scores"].shape == (4, 4)
-    resumed_explainer = NoisyExplainer()
-    resumed = evaluate_grids(resumed_explainer, split, grids, size=2, smooth=3, cache_file=cache)
-    assert resumed_explainer.calls == len(grids) - 4
-    assert np.array_equal(resumed, full)
-    again = NoisyExplainer()
-    assert np.array_equal(evaluate_grids(again, split, grids, size=2, smooth=3, cache_file=cache), full)
-    assert again.calls == 0
-    # a cache written for other grids is not reused
-    other = NoisyExplainer()
-    evaluate_grids(other, split, grids[::-1].copy(), size=2, smooth=3, cache_file=cache)
-    assert other.calls == len(grids)
-
-
-def test_corrupt_cache_is_recomputed(tmp_path):
     split = toy_split()
-    grids = sample_grids(confident_logits(split.labels, np.full(len(split), 0.9)), split.labels, GridSpec(size=2), 3)
-    cache = tmp_path / "c.npz"
-    cache.write_bytes(b"not a zip file")
-    explainer = OracleExplainer()
-    scores = evaluate_grids(explainer, split, grids, size=2, smooth=3, cache_file=cache)
-    assert explainer.calls == 3 and np.array_equal(scores, np.ones((3, 4)))
+    grids = sample_grids(confident_logits(split.labels, np.full(len(split), 0.9)), split.labels, GridSpec(size=2), 2)
+    real_open = builtins.open
+
+    def no_writes(file, mode="r", *args, **kwargs):
+        assert not any(c in mode for c in "wax+"), f"pointing-game scoring opened {file} for writing"
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_writes)
+    calls = []
+
+    def attribute(inputs, target):
+        calls.append(len(target))
+        return OracleExplainer.mask(inputs, target)
+
+    assert np.array_equal(evaluate_grids(attribute, split, grids, size=2, smooth=3), np.ones((2, 4)))
+    assert calls == [4, 4]  # one batch of the four targets per grid
 
 
 def test_references_oracle_one_uniform_chance_colour_prior_from_class_colours():
