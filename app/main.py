@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.components import PAGE_ICON, existing_views  # noqa: E402
+from app.shell import PAGE_ICON, existing_views  # noqa: E402
 from interp_core.runtime import retain_freed_memory  # noqa: E402
 
 retain_freed_memory()  # training started from the dashboard reuses freed memory like the CLI's

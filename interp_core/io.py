@@ -55,3 +55,27 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
+
+
+class TensorToken(tuple):
+    """A hashable stand-in ``(bytes, shape)`` for a float32 tensor among cached call arguments."""
+
+
+def freeze(value: Any) -> Any:
+    """``value`` as a hashable cache argument: a tensor becomes a :class:`TensorToken`; anything else is
+    returned as it is (see :func:`thaw`)."""
+    if type(value).__name__ == "Tensor":
+        x = value.detach().float().cpu().contiguous()
+        return TensorToken((x.numpy().tobytes(), tuple(x.shape)))
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """The tensor of a :class:`TensorToken` (anything else as it is)."""
+    if isinstance(value, TensorToken):
+        import numpy as np
+        import torch
+
+        data, shape = value
+        return torch.from_numpy(np.frombuffer(data, dtype=np.float32).reshape(shape).copy())
+    return value

@@ -8,6 +8,16 @@ import numpy as np
 import torch
 
 
+def display_scale(size: int, target: int) -> int:
+    """Whole-pixel enlargement that brings an image side of ``size`` pixels close to ``target`` pixels."""
+    return max(1, round(target / max(1, size)))
+
+
+def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
+    """``image`` ``(H, W, ...)`` enlarged ``scale`` times by whole pixels (each pixel repeated, no blur)."""
+    return image if scale == 1 else np.repeat(np.repeat(image, scale, 0), scale, 1)
+
+
 def colormap(values: np.ndarray, name: str = "magma", vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
     """Map a 2-D array to RGB uint8 ``(H, W, 3)`` with a matplotlib colormap."""
     from matplotlib import colormaps

@@ -2,68 +2,26 @@
 the B ablation, and the standard classifier with post-hoc maps beside it."""
 import streamlit as st
 
-from app.components import (
-    Report,
-    UrlState,
-    cached_model,
-    cached_split,
-    guarded,
-    input_picker,
-    keep_widget_state,
-    map_png,
-    percent,
-    show_map,
-    show_table,
-    tensor_from_key,
-    tensor_key,
-)
 from app.figures import COLOUR_LEGENDS
+from app.figures import probability_text as percent
+from app.inputs import input_picker
+from app.models import cached_model, view_result
+from app.report import Report, map_png, show_map, show_table
+from app.shell import guarded, keep_widget_state
+from app.url import UrlState
 
 st.title("B-cos networks")
 st.caption("In explanation mode a B-cos network is exactly the dynamic linear map W(x)·x (B-cos Eq. 13): the "
            "coloured map shows the weights W(x) that align with the input, the contribution map x·W(x) (Eq. 15) "
            "sums to the logit minus its bias.")
 
-from interp_core.methods.bcos import views  # noqa: E402
-
-# Every cached function takes the model's weights fingerprint, so retrained weights never reuse old results.
-
-
-@st.cache_data(show_spinner="Explaining…", max_entries=64)
-def explain(name: str, fingerprint: str, x_key: tuple, targets: tuple) -> list:
-    return views.explain(cached_model(name), tensor_from_key(*x_key), targets)
-
-
-@st.cache_data(show_spinner="Explaining the difference…", max_entries=64)
-def delta(name: str, fingerprint: str, x_key: tuple, a: int, b: int):
-    return views.delta(cached_model(name), tensor_from_key(*x_key), a, b)
-
-
-@st.cache_data(show_spinner="Explaining the neuron…", max_entries=64)
-def neuron(name: str, fingerprint: str, x_key: tuple, layer: str, channel: int):
-    return views.neuron(cached_model(name), tensor_from_key(*x_key), layer, channel)
-
-
-@st.cache_data(show_spinner="Finding the most activating test images…", max_entries=32)
-def top_images(name: str, fingerprint: str, layer: str, channel: int):
-    loaded = cached_model(name)
-    return views.top_activating(loaded, cached_split(loaded.recipe.dataset, "test"), layer, channel)
-
-
-def localisation(recipes: tuple, n_grids: int) -> list[dict]:
-    """Per-B pointing game. Not an st.cache_data function (it draws a progress bar): the pointing game's own
-    per-grid disk cache, keyed on each model's weights fingerprint, makes a repeated run come back at once
-    in any session."""
-    bar = st.progress(0.0, text="Pointing game per B…")
-    rows = views.ablation_localisation(list(recipes), n_grids, progress=lambda p: bar.progress(min(1.0, p.fraction), text=p.message))
-    bar.empty()
-    return rows
+from interp_core.methods.bcos import figures, views  # noqa: E402
 
 
 def ablation_localisation_panel(recipes: list[str], report) -> None:
-    """Accuracy and localisation per B (B-cos Fig. 5) as a chart and a table, computed on request."""
-    import pandas as pd
-    import plotly.graph_objects as go
+    """Accuracy and localisation per B (B-cos Fig. 5) as a chart and a table, computed on request. The
+    pointing game's per-grid cache (keyed on each model's weights) makes a repeated run come back at once."""
+    from interp_core.evaluation.ablation import ablation_localisation
 
     c1, c2 = st.columns([1, 2])
     n_grids = int(c1.number_input("Grids per B (3×3)", 2, 500, 50, step=10, key="bcos-ablation-grids",
@@ -73,23 +31,12 @@ def ablation_localisation_panel(recipes: list[str], report) -> None:
         st.caption(f"Localisation per B: the pointing game of each model's B-cos explanations on {n_grids} grids "
                    "(about 0.1–0.3 s per grid and model on 2 CPU cores).")
         return
-    rows = localisation(tuple(recipes), n_grids)
+    bar = st.progress(0.0, text="Pointing game per B…")
+    rows = ablation_localisation(list(recipes), n_grids, progress=lambda p: bar.progress(min(1.0, p.fraction), text=p.message))
+    bar.empty()
     st.session_state["bcos-ablation-done"] = (tuple(recipes), n_grids)
-    table = pd.DataFrame([{"B": r["b"], "test accuracy (recorded at training)": r["accuracy"],
-                           "localisation (pointing game mean)": r["localisation"], "median": r["median"],
-                           "grids": r["grids"], "model": r["recipe"]} for r in rows])
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=table["B"], y=table["test accuracy (recorded at training)"], mode="lines+markers", name="test accuracy"))
-    fig.add_trace(go.Scatter(x=table["B"], y=table["localisation (pointing game mean)"], mode="lines+markers", name="localisation"))
-    fig.update_layout(title="B ablation (B-cos Fig. 5): accuracy and localisation per B", xaxis_title="B",
-                      yaxis_title="fraction", yaxis_range=[0, 1.02], height=360, margin=dict(t=50, b=40, l=50, r=20))
-    st.plotly_chart(fig, key="bcos-ablation-chart")
-    show_table(st, table, "B ablation: accuracy and localisation per B", report=report, key="bcos-ablation")
-
-
-@st.cache_data(show_spinner="Post-hoc explanations of the standard classifier…", max_entries=64)
-def posthoc(name: str, fingerprint: str, x_key: tuple, target: int) -> dict:
-    return views.posthoc_beside(cached_model(name), tensor_from_key(*x_key), target)
+    st.plotly_chart(figures.ablation_figure(rows), key="bcos-ablation-chart")
+    show_table(st, figures.ablation_table(rows), "B ablation: accuracy and localisation per B", report=report, key="bcos-ablation")
 
 
 report = Report("B-cos networks")
@@ -98,7 +45,7 @@ url = UrlState()
 keep_widget_state("bcos-layer-", "bcos-channel-")
 
 with guarded("The B-cos view"):
-    from interp_core.evaluation.models import ready_models
+    from interp_core.store.catalog import ready_models
     from interp_core.visualize import image_to_uint8
 
     ready = set(ready_models())
@@ -109,19 +56,16 @@ with guarded("The B-cos view"):
     name = st.selectbox("Model", choices, index=url.index("model", choices), key="bcos-model")
     url.share("model", name)
     loaded = cached_model(name)
-    fp = loaded.card.fingerprint
     names = loaded.card.class_names
     sample = input_picker(loaded.recipe.dataset, key="bcos", model=name, url=url)
     if sample is None:
         report.offer()
         st.stop()
     x = sample.x.float().contiguous()
-    xk = tensor_key(x)
     picture = image_to_uint8(x)
     top = views.top_classes(loaded, x)
     st.subheader("Top-5 classes")
-    prob_column = f"probability ({loaded.card.output})"
-    show_table(st, {"class": [names[c] for c, _ in top], prob_column: [percent(p) for _, p in top],
+    show_table(st, {"class": [names[c] for c, _ in top], f"probability ({loaded.card.output})": [percent(p) for _, p in top],
                     "value": [p for _, p in top]}, f"top-5 classes of {name}", report=report, key="bcos-top5",
                column_config={"value": None})
     st.caption(f"{name} predicts **{names[top[0][0]]}** ({percent(top[0][1])}). With a sigmoid output every class has "
@@ -131,7 +75,7 @@ with guarded("The B-cos view"):
     target = st.selectbox("Explain class", classes, index=url.index("class", classes, top[0][0]), format_func=lambda c: names[c],
                           key=f"bcos-class-{name}-{sample.source}")
     url.share("class", int(target))
-    exp = explain(name, fp, xk, (int(target),))[0]
+    exp = view_result(views.explain, name, x, (int(target),), spinner="Explaining…")[0]
     p_target = dict(top).get(int(target))
     who = f"{name} · class {names[target]}" + (f" ({percent(p_target)})" if p_target is not None else "")
     c1, c2, c3 = st.columns(3)
@@ -144,7 +88,7 @@ with guarded("The B-cos view"):
 
     st.subheader("Δ-explanation of the two most likely classes")
     a, b = top[0][0], top[1][0]
-    d = delta(name, fp, xk, a, b)
+    d = view_result(views.delta, name, x, a, b, spinner="Explaining the difference…")
     d1, d2 = st.columns(2)
     show_map(d1, map_png("rgba", rgba=d.rgba), f"W(x) of the evidence for {names[a]} over {names[b]}", report=report, key="bcos-png-dw")
     show_map(d2, map_png("signed", d.attribution.numpy(), base=picture, scale="contribution"),
@@ -161,37 +105,26 @@ with guarded("The B-cos view"):
     channel = int(n2.number_input(f"Channel (0–{channels - 1})", 0, max(0, channels - 1), url.number("channel", 0, max(0, channels - 1), 0),
                                   key=f"bcos-channel-{name}-{layer}"))
     url.share("channel", channel)
-    ne = neuron(name, fp, xk, layer, channel)
-    position = ne.extras.get("position")
+    ne = view_result(views.neuron, name, x, layer, channel, spinner="Explaining the neuron…")
     n1, n2 = st.columns(2)
     show_map(n1, map_png("rgba", rgba=ne.rgba), f"W(x) of {layer}[{channel}]: activation {ne.score:.3f}", report=report, key="bcos-png-nw")
     show_map(n2, map_png("signed", ne.attribution.numpy(), base=picture, scale="activation"),
              f"contributions to {layer}[{channel}]", report=report, key="bcos-png-nc")
-    st.caption(f"Neuron {layer}[{channel}] at {views.neuron_position_text(loaded, layer, position)}.")
+    st.caption(f"Neuron {layer}[{channel}] at {views.neuron_position_text(loaded, layer, ne.extras.get('position'))}.")
     if st.toggle("Show its most activating test images", key="bcos-top-images"):
-        shown = top_images(name, fp, layer, channel)
-        cols = st.columns(len(shown) or 1)
-        split = cached_split(loaded.recipe.dataset, "test")
-        for col, e in zip(cols, shown):
-            col.image(image_to_uint8(split.inputs([e.extras["index"]])[0]), width=100)
+        shown = view_result(views.top_activating_pictures, name, layer, channel, spinner="Finding the most activating test images…")
+        for col, (picture_i, e) in zip(st.columns(len(shown) or 1), shown):
+            col.image(picture_i, width=100)
             col.image(map_png("rgba", rgba=e.rgba, width=1.2), caption=f"#{e.extras['index']}: activation {e.score:.2f}", width=100)
 
     st.subheader("B ablation")
     ablation = views.ablation_entries()
-    from interp_core.methods.bcos.recipes import ABLATION_RECIPES
-
-    untrained = [r for r in ABLATION_RECIPES if r not in {e.recipe for e in ablation}]
+    untrained = views.untrained_ablation()
     if untrained:
-        from app.components import duration_text, training_estimate
-
-        seconds, basis = training_estimate(untrained[0])
-        st.info(f"{len(ablation)} of {len(ABLATION_RECIPES)} models of the B ablation (B-cos Fig. 5) are trained. "
-                f"Train the others with `python -m interp_core train {' '.join(untrained)}` (or on Home): "
-                f"{duration_text(seconds)} each on the CPU ({basis}).")
+        st.info(views.untrained_ablation_text(untrained, len(ablation)))
     if ablation:
-        cols = st.columns(len(ablation))
-        for col, entry in zip(cols, ablation):
-            e = explain(entry.recipe, cached_model(entry.recipe).card.fingerprint, xk, (int(target),))[0]
+        for col, entry in zip(st.columns(len(ablation)), ablation):
+            e = view_result(views.explain, entry.recipe, x, (int(target),), spinner="Explaining…")[0]
             accuracy = "n/a" if entry.accuracy is None else percent(entry.accuracy)
             show_map(col, map_png("rgba", rgba=e.rgba, width=1.8),
                      f"B={entry.b:g} · W(x) for {names[target]} · test accuracy {accuracy} (recorded at training, "
@@ -203,10 +136,8 @@ with guarded("The B-cos view"):
     if baseline not in ready:
         st.info(f"{baseline} is not trained yet: train it on the Home page.")
     else:
-        base = cached_model(baseline)
-        maps = posthoc(baseline, base.card.fingerprint, xk, int(target))
-        cols = st.columns(len(maps))
-        for col, (method, e) in zip(cols, maps.items()):
+        maps = view_result(views.posthoc_beside, baseline, x, int(target), spinner="Post-hoc explanations of the standard classifier…")
+        for col, (method, e) in zip(st.columns(len(maps)), maps.items()):
             show_map(col, map_png("signed", e.attribution.numpy(), base=picture), f"{baseline} · {method} for {names[target]}",
                      report=report, key=f"bcos-png-{method}")
 report.offer()

@@ -2,18 +2,11 @@
 import numpy as np
 import streamlit as st
 
-from app.components import (
-    Report,
-    UrlState,
-    guarded,
-    input_picker,
-    map_png,
-    percent,
-    show_map,
-    show_table,
-    tensor_from_key,
-    tensor_key,
-)
+from app.figures import probability_text as percent
+from app.inputs import input_picker
+from app.report import Report, map_png, show_map, show_table
+from app.shell import guarded
+from app.url import UrlState
 from app.figures import COLOUR_LEGENDS
 
 st.title("Compare explanations")
@@ -21,6 +14,7 @@ st.caption("Every method on every ready model it explains, for one input and one
            "on their own models, post-hoc methods on every classifier. Each map is titled with its model's prediction.")
 
 from interp_core.evaluation.compare import compare, comparison_pairs, is_costly, pair_fingerprints  # noqa: E402
+from interp_core.io import freeze  # noqa: E402
 from interp_core.store.recipes import all_recipes  # noqa: E402
 
 report = Report("Compare explanations")
@@ -31,9 +25,11 @@ PANEL_KINDS = {"heatmap": ("signed", "attribution"), "signed": ("signed", "contr
 
 
 @st.cache_data(show_spinner="Explaining…", max_entries=64)
-def cached_compare(x_key: tuple, target: int | None, pairs: tuple, fingerprints: tuple):
+def cached_compare(x_token: tuple, target: int | None, pairs: tuple, fingerprints: tuple):
     # ``fingerprints`` only keys the cache: retrained weights never reuse old explanations.
-    return compare(tensor_from_key(*x_key), target, list(pairs))
+    from interp_core.io import TensorToken, thaw
+
+    return compare(thaw(TensorToken(x_token)), target, list(pairs))
 
 
 def panel_png(panel: str, explanation, base: np.ndarray, audio: bool) -> bytes:
@@ -72,7 +68,7 @@ def explanations(dataset: str, sample, chosen: list[str], chosen_models: list[st
             url.forget("class")
         pairs = tuple((m, model) for m, model in all_pairs if m in chosen and model in chosen_models)
         x = sample.x.float().contiguous()
-        entries = cached_compare(tensor_key(x), target, pairs, pair_fingerprints(list(pairs)))
+        entries = cached_compare(tuple(freeze(x)), target, pairs, pair_fingerprints(list(pairs)))
         base = np.asarray(x.detach().cpu(), dtype=np.float32).reshape(x.shape[-2], x.shape[-1]) if audio else image_to_uint8(x)
         left, right = st.columns([1, 2] if audio else [1, 3])
         truth = f" · true class: {info.class_names[sample.label]}" if sample.label is not None else ""

@@ -2,7 +2,11 @@
 import numpy as np
 import streamlit as st
 
-from app.components import Report, UrlState, cached_split, guarded, input_picker, map_png, show_map
+from app.inputs import input_picker
+from app.models import cached_split
+from app.report import Report, map_png, show_map
+from app.shell import guarded
+from app.url import UrlState
 
 st.title("Data")
 from interp_core.data import embedded_datasets  # noqa: E402

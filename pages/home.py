@@ -2,17 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from app.components import (
-    RECORDED_ACCURACY,
-    Report,
-    UrlState,
-    duration_text,
-    existing_views,
-    guarded,
-    model_table,
-    show_table,
-    training_estimate,
-)
+from app.models import RECORDED_ACCURACY, model_table
+from app.report import Report, show_table
+from app.shell import existing_views, guarded
+from app.url import UrlState
 
 report = Report("interp-core models")
 url = UrlState()
@@ -51,14 +44,17 @@ with guarded("Reading the model store"):
 
     missing = [r["model"] for r in rows if r["status"] == "missing"]
     if missing:
+        from interp_core.progress import format_duration
+        from interp_core.store.trainable import training_estimate
+
         estimates = {name: training_estimate(name) for name in missing}
         total = sum(t for t, _ in estimates.values() if t is not None)
         st.write(f"Not trained yet: {', '.join(missing)}.")
         st.caption("Estimated training time on the CPU, from the times recorded in the shipped checkpoints' cards: "
-                   + "; ".join(f"{name} {duration_text(t)} ({basis})" if t is not None else f"{name}: no recorded time"
+                   + "; ".join(f"{name} {format_duration(t, about=True)} ({basis})" if t is not None else f"{name}: no recorded time"
                                for name, (t, basis) in estimates.items())
                    + ". The page must stay open until training ends; `python -m interp_core train NAME` does the same from a shell.")
-        if st.button(f"Train {len(missing)} missing model(s) · {duration_text(total)} in all", type="primary"):
+        if st.button(f"Train {len(missing)} missing model(s) · {format_duration(total, about=True)} in all", type="primary"):
             from interp_core.store import train_recipe
 
             bar = st.progress(0.0, text="Starting…")

@@ -3,20 +3,12 @@ and contaminated inputs; the metrics table against Grad-CAM and LIME."""
 import numpy as np
 import streamlit as st
 
-from app.components import (
-    Report,
-    UrlState,
-    cached_model,
-    guarded,
-    input_picker,
-    percent,
-    picture_png,
-    plotly_config,
-    show_map,
-    show_table,
-    tensor_from_key,
-    tensor_key,
-)
+from app.figures import probability_text as percent
+from app.inputs import input_picker
+from app.models import model_picker, view_result
+from app.report import Report, picture_png, plotly_config, show_map, show_table
+from app.shell import guarded
+from app.url import UrlState
 
 st.title("PIQ")
 st.caption("PIQ (Posthoc Interpretation via Quantization) explains a trained classifier with an interpreter that "
@@ -26,40 +18,10 @@ st.caption("PIQ (Posthoc Interpretation via Quantization) explains a trained cla
 
 from interp_core.methods.piq import contaminated, views  # noqa: E402
 
-# Every cached function takes the model's weights fingerprint, so retrained weights never reuse old results.
-
-
-@st.cache_data(show_spinner="Interpreting…", max_entries=64)
-def cached_image_view(name: str, fingerprint: str, x_key: tuple, chosen: int | None):
-    return views.interpret_image(cached_model(name), tensor_from_key(*x_key), chosen)
-
-
-@st.cache_data(show_spinner="Interpreting…", max_entries=64)
-def cached_sound_view(name: str, fingerprint: str, x_key: tuple, wave: bytes | None, chosen: int | None):
-    waveform = None if wave is None else np.frombuffer(wave, dtype=np.float32).copy()
-    return views.interpret_sound(cached_model(name), tensor_from_key(*x_key), waveform, chosen)
-
-
-@st.cache_data(show_spinner="Computing the metrics (half a minute to a few minutes the first time)…")
-def cached_metrics(name: str, fingerprint: str, test_samples: int):
-    return views.cached_piq_metrics(cached_model(name), test_samples=test_samples)
-
-
 report = Report("PIQ")
 url = UrlState()
-choices = views.piq_recipes()
-if not choices:
-    st.warning("No PIQ interpreter is trained yet: train one on the Home page.")
-    st.stop()
-from interp_core.store.recipes import get_recipe  # noqa: E402
-
-name = st.selectbox("Model", choices, key="piq-model", index=url.index("model", choices), format_func=lambda n: f"{n} (interprets {get_recipe(n).backbone} on {get_recipe(n).dataset})")
-url.share("model", name)
-loaded = None
-with guarded(f"Loading {name}"):
-    loaded = cached_model(name)
-if loaded is None:
-    st.stop()
+name, loaded = model_picker(views.piq_recipes(), "piq-model", "No PIQ interpreter is trained yet: train one on the Home page.",
+                            url=url)
 dataset, fp, names = loaded.recipe.dataset, loaded.card.fingerprint, loaded.card.class_names
 audio = loaded.card.modality == "audio"
 st.caption(f"`{name}`: {loaded.model.interpreter.codebook.keys_per_class} dictionary keys per class on the frozen "
@@ -75,9 +37,7 @@ with guarded("Preparing the input"):
     if kind == "Sample or upload":
         picked = input_picker(dataset, key=f"piq-{dataset}", model=name, url=url)
         if picked is not None:
-            sample = contaminated.Contaminated(picked.x.float().contiguous(), () if picked.label is None else (picked.label,),
-                                               np.zeros((0, *picked.x.shape[-2:]), dtype=bool), picked.source,
-                                               waveform=picked.waveform)
+            sample = contaminated.from_sample(picked.x, picked.label, picked.source, picked.waveform)
     elif kind == "Mixture of two":
         a, b, w = st.columns(3)
         limit = views.test_size(dataset) - 1
@@ -95,10 +55,15 @@ with guarded("Preparing the input"):
 if sample is not None:
     with guarded("Interpreting the input"):
         x = sample.x.float().contiguous()
-        key = (name, fp, tensor_key(x))
+        wave = None if sample.waveform is None else np.asarray(sample.waveform, np.float32)
+
+        def interpretation(chosen):
+            if audio:
+                return view_result(views.interpret_sound, name, x, wave, chosen, spinner="Interpreting…")
+            return view_result(views.interpret_image, name, x, chosen, spinner="Interpreting…")
+
         st.caption(sample.description + (" · sources: " + ", ".join(names[c] for c in sample.labels) if len(sample.labels) > 1 else ""))
-        first = cached_sound_view(*key, None if sample.waveform is None else np.asarray(sample.waveform, np.float32).tobytes(), None) \
-            if audio else cached_image_view(*key, None)
+        first = interpretation(None)
         all_classes = list(range(len(names)))
         url.follow("piq-input", (name, sample.description), "class")
         chosen = st.selectbox("Interpret for class", all_classes, index=url.index("class", all_classes, first.prediction),
@@ -110,7 +75,7 @@ if sample is not None:
         st.markdown(f"**Classifier's decision:** {decision}")
         report.text(f"{sample.description} · classifier's decision: {decision}")
         if audio:
-            view = cached_sound_view(*key, None if sample.waveform is None else np.asarray(sample.waveform, np.float32).tobytes(), int(chosen))
+            view = interpretation(int(chosen))
             st.plotly_chart(view.figure, key=f"piq-spectrogram-{dataset}", config=plotly_config(f"piq-{names[view.target]}"))
             report.plotly(view.figure, f"PIQ's interpretation for {names[view.target]} (time s, frequency Hz)")
             left, right = st.columns(2)
@@ -122,7 +87,7 @@ if sample is not None:
             right.download_button("Download the interpretation (WAV)", view.interpretation_wav, file_name=f"piq-{names[view.target]}.wav",
                                   mime="audio/wav", key=f"piq-download-{dataset}")
         else:
-            view = cached_image_view(*key, int(chosen))
+            view = interpretation(int(chosen))
             columns = st.columns(1 + len(view.panels))
             show_map(columns[0], picture_png(view.input), f"input · decision in green · {name}", report=report, key="piq-png-input")
             for k, (column, panel) in enumerate(zip(columns[1:], view.panels)):
@@ -141,7 +106,8 @@ with guarded("Computing the metrics"):
                                    key=f"piq-metrics-n-{dataset}")
     metrics = views.cached_piq_metrics(loaded, test_samples=int(test_samples), compute=False)
     if metrics is None and st.button("Compute the metrics table", key=f"piq-metrics-run-{dataset}"):
-        metrics = cached_metrics(name, fp, int(test_samples))
+        metrics = view_result(views.cached_piq_metrics, name, test_samples=int(test_samples),
+                              spinner="Computing the metrics (half a minute to a few minutes the first time)…")
     if metrics is None:
         st.info("The metrics of these weights are not computed yet: press the button (they are kept for next time).")
     else:

@@ -1,7 +1,10 @@
 """Pointing game: localisation scores of any method on grids of test images (B-cos paper, Sec. 4)."""
 import streamlit as st
 
-from app.components import Report, UrlState, cached_model, duration_text, guarded, map_png, plotly_config, show_map, show_table
+from app.models import cached_model
+from app.report import Report, map_png, plotly_config, show_map, show_table
+from app.shell import guarded
+from app.url import UrlState
 
 st.title("Grid pointing game")
 st.caption("Grids of the most confidently and correctly classified test images of distinct classes; for each "
@@ -15,7 +18,9 @@ from interp_core.evaluation.pointing import (  # noqa: E402
     run_pointing_game,
     scores_table,
 )
+from interp_core.evaluation.pointing_views import SCORE_FORMATS, record_grid_seconds, run_estimate, scores_figure  # noqa: E402
 from interp_core.metrics.pointing_game import COSTLY_GRIDS  # noqa: E402
+from interp_core.progress import format_duration  # noqa: E402
 
 report = Report("Grid pointing game")
 url = UrlState()
@@ -47,36 +52,6 @@ def example_pictures(model: str, fingerprint: str, method: str, size: int, names
     return out
 
 
-def grid_seconds_file():
-    from interp_core.paths import cache_subdir
-
-    return cache_subdir("pointing_game") / "grid_seconds.json"
-
-
-def measured_grid_seconds() -> dict:
-    """Seconds per grid measured by earlier runs on this machine, by ``model/method/size``."""
-    import json
-
-    try:
-        return json.loads(grid_seconds_file().read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def record_grid_seconds(result: dict, size: int) -> None:
-    import json
-
-    rates = measured_grid_seconds()
-    for row in result["results"]:
-        fresh = row["grids"] - row["cached_grids"]
-        if fresh > 0:
-            rates[f"{row['model']}/{row['method']}/{size}"] = row["seconds"] / fresh
-    path = grid_seconds_file()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rates, indent=1))
-    tmp.replace(path)
-
-
 with guarded("The pointing game"):
     from interp_core.methods.base import available_explainers, explainer_class
 
@@ -100,18 +75,10 @@ with guarded("The pointing game"):
 
     # The estimate before the run: measured seconds per grid of each pair on this machine (an upper
     # bound: grids already scored for these weights come from the cache).
-    rates = measured_grid_seconds()
     pairs = [(m, meth) for meth in methods for m in supported.get(meth, [])]
-    estimate, unknown = 0.0, []
-    for m, meth in pairs:
-        grids = min(int(n_grids), COSTLY_GRIDS) if explainer_class(meth).costly else int(n_grids)
-        rate = rates.get(f"{m}/{meth}/{size}")
-        if rate is None:
-            unknown.append(f"{meth} on {m}")
-        else:
-            estimate += rate * grids
+    estimate, unknown = run_estimate(pairs, int(n_grids), int(size))
     if pairs:
-        st.caption(f"Estimated time: at most {duration_text(estimate)} for the measured pairs (seconds per grid measured by "
+        st.caption(f"Estimated time: at most {format_duration(estimate, about=True)} for the measured pairs (seconds per grid measured by "
                    "earlier runs here; grids already scored for these weights come back from the cache at once)"
                    + (f"; not measured yet: {', '.join(unknown)} (the progress bar shows their pace)." if unknown else "."))
     if st.button("Run", type="primary", disabled=not (models and methods), key="pg-run"):
@@ -130,23 +97,18 @@ with guarded("The pointing game"):
         result = st.session_state["pointing_game"][1]
         for note in result["notes"]:
             st.info(note)
-        import pandas as pd
-        import plotly.express as px
-
         report.text(f"{int(n_grids)} grids of {size}×{size}; models: {', '.join(models)}; methods: {', '.join(methods)}.")
-        table = pd.DataFrame(scores_table(result))
-        show_table(st, table, "pointing-game scores per model and method", report=report, key="pg-summary",
-                   width="stretch", column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                                   for c in ("mean", "median", "q25", "q75", "oracle", "uniform", "colour_prior")})
+        show_table(st, scores_table(result), "pointing-game scores per model and method", report=report, key="pg-summary",
+                   width="stretch", formats=SCORE_FORMATS)
         st.caption(f"Chance level: {1 / size ** 2:.3f}")
-        long = pd.DataFrame(long_scores(result))
-        fig = px.box(long, x="method", y="score", color="model", points=False, title="Localisation per method and model")
-        fig.add_hline(y=1 / size ** 2, line_dash="dot", annotation_text="chance")
-        fig.update_yaxes(title="share of positive attribution in the own cell", range=[0, 1])
+        long = long_scores(result)
+        fig = scores_figure(long, int(size))
         st.plotly_chart(fig, width="stretch", config=plotly_config("pointing-game"), key="pg-box")
         report.plotly(fig, "Localisation per method and model (chance dotted)")
-        st.download_button("Download scores (CSV)", long.to_csv(index=False), "pointing_game.csv", "text/csv", on_click="ignore",
-                           key="pg-scores-csv")
+        import pandas as pd
+
+        st.download_button("Download scores (CSV)", pd.DataFrame(long).to_csv(index=False), "pointing_game.csv", "text/csv",
+                           on_click="ignore", key="pg-scores-csv")
 
         st.subheader("Example grids")
         e1, e2 = st.columns(2)

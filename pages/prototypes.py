@@ -1,21 +1,11 @@
 """Prototypes (KMEx): k-means prototypes of a frozen CNN, the Fig. 2 UMAP, B4/B234 explanations, Tables 1 and 2."""
 import streamlit as st
 
-from app.components import (
-    Report,
-    UrlState,
-    cached_model,
-    cached_split,
-    guarded,
-    input_picker,
-    map_png,
-    model_picker,
-    plotly_config,
-    show_map,
-    show_table,
-    tensor_from_key,
-    tensor_key,
-)
+from app.inputs import input_picker
+from app.models import model_picker, view_result
+from app.report import Report, map_png, plotly_config, show_map, show_table
+from app.shell import guarded
+from app.url import UrlState
 
 st.title("Prototypes (KMEx)")
 st.caption("KMEx turns a trained CNN into a prototype model without retraining: k-means on the embeddings of each "
@@ -25,36 +15,6 @@ st.caption("KMEx turns a trained CNN into a prototype model without retraining: 
 from interp_core.methods.kmex import KINDS, views  # noqa: E402
 
 TRAIN_SAMPLE = 2000  # training images behind Table 2's train column unless the user asks for all
-# Every cached function takes the model's weights fingerprint, so retrained weights never reuse old results.
-
-
-@st.cache_data(show_spinner="Projecting with UMAP… (a new class choice takes about 30 s the first time)")
-def cached_projection(name: str, fingerprint: str, classes: tuple):
-    from interp_core.methods.kmex import kmex_projection
-
-    loaded = cached_model(name)
-    projection = kmex_projection(loaded.model, classes)
-    train, test = cached_split(loaded.recipe.dataset, "train"), cached_split(loaded.recipe.dataset, "test")
-    return projection, views.projection_sources(projection, train.labels, test.labels, loaded.model.buffer("prototype_classes"))
-
-
-@st.cache_data(show_spinner="Predicting…", max_entries=64)
-def cached_predictions(name: str, fingerprint: str, x_key: tuple):
-    return views.kmex_predictions(cached_model(name).model, tensor_from_key(*x_key))
-
-
-@st.cache_data(show_spinner="Explaining…", max_entries=64)
-def cached_explanations(name: str, fingerprint: str, x_key: tuple, target: int):
-    loaded = cached_model(name)
-    return views.explain_sample(loaded, tensor_from_key(*x_key), target, cached_split(loaded.recipe.dataset, "train"))
-
-
-@st.cache_data(show_spinner="Computing Tables 1 and 2 (about half a minute the first time)…")
-def cached_tables(name: str, fingerprint: str, train_sample: int | None):
-    loaded = cached_model(name)
-    train, test = cached_split(loaded.recipe.dataset, "train"), cached_split(loaded.recipe.dataset, "test")
-    return views.kmex_tables(loaded.model, train, test, train_sample=train_sample)
-
 
 report = Report("Prototypes (KMEx)")
 url = UrlState()
@@ -87,7 +47,8 @@ def embeddings_and_prototypes() -> None:
         if not classes or not kinds:
             st.warning("Choose at least one class and one kind of point to draw.")
         else:
-            projection, sources = cached_projection(name, fp, tuple(sorted(classes)))
+            projection, sources = view_result(views.loaded_projection, name, tuple(sorted(classes)),
+                                              spinner="Projecting with UMAP… (a new class choice takes about 30 s the first time)")
             figure = views.projection_figure(projection, sources, names, [k for k in KINDS if k in kinds])
             left, right = st.columns([3, 1])
             event = left.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"kmex-umap-{dataset}",
@@ -97,7 +58,7 @@ def embeddings_and_prototypes() -> None:
                          "marker shape = kind of point (key in the legend). The camera button saves the chart as PNG.")
             clicked = views.clicked_point(event.selection.points if event else [])
             if clicked:
-                image, caption = views.point_preview(model, *clicked, cached_split(dataset, "train"), cached_split(dataset, "test"))
+                image, caption = view_result(views.loaded_point_preview, name, *clicked)
                 if image is None:
                     right.info(caption)
                 else:
@@ -114,8 +75,7 @@ with guarded("Explaining the input"):
     sample = input_picker(dataset, key=f"kmex-{dataset}", model=name, url=url)
     if sample is not None:
         x = sample.x.float().contiguous()
-        key = (name, fp, tensor_key(x))
-        predictions = cached_predictions(*key)
+        predictions = view_result(views.loaded_predictions, name, x, spinner="Predicting…")
         picture, table = st.columns([1, 3])
         truth = f" · true class {names[sample.label]}" if sample.label is not None else ""
         picture.image(sample.display, caption=sample.source + truth, width=128)
@@ -130,7 +90,7 @@ with guarded("Explaining the input"):
         from interp_core.visualize import image_to_uint8
 
         base = image_to_uint8(x)
-        for v, view in enumerate(cached_explanations(*key, int(target))):
+        for v, view in enumerate(view_result(views.loaded_explanations, name, x, int(target), spinner="Explaining…")):
             st.subheader(f"{view.title} · predicts {names[view.prediction]}")
             segments, attribution, legend = st.columns([1, 1, 2])
             show_map(segments, map_png("input", base=view.segments, width=2.4),
@@ -147,15 +107,14 @@ st.header("Tables 1 and 2")
 with guarded("Computing Tables 1 and 2"):
     full = st.toggle("Measure train accuracy on the whole training set (slower)", value=False, key=f"kmex-full-{dataset}",
                      help="About 40 s the first time on 2 CPU cores (every training image through the CNN), then cached.")
-    tables = cached_tables(name, fp, None if full else TRAIN_SAMPLE)
+    tables = view_result(views.loaded_tables, name, None if full else TRAIN_SAMPLE,
+                         spinner="Computing Tables 1 and 2 (about half a minute the first time)…")
     st.caption(f"Computed now: train columns (and the K/C=1 prototypes) from {tables.n_train} training images, "
                f"cosines and test accuracy on {tables.n_test} test images.")
     left, right = st.columns(2)
     left.markdown("**Table 1** · average cosine of the prototypes to the embeddings of their *class* and to all other "
                   "(*out*) test embeddings")
-    show_table(left, tables.cosines, "Table 1: prototype cosines", report=report, key="kmex-table1", column_config={
-        "class": st.column_config.NumberColumn(format="%.2f"), "out": st.column_config.NumberColumn(format="%.2f")})
+    show_table(left, tables.cosines, "Table 1: prototype cosines", report=report, key="kmex-table1", formats=views.TABLE1_FORMATS)
     right.markdown("**Table 2** · train and test accuracy of the CNN, KMEx and the concept-based B4 and B234")
-    show_table(right, tables.accuracies, "Table 2: accuracies", report=report, key="kmex-table2", column_config={
-        "train": st.column_config.NumberColumn(format="percent"), "test": st.column_config.NumberColumn(format="percent")})
+    show_table(right, tables.accuracies, "Table 2: accuracies", report=report, key="kmex-table2", formats=views.TABLE2_FORMATS)
 report.offer()

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from app.components import guarded
+from app.shell import guarded
 from app.study_widgets import lead_signed_in, study_store
 
 st.title("Study results")

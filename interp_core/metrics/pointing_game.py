@@ -38,6 +38,7 @@ import torch.nn.functional as F
 
 from interp_core.data.base import Split
 from interp_core.progress import Progress, ProgressCallback
+from interp_core.store.card import output_probabilities
 
 #: Grids per (model, method) of the paper's evaluation.
 STANDARD_GRIDS = 500
@@ -62,12 +63,10 @@ def default_smooth(image_size: int) -> int:
 
 def label_confidences(logits: torch.Tensor, labels: torch.Tensor, kind: str) -> torch.Tensor:
     """Probability ``(N,)`` of each sample's label under the model's output activation ``kind``."""
-    if kind == "sigmoid":
-        probs = torch.sigmoid(logits)
-    elif kind == "softmax":
-        probs = torch.softmax(logits, dim=1)
-    else:
-        raise PointingGameError(f"Unknown confidence kind {kind!r}; expected 'sigmoid' or 'softmax'.")
+    try:
+        probs = output_probabilities(logits, kind)
+    except ValueError as err:
+        raise PointingGameError(str(err)) from None
     return probs.gather(1, labels.view(-1, 1)).squeeze(1)
 
 

@@ -35,9 +35,7 @@ class ModelCard:
 
     def probabilities(self, logits):
         """Class probabilities ``(N, C)`` from the model's outputs ``(N, C)`` under its ``output`` activation."""
-        import torch
-
-        return torch.sigmoid(logits) if self.output == "sigmoid" else torch.softmax(logits, dim=-1)
+        return output_probabilities(logits, self.output)
 
     def with_fingerprint(self, fingerprint: str) -> "ModelCard":
         return replace(self, fingerprint=fingerprint)
@@ -75,3 +73,17 @@ def state_digest(state: dict[str, Any]) -> bytes:
 def state_fingerprint(state: dict[str, Any]) -> str:
     """12-hex fingerprint of a state dict, for models that have no checkpoint file."""
     return state_digest(state).hex()[:12]
+
+
+#: The output activations a card can name.
+OUTPUTS = ("softmax", "sigmoid")
+
+
+def output_probabilities(logits, output: str):
+    """Class probabilities ``(N, C)`` from outputs ``(N, C)``: ``sigmoid`` per class for BCE-trained models
+    (B-cos), ``softmax`` otherwise. The one place logits become probabilities."""
+    import torch
+
+    if output not in OUTPUTS:
+        raise ValueError(f"Unknown output activation {output!r}; expected 'sigmoid' or 'softmax'.")
+    return torch.sigmoid(logits) if output == "sigmoid" else torch.softmax(logits, dim=-1)

@@ -50,14 +50,13 @@ def ready_models(*, kind: str | None = None, family: str | None = None, dataset:
     def wanted(recipe: Recipe) -> bool:
         if (kind is not None and recipe.kind != kind) or (family is not None and recipe.family != family):
             return False
-        if dataset is not None and recipe.dataset != dataset:
+        if (dataset is not None and recipe.dataset != dataset) or checkpoint_status(recipe.name) == "missing":
             return False
-        if modality is not None:
+        if modality is not None:  # after the status: a recipe on a real dataset is registered with its model
             from interp_core.data import dataset_info
 
-            if dataset_info(recipe.dataset).kind != modality:
-                return False
-        return checkpoint_status(recipe.name) != "missing"
+            return dataset_info(recipe.dataset).kind == modality
+        return True
 
     return [r.name for r in all_recipes().values() if wanted(r)]
 

@@ -4,9 +4,8 @@ from interp_core.training.engine import (
     evaluate_classifier,
     fit_classifier,
     predict_logits,
-    probabilities,
     seed_everything,
     split_train_val,
 )
 
-__all__ = ["Progress", "evaluate_classifier", "fit_classifier", "predict_logits", "probabilities", "seed_everything", "split_train_val"]
+__all__ = ["Progress", "evaluate_classifier", "fit_classifier", "predict_logits", "seed_everything", "split_train_val"]

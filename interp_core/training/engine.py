@@ -62,11 +62,6 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -
     return F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / logits.shape[0]
 
 
-def probabilities(logits: torch.Tensor, loss: str) -> torch.Tensor:
-    """Class probabilities the way the model was trained: sigmoid for BCE-trained models (B-cos), softmax otherwise."""
-    return torch.sigmoid(logits) if loss in ("bce", "bce-uniform") else torch.softmax(logits, dim=-1)
-
-
 @torch.no_grad()
 def predict_logits(model: nn.Module, split: Split, device: torch.device, batch_size: int = 256) -> torch.Tensor:
     """Logits ``(N, C)`` (on CPU) for every sample of ``split``, in eval mode."""

@@ -136,7 +136,7 @@ def test_8khz_sound_upload_is_resampled_with_a_note():
 
 
 def test_menu_and_home_list_only_views_whose_page_exists(tmp_path):
-    from app.components import existing_views
+    from app.shell import existing_views
 
     for stem in ("home", "data"):
         (tmp_path / f"{stem}.py").write_text("")
@@ -148,7 +148,7 @@ def test_menu_and_home_list_only_views_whose_page_exists(tmp_path):
 def test_page_icon_is_local_and_the_deploy_button_is_hidden():
     import tomllib
 
-    from app.components import PAGE_ICON
+    from app.shell import PAGE_ICON
     from page_runner import ROOT
 
     assert PAGE_ICON.is_file() and PAGE_ICON.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -158,7 +158,8 @@ def test_page_icon_is_local_and_the_deploy_button_is_hidden():
 
 
 def test_home_estimates_training_time_from_the_recorded_cards():
-    from app.components import duration_text, training_estimate
+    from interp_core.progress import format_duration
+    from interp_core.store.trainable import training_estimate
     from interp_core.store.catalog import checkpoint_meta, checkpoint_status
 
     at = run_page()
@@ -171,7 +172,7 @@ def test_home_estimates_training_time_from_the_recorded_cards():
         if seconds is None:
             assert f"{row.model}: no recorded time" in caption
             continue
-        assert f"{row.model} {duration_text(seconds)}" in caption
+        assert f"{row.model} {format_duration(seconds, about=True)}" in caption
         if basis.startswith("recorded for an earlier version of "):
             import json
 

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from app.components import existing_views
+from app.shell import existing_views
 from interp_core.bench.views import dashboard
 
 PROBES = ("_stcore/health", "_stcore/host-config")

@@ -68,7 +68,7 @@ def test_library_never_serves_the_old_weights_or_their_scores(digits_copy):
 
 
 def test_dashboard_cached_model_follows_the_weights(digits_copy):
-    from app.components import cached_model
+    from app.models import cached_model
 
     _, stem = digits_copy
     old = cached_model(NAME)
@@ -80,9 +80,10 @@ def test_dashboard_cached_model_follows_the_weights(digits_copy):
 
 
 def test_every_page_result_cache_takes_the_weights_fingerprint():
-    """Each ``st.cache_data`` function of a page that works on a model has a ``fingerprint`` argument."""
+    """Each ``st.cache_data`` function of a page, or of the dashboard's caching glue, that works on a model
+    has a ``fingerprint`` argument (``app.models.view_result``, which most pages use, included)."""
     checked = 0
-    for page in sorted((ROOT / "pages").glob("*.py")):
+    for page in sorted([*(ROOT / "pages").glob("*.py"), *(ROOT / "app").glob("*.py")]):
         for node in ast.walk(ast.parse(page.read_text())):
             if not isinstance(node, ast.FunctionDef):
                 continue
@@ -91,4 +92,4 @@ def test_every_page_result_cache_takes_the_weights_fingerprint():
             if cached and {"name", "model", "model_name", "pairs"} & set(args):
                 checked += 1
                 assert {"fingerprint", "fingerprints"} & set(args), f"{page.name}:{node.name} caches results by name only"
-    assert checked >= 8
+    assert checked >= 4

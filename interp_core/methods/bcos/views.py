@@ -74,6 +74,15 @@ def top_activating(loaded, test_split, layer: str, channel: int, k: int = 6) -> 
     return explainer(loaded).top_activating(pool, layer, channel, k)
 
 
+def top_activating_pictures(loaded, layer: str, channel: int, k: int = 6) -> list[tuple[np.ndarray, Explanation]]:
+    """:func:`top_activating` on the model's test split, each explanation with its RGB uint8 picture."""
+    from interp_core.data import load_split
+    from interp_core.visualize import image_to_uint8
+
+    split = load_split(loaded.recipe.dataset, "test")
+    return [(image_to_uint8(split.inputs([e.extras["index"]])[0]), e) for e in top_activating(loaded, split, layer, channel, k)]
+
+
 @dataclass(frozen=True)
 class AblationEntry:
     recipe: str
@@ -96,25 +105,21 @@ def ablation_entries() -> list[AblationEntry]:
     return out
 
 
-def ablation_localisation(recipes: list[str], n_grids: int = 50, progress=None) -> list[dict]:
-    """B-cos Fig. 5's localisation per B: the grid pointing game of the ``bcos`` explanations of each
-    trained ablation model on ``n_grids`` 3x3 grids (computed now, or read from the pointing game's
-    per-grid cache), with the test accuracy recorded at training. One row per recipe, ordered by B:
-    ``recipe``, ``b``, ``accuracy``, ``localisation`` (mean score), ``median``, ``grids``, ``cached_grids``."""
-    from interp_core.evaluation.pointing import run_pointing_game
-    from interp_core.store.catalog import recorded_metrics
-    from interp_core.store.recipes import get_recipe
+def untrained_ablation() -> list[str]:
+    """The recipes of the B ablation without a checkpoint."""
+    trained = {e.recipe for e in ablation_entries()}
+    return [r for r in ABLATION_RECIPES if r not in trained]
 
-    if not recipes:
-        return []
-    result = run_pointing_game(list(recipes), ["bcos"], n_grids=n_grids, size=3, progress=progress, train_if_missing=False)
-    rows = []
-    for row in result["results"]:
-        accuracy = recorded_metrics(row["model"]).get("accuracy")
-        rows.append({"recipe": row["model"], "b": b_value(get_recipe(row["model"])),
-                     "accuracy": None if accuracy is None else float(accuracy), "localisation": row["mean"],
-                     "median": row["median"], "grids": row["grids"], "cached_grids": row["cached_grids"]})
-    return sorted(rows, key=lambda r: r["b"])
+
+def untrained_ablation_text(untrained: list[str], trained: int) -> str:
+    """How many ablation models are trained, and how to train the others (with the recorded time)."""
+    from interp_core.progress import format_duration
+    from interp_core.store.trainable import training_estimate
+
+    seconds, basis = training_estimate(untrained[0])
+    return (f"{trained} of {len(ABLATION_RECIPES)} models of the B ablation (B-cos Fig. 5) are trained. "
+            f"Train the others with `python -m interp_core train {' '.join(untrained)}` (or on Home): "
+            f"{format_duration(seconds, about=True)} each on the CPU ({basis}).")
 
 
 def baseline_recipe() -> str:

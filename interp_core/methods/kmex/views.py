@@ -22,7 +22,7 @@ from interp_core.data.base import Split
 from interp_core.methods.kmex.fitting import class_samples, evaluate_kmex
 from interp_core.methods.kmex.model import KMExModel
 from interp_core.methods.kmex.projection import DEFAULT_UMAP, KINDS, Projection, default_classes, select_projection_samples
-from interp_core.visualize import class_colors, heatmap_overlay, hex_color, image_to_uint8, segment_overlay
+from interp_core.visualize import class_colors, display_scale, enlarge, heatmap_overlay, hex_color, image_to_uint8, segment_overlay
 
 #: How Fig. 2 draws each point kind: label, plotly marker symbol, size, opacity.
 KIND_STYLES: dict[str, tuple[str, str, int, float]] = {
@@ -33,15 +33,6 @@ KIND_STYLES: dict[str, tuple[str, str, int, float]] = {
     "kmex": ("KMEx prototypes ■", "square", 11, 1.0),
 }
 VARIANT_TITLES = {"b4": "B4", "b34": "B34", "b234": "B234"}
-
-
-def display_scale(size: int, target: int = 256) -> int:
-    """Whole-pixel enlargement that brings an image side of ``size`` pixels close to ``target``."""
-    return max(1, round(target / max(1, size)))
-
-
-def _enlarge(image: np.ndarray, scale: int) -> np.ndarray:
-    return image if scale == 1 else np.repeat(np.repeat(image, scale, 0), scale, 1)
 
 
 # ----------------------------------------------------------------------------- predictions
@@ -90,7 +81,7 @@ def kmex_predictions(model: KMExModel, x: torch.Tensor, variants: Sequence[str] 
 def attribution_overlay(x: torch.Tensor, attribution: torch.Tensor | np.ndarray, *, scale: int = 1) -> np.ndarray:
     """Signed attribution ``(H, W)`` (red positive, blue negative) over ``x`` ``(C, H, W)``, enlarged."""
     values = attribution.detach().cpu().numpy() if isinstance(attribution, torch.Tensor) else np.asarray(attribution)
-    return _enlarge(heatmap_overlay(image_to_uint8(x), values), scale)
+    return enlarge(heatmap_overlay(image_to_uint8(x), values), scale)
 
 
 def patch_in_context(image: torch.Tensor, box: Sequence[int], color: Sequence[float], *, scale: int = 1, frame: int = 3) -> np.ndarray:
@@ -101,7 +92,7 @@ def patch_in_context(image: torch.Tensor, box: Sequence[int], color: Sequence[fl
     inside = np.zeros(picture.shape[:2], dtype=bool)
     inside[y0:y1, x0:x1] = True
     picture[~inside] *= 0.4
-    picture = _enlarge(picture, scale)
+    picture = enlarge(picture, scale)
     rgb = np.asarray(color[:3], dtype=np.float32) * 255
     t = max(2, scale)
     Y0, X0, Y1, X1 = y0 * scale, x0 * scale, y1 * scale, x1 * scale
@@ -350,15 +341,57 @@ def point_preview(model: KMExModel, kind: str, source: int, train: Split, test: 
         return None, f"c_j of class {names[source]}: a column of the CNN's classifier, not an image."
     else:
         raise ValueError(f"Unknown point kind {kind!r}; expected one of {', '.join(KINDS)}.")
-    return _enlarge(image_to_uint8(image), display_scale(image.shape[-1], display)), caption
+    return enlarge(image_to_uint8(image), display_scale(image.shape[-1], display)), caption
 
 
 def kmex_recipes() -> list[str]:
     """Every KMEx recipe with a checkpoint on disk, in registry order."""
-    from interp_core.store.catalog import checkpoint_status
-    from interp_core.store.recipes import all_recipes
+    from interp_core.store.catalog import ready_models
 
-    return [r.name for r in all_recipes().values() if r.kind == "kmex" and checkpoint_status(r.name) != "missing"]
+    return ready_models(kind="kmex")
+
+
+# ----------------------------------------------------------------------------- by loaded model (the page's cached calls)
+
+
+def _split(loaded, split: str) -> Split:
+    from interp_core.data import load_split
+
+    return load_split(loaded.recipe.dataset, split)
+
+
+def loaded_projection(loaded, classes: tuple[int, ...]) -> tuple[Projection, np.ndarray]:
+    """Fig. 2's projection of ``classes`` and where each of its points comes from (:func:`projection_sources`)."""
+    from interp_core.methods.kmex import kmex_projection
+
+    projection = kmex_projection(loaded.model, classes)
+    prototype_classes = loaded.model.buffer("prototype_classes")
+    return projection, projection_sources(projection, _split(loaded, "train").labels, _split(loaded, "test").labels, prototype_classes)
+
+
+def loaded_predictions(loaded, x: torch.Tensor) -> list[ModelPrediction]:
+    """:func:`kmex_predictions` of the loaded KMEx model."""
+    return kmex_predictions(loaded.model, x)
+
+
+def loaded_explanations(loaded, x: torch.Tensor, target: int) -> list[VariantView]:
+    """:func:`explain_sample` with the model's training split (for the prototypes' patches)."""
+    return explain_sample(loaded, x, target, _split(loaded, "train"))
+
+
+def loaded_tables(loaded, train_sample: int | None) -> KMExTables:
+    """:func:`kmex_tables` of the loaded model on its own splits."""
+    return kmex_tables(loaded.model, _split(loaded, "train"), _split(loaded, "test"), train_sample=train_sample)
+
+
+def loaded_point_preview(loaded, kind: str, source: int) -> tuple[np.ndarray | None, str]:
+    """:func:`point_preview` on the model's own splits."""
+    return point_preview(loaded.model, kind, source, _split(loaded, "train"), _split(loaded, "test"))
+
+
+#: How Tables 1 and 2 show their numbers.
+TABLE1_FORMATS = {"class": "%.2f", "out": "%.2f"}
+TABLE2_FORMATS = {"train": "percent", "test": "percent"}
 
 
 def projection_classes(model: KMExModel) -> list[int]:

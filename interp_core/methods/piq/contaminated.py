@@ -29,6 +29,12 @@ class Contaminated:
     waveform: np.ndarray | None = field(default=None, repr=False)
 
 
+def from_sample(x: torch.Tensor, label: int | None, source: str, waveform: np.ndarray | None = None) -> Contaminated:
+    """A clean input (a gallery sample or an upload) as a :class:`Contaminated` one: one source, no masks."""
+    return Contaminated(x.float().contiguous(), () if label is None else (label,), np.zeros((0, *x.shape[-2:]), dtype=bool),
+                        source, waveform=waveform)
+
+
 def _check_weight(weight: float) -> float:
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"The mixing weight must lie in [0, 1], got {weight}.")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from interp_core.visualize import image_to_uint8
+from interp_core.visualize import display_scale, enlarge, image_to_uint8
 
 #: The red of the paper's interpretation overlays, and how strongly a full mask tints.
 MASK_RED = np.array([230.0, 25.0, 25.0], dtype=np.float32)
@@ -70,14 +70,9 @@ def source_overlaps(mask: np.ndarray, source_masks: np.ndarray) -> list[float]:
 
 def piq_recipes() -> list[str]:
     """PIQ recipes whose interpreter is trained or shipped (torch-free)."""
-    from interp_core.store.catalog import checkpoint_status
-    from interp_core.store.recipes import all_recipes
+    from interp_core.store.catalog import ready_models
 
-    return [r.name for r in all_recipes().values() if r.kind == "piq" and checkpoint_status(r.name) != "missing"]
-
-
-def _enlarge(image: np.ndarray, scale: int) -> np.ndarray:
-    return image if scale == 1 else np.repeat(np.repeat(image, scale, 0), scale, 1)
+    return ready_models(kind="piq")
 
 
 def red_overlay(x: torch.Tensor | np.ndarray, mask: np.ndarray, *, scale: int = 1) -> np.ndarray:
@@ -85,7 +80,7 @@ def red_overlay(x: torch.Tensor | np.ndarray, mask: np.ndarray, *, scale: int = 
     high (PIQ's red overlays)."""
     base = image_to_uint8(x).astype(np.float32)
     m = np.clip(np.asarray(mask, dtype=np.float32), 0, 1)[..., None] * MASK_ALPHA
-    return _enlarge((base * (1 - m) + MASK_RED * m + 0.5).astype(np.uint8), scale)
+    return enlarge((base * (1 - m) + MASK_RED * m + 0.5).astype(np.uint8), scale)
 
 
 def with_decision(picture: np.ndarray, text: str) -> np.ndarray:
@@ -101,10 +96,6 @@ def with_decision(picture: np.ndarray, text: str) -> np.ndarray:
     draw.rectangle((x0 - 3, 2, picture.shape[1] - 2, h + 9), fill=(255, 255, 255))
     draw.text((x0 - left, 5 - top), text, fill=DECISION_GREEN, font=font)
     return np.asarray(image)
-
-
-def display_scale(size: int, target: int = 224) -> int:
-    return max(1, round(target / max(1, size)))
 
 
 @dataclass
@@ -189,7 +180,7 @@ def interpret_image(loaded, x: torch.Tensor, chosen: int | None = None, *, basel
     for method, mask in baseline_masks(loaded, x, predicted, area, baselines).items():
         panels.append(MaskPanel(f"{BASELINE_TITLES.get(method, method)} · {names[predicted]} at PIQ's area",
                                 red_overlay(x, mask, scale=scale), mask, predicted, float(mask.mean())))
-    picture = with_decision(_enlarge(image_to_uint8(x), scale), f"{names[predicted]} {probs[predicted]:.0%}")
+    picture = with_decision(enlarge(image_to_uint8(x), scale), f"{names[predicted]} {probs[predicted]:.0%}")
     return ImageInterpretation(picture, predicted, probs, chosen, panels)
 
 
@@ -278,25 +269,13 @@ def cached_piq_metrics(loaded, *, test_samples: int | None = 300, lime_samples: 
     """:func:`piq_metrics`, cached on disk under the weights fingerprints of the model and of its
     classifier (computed once per set of weights and settings, then read back). ``compute=False``: only
     what is cached (None if nothing is)."""
-    import json
-
-    from interp_core.paths import cache_subdir
+    from interp_core.store.results import cached_json, result_dir
 
     backbone = backbone_card(loaded).fingerprint
-    path = cache_subdir("piq") / (f"metrics-v{METRICS_VERSION}-{loaded.name}-{loaded.card.fingerprint}-{backbone}-"
-                                  f"{test_samples}-{lime_samples}-{mixture_samples}.json")
-    if path.exists():
-        try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
-            pass
-    if not compute:
-        return None
-    metrics = piq_metrics(loaded, test_samples=test_samples, lime_samples=lime_samples, mixture_samples=mixture_samples)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(metrics, default=float))
-    tmp.replace(path)
-    return metrics
+    path = result_dir("piq", loaded) / f"metrics-v{METRICS_VERSION}-{backbone}-{test_samples}-{lime_samples}-{mixture_samples}.json"
+    compute_now = (lambda: piq_metrics(loaded, test_samples=test_samples, lime_samples=lime_samples,
+                                       mixture_samples=mixture_samples)) if compute else None
+    return cached_json(path, compute_now)
 
 
 def metrics_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:

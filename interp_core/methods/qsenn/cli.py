@@ -7,7 +7,7 @@ import json
 
 
 def cmd_align(args: argparse.Namespace) -> int:
-    from interp_core.methods.qsenn.views import ClipChoice, align_report
+    from interp_core.methods.qsenn.naming import ClipChoice, align_report
     from interp_core.store import load_model
 
     clip = ClipChoice(args.clip, args.clip_model, args.clip_weights, args.clip_pretrained)

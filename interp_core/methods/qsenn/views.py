@@ -1,36 +1,52 @@
-"""What the Q-SENN view shows, computed here so the page only lays it out (and ``align`` prints the same).
+"""What the Q-SENN view shows, computed here so the page only lays it out.
 
-- :class:`ClipChoice` and :func:`feature_naming`: every feature named through CLIP (Q-SENN Eqs. 11-13) and
-  by its best ground-truth attribute (Eq. 9), checked against each other (Eqs. 14-16, Table 6, Fig. 6).
 - :func:`class_features`: one class's features (Fig. 1): sign, names with their alignment values, the most
   activating training images with colour-coded feature-map overlays.
-- :func:`matrix_figure` / :func:`clicked_cell` / :func:`feature_on_class`: the whole ternary matrix
-  (classes x features, features sorted by how many classes use them) and what a clicked cell shows.
-- :func:`explain_local`, :func:`contribution_figure`, :func:`difference_figure`: one input, its predicted
-  class and a second class: each feature's activation x weight and its map over the input.
-- :func:`qsenn_tables` and :func:`certainty_figure`: Tables 1/4 (dense, glm-saga5, SLDD, Q-SENN) and Table 6
-  with Fig. 6.
+- :func:`feature_on_class`: what a clicked cell of the decision layer shows.
+- :func:`explain_local`: one input, its predicted class and a second class: each feature's activation x
+  weight and its map over the input.
+- :func:`qsenn_tables`: Tables 1/4 (dense, glm-saga5, SLDD, Q-SENN).
 
-Everything slow is cached on disk under the model's recipe hash and weights fingerprint (and the CLIP
-model's), as :mod:`interp_core.evaluation` caches pointing-game runs: retrained weights never reuse old
-results. Images are RGB ``uint8`` ``(H', W', 3)``, enlarged by whole pixels.
+The naming of features is :mod:`interp_core.methods.qsenn.naming`; the pictures and charts are
+:mod:`interp_core.methods.qsenn.figures`. Everything slow is in the one result cache, keyed on the models'
+recipe hashes and weights fingerprints: retrained weights never reuse old results.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from interp_core.methods.clip.alignment import FeatureNaming, naming_from_matrices
+from interp_core.methods.clip.alignment import FeatureNaming
+from interp_core.methods.qsenn.figures import (  # noqa: F401 (the view's figures, re-exported for the page)
+    CLASS_FEATURE_FORMATS,
+    TABLE6_FORMATS,
+    TABLES14_FORMATS,
+    certainty_figure,
+    class_features_table,
+    clicked_cell,
+    contribution_figure,
+    difference_figure,
+    feature_caption,
+    feature_colors,
+    feature_order,
+    feature_overlay,
+    feature_title,
+    matrix_figure,
+    upsample_maps,
+)
+from interp_core.methods.qsenn.naming import (  # noqa: F401 (re-exported for the page)
+    ClipChoice,
+    attribute_strength,
+    concept_prompts_for,
+    feature_naming,
+    has_concept_prompts,
+    training_features,
+)
+from interp_core.visualize import display_scale, enlarge
 
-CACHE_VERSION = 1
 #: The rows of Tables 1/4: label and the prefix of their keys in ``eval qsenn-<dataset>``.
 TABLE_ROWS = (("Dense", "dense_"), ("glm-saga5", "glm_saga5_"), ("SLDD", "sldd_"), ("Q-SENN", ""))
 #: The columns of Tables 1/4 (metric key, label).
@@ -39,218 +55,11 @@ TABLE_COLUMNS = (("accuracy", "accuracy"), ("n_features", "total features"), ("n
                  ("binary_features", "binary features"))
 
 
-# ----------------------------------------------------------------------------- caches
-
-
-def _key(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def model_cache_dir(loaded) -> Path:
-    """The disk cache of one loaded model's view results (its recipe hash and weights fingerprint)."""
-    from interp_core.paths import cache_subdir
-    from interp_core.store.recipes import recipe_hash
-
-    folder = cache_subdir("qsenn_views") / f"{loaded.name}-{recipe_hash(loaded.recipe)}-{loaded.card.fingerprint}"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    _write_atomic(path, lambda tmp: tmp.write_text(json.dumps({"version": CACHE_VERSION, **payload})))
-
-
-def training_features(loaded) -> np.ndarray:
-    """Raw pooled features ``(N, n_f)`` of the model on its training split (the F_train of Eqs. 9 and 12),
-    cached on disk."""
-    from interp_core.data import load_split
-    from interp_core.methods.qsenn.metrics import extract_features
-
-    path = model_cache_dir(loaded) / "train_features.npy"
-    if path.exists():
-        try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            pass
-    features = extract_features(loaded.model, load_split(loaded.recipe.dataset, "train"), loaded.device).numpy()
-    _write_atomic(path, lambda tmp: np.save(tmp.open("wb"), features, allow_pickle=False))
-    return features
-
-
-# ----------------------------------------------------------------------------- naming (Eqs. 9-16)
-
-
-@dataclass(frozen=True)
-class ClipChoice:
-    """Which CLIP-like model names the features: the recipe ``recipe`` (default ``clip-shapes``), or a
-    pretrained open_clip architecture ``model`` with a local ``weights`` file or a ``tag`` whose weights
-    are in the local cache (nothing downloads)."""
-
-    recipe: str = "clip-shapes"
-    model: str | None = None
-    weights: str | None = None
-    tag: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.weights or self.tag) and not self.model:
-            raise ValueError("Pretrained CLIP weights need their open_clip architecture: name it with --clip-model "
-                             "(e.g. ViT-B-32).")
-        if self.model and not (self.weights or self.tag):
-            raise ValueError(f"Give the weights of {self.model}: a local file (--clip-weights PATH) or a pretrained tag "
-                             f"that is in the local cache (--clip-pretrained TAG, e.g. openai).")
-
-    @property
-    def label(self) -> str:
-        if not self.model:
-            return self.recipe
-        return f"{self.model} ({self.weights or self.tag})"
-
-    def load(self, device: torch.device | str | None = None):
-        """``(ClipEncoder, identity)``; the identity keys the caches (weights fingerprint, or the file's
-        path, size and modification time). Fails fast when pretrained weights are not on this machine."""
-        if self.model:
-            from interp_core.methods.clip.pretrained import load_pretrained_clip
-
-            clip = load_pretrained_clip(self.model, self.weights, tag=self.tag, device=device or "cpu")
-            stat = Path(clip.weights_path).stat()
-            return clip, f"{self.model}|{self.tag}|{clip.weights_path}|{stat.st_size}|{stat.st_mtime_ns}"
-        from interp_core.store.models import load_model
-
-        loaded = load_model(self.recipe, device, train_if_missing=False, show_bar=False)
-        return loaded.model, f"{self.recipe}|{loaded.card.fingerprint}"
-
-
-def concept_prompts_for(dataset: str) -> dict[str, list[str]]:
-    """The concept prompts of a dataset's attributes, in its attribute order (the shapes datasets)."""
-    from interp_core.data import dataset_info
-    from interp_core.data.captions import concept_prompts
-
-    prompts = concept_prompts()
-    names = tuple(dataset_info(dataset).attribute_names)
-    if names != tuple(prompts):
-        raise ValueError(f"Dataset {dataset!r} has no concept prompts for a CLIP model (only the shapes datasets do).")
-    return prompts
-
-
-def feature_naming(loaded, clip: ClipChoice | None = None, *, encoder=None) -> FeatureNaming:
-    """Every feature of the loaded Q-SENN family model named through CLIP (A_clip, Eqs. 11-13) and by the
-    dataset's attributes (A_gt, Eq. 9), with Table 6's validation and Fig. 6's bins. Cached on disk per model
-    weights and CLIP identity. ``encoder``: an already loaded ``(ClipEncoder, identity)`` of ``clip``."""
-    from interp_core.data import load_split
-    from interp_core.methods.clip.alignment import ClipFeatureAlignment
-    from interp_core.methods.qsenn.metrics import alignment_matrix
-
-    clip = clip or ClipChoice()
-    dataset = loaded.recipe.dataset
-    prompts = concept_prompts_for(dataset)
-    model, identity = encoder or clip.load(loaded.device)
-    path = model_cache_dir(loaded) / f"naming-{_key(identity)}.json"
-    cached = _read_json(path)
-    if cached is None:
-        train = load_split(dataset, "train")
-        features = training_features(loaded)
-        images = model.embed_split(train).numpy()
-        concepts = model.prompt_embeddings(prompts).cpu().numpy()
-        a_clip = ClipFeatureAlignment().fit(features, images, concepts).alignment_
-        a_gt = alignment_matrix(features, train.extras["attributes"])
-        cached = {"clip": identity, "concepts": list(prompts), "a_clip": a_clip.tolist(),
-                  "a_gt": np.where(np.isnan(a_gt), None, a_gt).tolist()}
-        _write_json(path, cached)
-    a_gt = np.array([[np.nan if v is None else v for v in row] for row in cached["a_gt"]], dtype=np.float64)
-    return naming_from_matrices(np.asarray(cached["a_clip"]), a_gt, cached["concepts"])
-
-
-def attribute_strength(loaded, naming: FeatureNaming) -> np.ndarray:
-    """Per feature ``(n_f,)``: its best A_gt value divided by mean(F - min F) (Eq. 10's per-feature term),
-    so the attribute alignments of different features compare."""
-    features = training_features(loaded)
-    scale = (features - features.min(0)).mean(0)
-    return np.where(scale > 0, naming.attribute_value / np.where(scale > 0, scale, 1.0), 0.0)
-
-
-def align_report(loaded, clip: ClipChoice | None = None, *, encoder=None) -> dict[str, Any]:
-    """What ``python -m interp_core align`` prints: Table 6's numbers (the CLIP naming's ``pos_full``,
-    ``pos_pred``, ``pos_pred_rel``, the random and optimal static baselines'), Fig. 6's bins, and each
-    feature's best CLIP label and best attribute label with their values."""
-    clip = clip or ClipChoice()
-    naming = feature_naming(loaded, clip, encoder=encoder)
-    strength = attribute_strength(loaded, naming)
-    weight = loaded.model.decision_weight.detach().cpu()
-    features = naming.features()
-    for row in features:
-        row["attribute_r"] = float(strength[row["feature"]])
-        row["classes"] = int((weight[:, row["feature"]] != 0).sum())
-    return {"recipe": loaded.name, "fingerprint": loaded.card.fingerprint, "clip": clip.label, **naming.summary(),
-            "certainty_bins": [{k: b[k] for k in ("bin", "low", "high", "mean", "median", "features")} for b in naming.bins],
-            "features": features}
-
-
-# ----------------------------------------------------------------------------- pictures
-
-
-def display_scale(size: int, target: int = 128) -> int:
-    """Whole-pixel enlargement that brings an image side of ``size`` pixels close to ``target``."""
-    return max(1, round(target / max(1, size)))
-
-
-def _enlarge(image: np.ndarray, scale: int) -> np.ndarray:
-    return image if scale == 1 else np.repeat(np.repeat(image, scale, 0), scale, 1)
-
-
-def feature_colors(n: int) -> list[str]:
-    """One distinct colour per feature (``"#rrggbb"``), the same everywhere in the view."""
-    from plotly.colors import convert_colors_to_same_type, qualitative
-
-    palette, _ = convert_colors_to_same_type(qualitative.Bold + qualitative.Vivid + qualitative.Dark24, colortype="tuple")
-    return ["#" + "".join(f"{round(float(v) * 255):02x}" for v in palette[i % len(palette)]) for i in range(n)]
-
-
-def _rgb(color: str) -> np.ndarray:
-    return np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float32)
-
-
-def upsample_maps(maps: torch.Tensor | np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Feature maps ``(..., h, w)`` bilinearly upsampled to ``size`` ``(H, W)``."""
-    t = torch.as_tensor(np.asarray(maps), dtype=torch.float32)
-    lead = t.shape[:-2]
-    up = F.interpolate(t.reshape(-1, 1, *t.shape[-2:]), size=size, mode="bilinear", align_corners=False)
-    return up.reshape(*lead, *size).numpy()
-
-
-def feature_overlay(image: torch.Tensor | np.ndarray, feature_map: np.ndarray, color: str, *, vmax: float,
-                    scale: int = 1, strength: float = 0.8) -> np.ndarray:
-    """Fig. 1's colour-coded overlay: the feature's colour laid over ``image`` (``(C, H, W)`` input or RGB
-    uint8) with opacity ∝ its map ``(H, W)`` (already at input size) divided by ``vmax``; the rest dimmed."""
-    from interp_core.visualize import image_to_uint8
-
-    base = image_to_uint8(image).astype(np.float32)
-    alpha = np.clip(np.asarray(feature_map, dtype=np.float32) / (vmax if vmax > 0 else 1.0), 0, 1)[..., None] * strength
-    out = base * (1 - alpha) * 0.85 + _rgb(color) * alpha
-    return _enlarge((np.clip(out, 0, 255) + 0.5).astype(np.uint8), scale)
-
-
 @torch.no_grad()
 def _maps_of(loaded, split, indices: Sequence[int], feature: int) -> np.ndarray:
     x = split.inputs(list(indices)).to(loaded.device)
     maps = loaded.model.feature_maps(x)[:, feature].cpu()
     return upsample_maps(maps, tuple(x.shape[-2:]))
-
-
-# ----------------------------------------------------------------------------- global: one class
 
 
 @dataclass
@@ -323,74 +132,19 @@ def feature_on_class(loaded, naming: FeatureNaming, c: int, feature: int, *, top
     return {"view": view, "class_mean": float(values[labels == c].mean()), "other_mean": float(values[labels != c].mean())}
 
 
-# ----------------------------------------------------------------------------- global: the matrix
+def named_class_features(loaded, clip: tuple, c: int) -> list[FeatureView]:
+    """:func:`class_features` with the features named by ``ClipChoice(*clip)`` (the page's cacheable call)."""
+    return class_features(loaded, feature_naming(loaded, ClipChoice(*clip)), c)
 
 
-def feature_order(weight: torch.Tensor | np.ndarray) -> list[int]:
-    """Features sorted by how many classes use them (most first; ties by index)."""
-    used = (np.asarray(torch.as_tensor(weight).detach().cpu()) != 0).sum(0)
-    return sorted(range(len(used)), key=lambda j: (-int(used[j]), j))
+def named_feature_on_class(loaded, clip: tuple, c: int, feature: int) -> dict[str, Any]:
+    """:func:`feature_on_class` with the features named by ``ClipChoice(*clip)``."""
+    return feature_on_class(loaded, feature_naming(loaded, ClipChoice(*clip)), c, feature)
 
 
-def feature_title(naming: FeatureNaming | None, j: int) -> str:
-    if naming is None:
-        return f"f{j}"
-    return f"f{j} · {naming.clip_label[j].split('::')[-1]}"
-
-
-def matrix_figure(loaded, naming: FeatureNaming | None, *, selected: tuple[int, int] | None = None, height: int | None = None):
-    """The whole decision layer as a heatmap of squares (classes x features, red +, blue −, grey 0; features
-    sorted by how many classes use them). Every cell's ``customdata`` is ``[class, feature, weight]``, so a
-    click names its cell (:func:`clicked_cell`)."""
-    import plotly.graph_objects as go
-
-    weight = loaded.model.decision_weight.detach().cpu().numpy()
-    names = loaded.info.class_names
-    order = feature_order(weight)
-    C = len(weight)
-    height = height or max(420, 16 * C + 120)
-    fig = go.Figure()
-    styles = (("+", weight > 0, "#d62728"), ("−", weight < 0, "#1f77b4"), ("0", weight == 0, "#e8e8e8"))
-    for label, mask, color in styles:
-        cells = [(c, j) for c in range(C) for j in order if mask[c, j]]
-        if not cells:
-            continue
-        fig.add_trace(go.Scatter(
-            x=[order.index(j) for _, j in cells], y=[c for c, _ in cells], mode="markers", name=f"weight {label}",
-            marker=dict(symbol="square", size=max(6, min(22, (height - 120) // C - 2)), color=color,
-                        line=dict(width=0.5, color="white")),
-            customdata=[[c, j, float(weight[c, j])] for c, j in cells],  # plain lists (see kmex.views.projection_figure)
-            hovertemplate="%{text}<extra></extra>",
-            text=[f"{names[c]} · {feature_title(naming, j)} · w = {weight[c, j]:+.3f}" for c, j in cells],
-        ))
-    if selected is not None and selected[1] in order:
-        c, j = selected
-        fig.add_trace(go.Scatter(x=[order.index(j)], y=[c], mode="markers", name="selected", hoverinfo="skip",
-                                 marker=dict(symbol="square-open", size=24, color="black", line=dict(width=3))))
-    fig.update_layout(
-        height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.02, x=0),
-        xaxis=dict(tickmode="array", tickvals=list(range(len(order))), ticktext=[feature_title(naming, j) for j in order],
-                   tickangle=-60, side="top", showgrid=False, zeroline=False),
-        yaxis=dict(tickmode="array", tickvals=list(range(C)), ticktext=list(names), autorange="reversed", showgrid=False,
-                   zeroline=False),
-        clickmode="event+select", plot_bgcolor="white",
-    )
-    return fig
-
-
-def clicked_cell(selection_points: Sequence[dict[str, Any]]) -> tuple[int, int] | None:
-    """``(class, feature)`` of the first clicked matrix cell in a plotly selection (Streamlit's
-    ``event.selection.points``), or None."""
-    for point in selection_points:
-        data = point.get("customdata")
-        if isinstance(data, dict):  # a typed array serialised by the browser
-            data = [data[key] for key in sorted(data, key=int)]
-        if data is not None and len(data) >= 2:
-            return int(data[0]), int(data[1])
-    return None
-
-
-# ----------------------------------------------------------------------------- local
+def naming_for(loaded, clip: tuple) -> FeatureNaming:
+    """:func:`feature_naming` by ``ClipChoice(*clip)``."""
+    return feature_naming(loaded, ClipChoice(*clip))
 
 
 @dataclass
@@ -444,112 +198,62 @@ def explain_local(loaded, x: torch.Tensor, classes: Sequence[int], *, display: i
             float(probs[e.target]), np.asarray(e.contributions), np.asarray(e.extras["activations"]), np.asarray(e.extras["weights"]),
             float(e.extras["bias"]), list(used),
             {j: upright(feature_overlay(x, maps[j], colors[j], vmax=vmax, scale=scale)) for j in used},
-            upright(_enlarge(heatmap_overlay(image_to_uint8(x), e.attribution.numpy()), scale)), e.attribution.numpy()))
+            upright(enlarge(heatmap_overlay(image_to_uint8(x), e.attribution.numpy()), scale)), e.attribution.numpy()))
     return views
-
-
-def contribution_figure(view: LocalView, naming: FeatureNaming | None, class_name: str, *, height: int = 300):
-    """Each class feature's activation x weight as a horizontal bar (red toward the class, blue away)."""
-    import plotly.graph_objects as go
-
-    js = view.class_features
-    values = [float(view.contributions[j]) for j in js]
-    fig = go.Figure(go.Bar(
-        x=values, y=[feature_title(naming, j) for j in js], orientation="h",
-        marker_color=["#d62728" if v >= 0 else "#1f77b4" for v in values],
-        customdata=[[j, float(view.weights[j]), float(view.activations[j])] for j in js],
-        hovertemplate="%{y}: w = %{customdata[1]:+.3f} × z = %{customdata[2]:.2f} → %{x:+.3f}<extra></extra>",
-    ))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), yaxis=dict(autorange="reversed"),
-                      title=dict(text=f"{class_name}: logit {view.logit:.2f} = Σ {sum(values):+.2f} + bias {view.bias:+.2f}", font=dict(size=13)),
-                      xaxis_title="activation × weight")
-    return fig
-
-
-def difference_figure(a: LocalView, b: LocalView, naming: FeatureNaming | None, names: Sequence[str], *, height: int = 320):
-    """Why A and not B: per feature used by either class, (W_A - W_B) z, whose sum with b_A - b_B is
-    logit_A - logit_B."""
-    import plotly.graph_objects as go
-
-    js = sorted(set(a.class_features) | set(b.class_features), key=lambda j: -abs(a.contributions[j] - b.contributions[j]))
-    values = [float(a.contributions[j] - b.contributions[j]) for j in js]
-    fig = go.Figure(go.Bar(x=values, y=[feature_title(naming, j) for j in js], orientation="h",
-                           marker_color=["#d62728" if v >= 0 else "#1f77b4" for v in values]))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), yaxis=dict(autorange="reversed"),
-                      title=dict(text=f"logit({names[a.target]}) − logit({names[b.target]}) = {a.logit - b.logit:+.2f} "
-                                      f"(bias difference {a.bias - b.bias:+.2f})", font=dict(size=13)),
-                      xaxis_title=f"toward {names[a.target]} (+) or {names[b.target]} (−)")
-    return fig
-
-
-# ----------------------------------------------------------------------------- metrics
-
-
-def has_concept_prompts(dataset: str) -> bool:
-    try:
-        concept_prompts_for(dataset)
-    except ValueError:
-        return False
-    return True
 
 
 def qsenn_recipes() -> list[str]:
     """Q-SENN family models with a sparse decision layer and a checkpoint on disk whose features CLIP can
     name (datasets with concept prompts), Q-SENN's first."""
-    from interp_core.store.catalog import checkpoint_status
-    from interp_core.store.recipes import all_recipes
+    from interp_core.store.catalog import ready_models
+    from interp_core.store.recipes import get_recipe
 
-    ready = [r for r in all_recipes().values()
-             if r.kind == "qsenn" and checkpoint_status(r.name) != "missing" and has_concept_prompts(r.dataset)]
+    ready = [get_recipe(n) for n in ready_models(kind="qsenn") if has_concept_prompts(get_recipe(n).dataset)]
     return [r.name for r in sorted(ready, key=lambda r: (getattr(r, "method", "") != "qsenn",))]
 
 
-def _tables_path(dataset: str) -> Path:
-    """Where Tables 1/4 of ``qsenn-<dataset>`` are cached: keyed on the fingerprints of its four models."""
-    from interp_core.paths import cache_subdir
-    from interp_core.store.catalog import checkpoint_fingerprint
+def _table_models(dataset: str) -> tuple[str, ...]:
     from interp_core.store.recipes import get_recipe
 
     name = f"qsenn-{dataset}"
     recipe = get_recipe(name)
-    prints = [checkpoint_fingerprint(n) for n in (name, recipe.dense, *recipe.compare)]
-    return cache_subdir("qsenn_views") / f"tables-{name}-{_key(prints)}.json"
+    return (name, recipe.dense, *recipe.compare)
+
+
+def tables_key(dataset: str) -> str:
+    """What Tables 1/4 of ``qsenn-<dataset>`` depend on: the recipe hashes and weights fingerprints of its
+    four models (a page caches the tables under it)."""
+    from interp_core.io import stable_key
+    from interp_core.store.catalog import checkpoint_fingerprint
+    from interp_core.store.recipes import get_recipe, recipe_hash
+
+    return stable_key([(n, recipe_hash(get_recipe(n)), checkpoint_fingerprint(n)) for n in _table_models(dataset)])
+
+
+def _tables_path(dataset: str):
+    from interp_core.paths import cache_subdir
+
+    return cache_subdir("qsenn_tables") / f"qsenn-{dataset}-{tables_key(dataset)}.json"
 
 
 def tables_cached(dataset: str) -> bool:
     """Whether :func:`qsenn_tables` of ``dataset`` is on disk for today's weights (so showing it is instant)."""
-    return _read_json(_tables_path(dataset)) is not None
+    from interp_core.store.results import cached_json
+
+    return cached_json(_tables_path(dataset), None) is not None
 
 
 def qsenn_tables(dataset: str) -> dict[str, Any]:
     """Tables 1/4 for ``dataset``: rows Dense, glm-saga5, SLDD and Q-SENN from ``eval qsenn-<dataset>``
-    (computed now, cached on disk under the four models' fingerprints). Returns ``rows`` (one dict per
-    model: ``model`` and every :data:`TABLE_COLUMNS` key), ``missing`` recipes, and the raw ``metrics``."""
+    (computed now, cached under the four models' fingerprints). Returns ``rows`` (one dict per model:
+    ``model`` and every :data:`TABLE_COLUMNS` key), ``missing`` recipes, and the raw ``metrics``."""
     from interp_core.store.models import evaluate_recipe
+    from interp_core.store.results import cached_json
 
-    cached = _read_json(_tables_path(dataset))
-    if cached is None:
-        metrics = evaluate_recipe(f"qsenn-{dataset}")
-        cached = {"metrics": metrics}
-        _write_json(_tables_path(dataset), cached)
-    metrics = cached["metrics"]
+    metrics = cached_json(_tables_path(dataset), lambda: {"metrics": evaluate_recipe(f"qsenn-{dataset}")})["metrics"]
     rows = []
     for label, prefix in TABLE_ROWS:
         if f"{prefix}accuracy" not in metrics:
             continue
         rows.append({"model": label, **{key: metrics.get(prefix + key) for key, _ in TABLE_COLUMNS}})
     return {"dataset": dataset, "rows": rows, "missing": list(metrics.get("missing", [])), "metrics": metrics}
-
-
-def certainty_figure(naming: FeatureNaming, *, height: int = 320):
-    """Fig. 6: box plots of pos_pred_rel in four evenly sized bins of max(a_clip_i)."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for b in naming.bins:
-        fig.add_trace(go.Box(y=b["pos_pred_rel"], name=f"{b['low']:.3f}–{b['high']:.3f}", boxpoints="all", jitter=0.3,
-                             pointpos=0, marker_color="#444", line_color="#2a7", showlegend=False,
-                             customdata=b["features"], hovertemplate="feature %{customdata}: %{y:.2f}<extra></extra>"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="max(a_clip_i) bin",
-                      yaxis=dict(title="pos_pred_rel", range=[-0.05, 1.05]))
-    return fig

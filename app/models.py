@@ -1,0 +1,104 @@
+"""Models and datasets for the pages, cached per weights fingerprint (``st.cache_resource``), and Home's
+table of models."""
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+import streamlit as st
+
+from app.shell import guarded
+from app.url import UrlState
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def _cached_model(name: str, fingerprint: str):
+    from interp_core.store import load_model
+
+    return load_model(name, train_if_missing=False, show_bar=False)
+
+
+def cached_model(name: str):
+    """The ready model ``name``, cached per weights fingerprint: retrained weights are loaded anew, never
+    served from an older entry. Page caches of results take ``model.card.fingerprint`` as an argument."""
+    from interp_core.store.catalog import checkpoint_fingerprint
+
+    return _cached_model(name, checkpoint_fingerprint(name))
+
+
+def model_picker(choices: list[str], key: str, missing: str, url: "UrlState | None" = None):
+    """A model select box over recipe names ``choices`` (labelled with their dataset) and the loaded
+    choice; stops the page with ``missing`` when there is nothing to choose, or when loading fails (the
+    error is shown by :func:`guarded`). ``url``: the view's :class:`UrlState` (the choice is shared as ``model``)."""
+    from interp_core.store.recipes import get_recipe
+
+    if not choices:
+        st.warning(missing)
+        st.stop()
+    index = url.index("model", choices) if url is not None else 0
+    name = st.selectbox("Model", choices, index=index, key=key, format_func=lambda n: f"{n} (on {get_recipe(n).dataset})")
+    if url is not None:
+        url.share("model", name)
+    loaded = None
+    with guarded(f"Loading {name}"):
+        loaded = cached_model(name)
+    if loaded is None:
+        st.stop()
+    return name, loaded
+
+
+@st.cache_resource(show_spinner="Loading dataset…")
+def cached_split(dataset: str, split: str):
+    from interp_core.data import load_split
+
+    return load_split(dataset, split)
+
+
+#: How Home reads :func:`interp_core.store.catalog.code_status`.
+CODE_STATUS = {"current": "today's code", "stale": "older code (retrain to reproduce)", "unknown": "not recorded",
+               "missing": None}
+#: Column of :func:`model_table` with the accuracy recorded when the checkpoint was trained.
+RECORDED_ACCURACY = "test accuracy (recorded at training)"
+
+
+@st.cache_data(show_spinner=False)
+def model_table() -> list[dict[str, Any]]:
+    """One row per recipe: family, status and the test accuracy recorded at training time with its date
+    (read from checkpoint metadata, no torch import; ``eval`` computes it now)."""
+    from interp_core.store.catalog import checkpoint_status, code_status, recorded_date, recorded_metrics
+    from interp_core.store.recipes import all_recipes
+
+    rows = []
+    for recipe in all_recipes().values():
+        metrics = recorded_metrics(recipe.name)
+        accuracy = metrics.get("accuracy")
+        rows.append({"model": recipe.name, "family": recipe.family, "dataset": recipe.dataset,
+                     "status": checkpoint_status(recipe.name), "trained by": CODE_STATUS[code_status(recipe.name)],
+                     RECORDED_ACCURACY: accuracy,
+                     "recorded on": recorded_date(recipe.name) or None, "description": recipe.description})
+    return rows
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _view_result(target: str, name: str, fingerprint: str, args: tuple, kwargs: tuple):
+    from interp_core.io import thaw
+
+    module, _, function = target.partition(":")
+    compute = getattr(importlib.import_module(module), function)
+    return compute(cached_model(name), *map(thaw, args), **{k: thaw(v) for k, v in kwargs})
+
+
+def view_result(compute: Callable, name: str, *args, spinner: str | None = None, **kwargs):
+    """``compute(ready model name, *args, **kwargs)`` (a module-level ``interp_core`` function taking a loaded
+    model first), cached per weights fingerprint: retrained weights never reuse an older result. Tensors
+    among the arguments travel as hashable tokens (:func:`interp_core.io.freeze`)."""
+    from interp_core.io import freeze
+    from interp_core.store.catalog import checkpoint_fingerprint
+
+    target = f"{compute.__module__}:{compute.__qualname__}"
+    call = (target, name, checkpoint_fingerprint(name), tuple(map(freeze, args)),
+            tuple(sorted((k, freeze(v)) for k, v in kwargs.items())))
+    if spinner is None:
+        return _view_result(*call)
+    with st.spinner(spinner):
+        return _view_result(*call)

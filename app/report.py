@@ -1,0 +1,169 @@
+"""Figures, tables and the one-file HTML report of what a view shows."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+import streamlit as st
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def map_png(kind: str, values: np.ndarray | None = None, **options) -> bytes:
+    """:func:`app.figures.map_png`, cached on its arrays."""
+    from app import figures
+
+    return figures.map_png(kind, values, **options)
+
+
+def picture_png(picture: np.ndarray) -> bytes:
+    """An RGB uint8 picture ``(H, W, 3)`` as PNG bytes (for pictures the library draws itself)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(picture)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "figure"
+
+
+class Report:
+    """What the current view shows, collected while the page draws it, offered as one HTML file.
+
+    Pages add figures (PNG bytes or plotly figures), tables and lines of text in the order they show
+    them; :meth:`offer` puts the "Download report (HTML)" button in the sidebar at the end of the run.
+    The file is self-contained (images inline, plotly's script embedded once), so it opens offline."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.parts: list[tuple[str, Any]] = []
+
+    def text(self, text: str) -> None:
+        self.parts.append(("text", text))
+
+    def heading(self, text: str) -> None:
+        self.parts.append(("heading", text))
+
+    def figure(self, png: bytes, caption: str) -> None:
+        self.parts.append(("png", (png, caption)))
+
+    def plotly(self, fig, caption: str) -> None:
+        self.parts.append(("plotly", (fig, caption)))
+
+    def table(self, frame, caption: str) -> None:
+        import pandas as pd
+
+        self.parts.append(("table", (pd.DataFrame(frame), caption)))
+
+    def section(self, name: str) -> "Report":
+        """The report's part that one fragment of the page (``st.fragment``) draws, at the place where it
+        was first drawn. A fragment reruns on its own, with the report of the page's last full run: its
+        section is emptied and drawn again, so its figures are replaced, not added twice."""
+        for kind, part in self.parts:
+            if kind == "section" and part.title == name:
+                part.parts.clear()
+                return part
+        section = Report(name)
+        self.parts.append(("section", section))
+        return section
+
+    def _flat_parts(self) -> Iterator[tuple[str, Any]]:
+        for kind, part in self.parts:
+            if kind == "section":
+                yield from part._flat_parts()
+            else:
+                yield kind, part
+
+    def html(self, link: str = "") -> str:
+        import base64
+        import datetime
+        import html
+
+        out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>",
+               "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+               "figure{display:inline-block;margin:0.5em;vertical-align:top;max-width:360px}"
+               "figcaption{font-size:0.8em;color:#444}table{border-collapse:collapse;font-size:0.85em}"
+               "td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>",
+               f"<h1>{html.escape(self.title)}</h1>",
+               f"<p><small>interp-core report, {datetime.datetime.now():%Y-%m-%d %H:%M}"
+               + (f" · view: <code>{html.escape(link)}</code>" if link else "") + "</small></p>"]
+        plotly_js = True
+        for kind, part in self._flat_parts():
+            if kind == "text":
+                out.append(f"<p>{html.escape(part)}</p>")
+            elif kind == "heading":
+                out.append(f"<h2>{html.escape(part)}</h2>")
+            elif kind == "png":
+                png, caption = part
+                out.append(f"<figure><img src='data:image/png;base64,{base64.b64encode(png).decode()}' style='max-width:100%'>"
+                           f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+            elif kind == "plotly":
+                fig, caption = part
+                out.append(f"<div>{fig.to_html(full_html=False, include_plotlyjs=plotly_js)}<p><small>{html.escape(caption)}</small></p></div>")
+                plotly_js = False
+            elif kind == "table":
+                frame, caption = part
+                out.append(f"<h3>{html.escape(caption)}</h3>{frame.to_html(index=False, float_format=lambda v: f'{v:.4g}')}")
+        out.append("</body></html>")
+        return "\n".join(out)
+
+    def offer(self) -> None:
+        """The sidebar button that downloads the report of what this run showed (built when pressed)."""
+        link = "?" + "&".join(f"{k}={v}" for k in st.query_params for v in st.query_params.get_all(k))
+        st.sidebar.download_button("Download report (HTML)", lambda: self.html(link if link != "?" else ""),
+                                   f"{_slug(self.title)}-report.html", "text/html", key="report-download", on_click="ignore",
+                                   help="This view's figures, numbers and tables in one self-contained HTML file "
+                                        "(for a paper's supplement or a lesson handout).")
+
+
+def show_map(where, png: bytes, caption: str, *, report: Report | None = None, key: str | None = None,
+             width: int | None = None, download: bool = True) -> None:
+    """A map figure with its caption in ``where`` (``st`` or a column), a PNG download under it and its
+    place in the report."""
+    where.image(png, caption=caption, width=width or "content")
+    if download:
+        where.download_button("PNG", png, f"{_slug(caption)}.png", "image/png", key=key or f"png-{_slug(caption)}", on_click="ignore",
+                              icon=":material/download:", help="Download this figure as PNG")
+    if report is not None:
+        report.figure(png, caption)
+
+
+def column_config(formats: dict[str, str | tuple[str, str]]) -> dict:
+    """Streamlit column settings from plain formats, as the library states them: ``{column: format}`` or
+    ``{column: (label, format)}``; a printf format or ``"percent"`` is a number column, ``"progress"`` a bar
+    over [0, 1], ``"hidden"`` hides the column."""
+    out = {}
+    for column, spec in formats.items():
+        label, fmt = spec if isinstance(spec, tuple) else (None, spec)
+        if fmt == "hidden":
+            out[column] = None
+        elif fmt == "progress":
+            out[column] = st.column_config.ProgressColumn(label, min_value=0.0, max_value=1.0, format="%.2f")
+        else:
+            out[column] = st.column_config.NumberColumn(label, format=fmt)
+    return out
+
+
+def show_table(where, frame, caption: str, *, report: Report | None = None, key: str,
+               formats: dict[str, str | tuple[str, str]] | None = None, **dataframe) -> None:
+    """A table with a CSV download under it and its place in the report; ``formats``: see :func:`column_config`."""
+    import pandas as pd
+
+    frame = pd.DataFrame(frame)
+    if formats:
+        dataframe["column_config"] = {**column_config(formats), **dataframe.get("column_config", {})}
+    where.dataframe(frame, hide_index=True, key=f"{key}-table", **dataframe)
+    where.download_button("CSV", frame.to_csv(index=False), f"{key}.csv", "text/csv", key=f"{key}-csv", on_click="ignore",
+                          icon=":material/download:", help=f"Download {caption} as CSV")
+    if report is not None:
+        report.table(frame, caption)
+
+
+def plotly_config(name: str) -> dict:
+    """Plotly's own export (the camera button) as a PNG named ``name``, drawn in the browser: offline."""
+    return {"toImageButtonOptions": {"format": "png", "filename": _slug(name), "scale": 2}, "displaylogo": False}
