@@ -81,3 +81,9 @@ def input_picker(dataset: str, key: str, *, model: str | None = None, url: UrlSt
     if url is not None:
         url.forget(param)  # an upload cannot travel in a link
     return _upload(info.kind, info, key)
+
+
+def sample_caption(sample, class_names) -> str:
+    """Where a sample comes from and, for a gallery sample, its true class."""
+    label = getattr(sample, "label", None)
+    return sample.source + (f" · true class {class_names[label]}" if label is not None else "")

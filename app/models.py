@@ -35,10 +35,9 @@ def model_picker(choices: list[str], key: str, missing: str, url: "UrlState | No
     if not choices:
         st.warning(missing)
         st.stop()
-    index = url.index("model", choices) if url is not None else 0
-    name = st.selectbox("Model", choices, index=index, key=key, format_func=lambda n: f"{n} (on {get_recipe(n).dataset})")
-    if url is not None:
-        url.share("model", name)
+    label = dict(format_func=lambda n: f"{n} (on {get_recipe(n).dataset})")
+    name = url.select(st, "Model", choices, key=key, param="model", **label) if url is not None else \
+        st.selectbox("Model", choices, key=key, **label)
     loaded = None
     with guarded(f"Loading {name}"):
         loaded = cached_model(name)

@@ -64,6 +64,13 @@ class UrlState:
             self.forget(*names)
         seen[what] = value
 
+    def select(self, where, label: str, options: list, *, key: str, param: str, default: int = 0, **selectbox):
+        """``where.selectbox`` (``where``: ``st`` or a column) whose choice comes from the link under ``param``
+        (``default``: the position without one) and is shared back under it."""
+        value = where.selectbox(label, options, index=self.index(param, options, default), key=key, **selectbox)
+        self.share(param, value)
+        return value
+
     def forget(self, *names: str) -> None:
         for name in names:
             if name in self._params:

@@ -64,6 +64,8 @@ class Registry(Generic[T]):
             available = ", ".join(sorted(self._entries)) or "none"
             raise UnknownNameError(f"Unknown {self.what} {name!r}. Available: {available}.") from None
 
+    __getitem__ = get
+
     def names(self) -> list[str]:
         """Every registered name, in registration order."""
         self.load()

@@ -5,7 +5,7 @@ import streamlit as st
 from app.figures import COLOUR_LEGENDS
 from app.figures import probability_text as percent
 from app.inputs import input_picker
-from app.models import cached_model, view_result
+from app.models import model_picker, view_result
 from app.report import Report, map_png, show_map, show_table
 from app.shell import guarded, keep_widget_state
 from app.url import UrlState
@@ -49,13 +49,8 @@ with guarded("The B-cos view"):
     from interp_core.visualize import image_to_uint8
 
     ready = set(ready_models())
-    choices = [n for n in views.bcos_recipes() if n in ready]
-    if not choices:
-        st.warning("No B-cos model is trained yet: train one on the Home page.")
-        st.stop()
-    name = st.selectbox("Model", choices, index=url.index("model", choices), key="bcos-model")
-    url.share("model", name)
-    loaded = cached_model(name)
+    name, loaded = model_picker([n for n in views.bcos_recipes() if n in ready], "bcos-model",
+                                "No B-cos model is trained yet: train one on the Home page.", url=url)
     names = loaded.card.class_names
     sample = input_picker(loaded.recipe.dataset, key="bcos", model=name, url=url)
     if sample is None:

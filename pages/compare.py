@@ -119,8 +119,7 @@ with guarded("Comparing explanations"):
     if not datasets:
         st.warning("No trained model yet: train one on the Home page.")
         st.stop()
-    dataset = st.selectbox("Dataset", datasets, index=url.index("dataset", datasets), key="compare-dataset")
-    url.share("dataset", dataset)
+    dataset = url.select(st, "Dataset", datasets, key="compare-dataset", param="dataset")
     all_pairs = comparison_pairs(dataset)
     methods = sorted({m for m, _ in all_pairs})
     models = list(dict.fromkeys(model for _, model in all_pairs))

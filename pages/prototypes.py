@@ -1,7 +1,7 @@
 """Prototypes (KMEx): k-means prototypes of a frozen CNN, the Fig. 2 UMAP, B4/B234 explanations, Tables 1 and 2."""
 import streamlit as st
 
-from app.inputs import input_picker
+from app.inputs import input_picker, sample_caption
 from app.models import model_picker, view_result
 from app.report import Report, map_png, plotly_config, show_map, show_table
 from app.shell import guarded
@@ -77,8 +77,7 @@ with guarded("Explaining the input"):
         x = sample.x.float().contiguous()
         predictions = view_result(views.loaded_predictions, name, x, spinner="Predicting…")
         picture, table = st.columns([1, 3])
-        truth = f" · true class {names[sample.label]}" if sample.label is not None else ""
-        picture.image(sample.display, caption=sample.source + truth, width=128)
+        picture.image(sample.display, caption=sample_caption(sample, names), width=128)
         show_table(table, [{"model": p.model, "predicts": names[p.label], "evidence": p.detail} for p in predictions],
                    f"predictions of {name} for {sample.source}", report=report, key="kmex-predictions")
         url.follow("kmex-input", (name, sample.source), "class")

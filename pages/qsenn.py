@@ -3,7 +3,7 @@ import streamlit as st
 
 from app.clip_widgets import clip_picker
 from app.figures import probability_text as percent
-from app.inputs import input_picker
+from app.inputs import input_picker, sample_caption
 from app.models import model_picker, view_result
 from app.report import Report, map_png, plotly_config, show_map, show_table
 from app.shell import guarded
@@ -97,8 +97,7 @@ with guarded("Explaining the input"):
         ranked = [int(i) for i in probs.argsort()[::-1]]
         predicted = ranked[0]
         picture, text = st.columns([1, 3])
-        truth = f" · true class {names[sample.label]}" if sample.label is not None else ""
-        picture.image(sample.display, caption=sample.source + truth, width=128)
+        picture.image(sample.display, caption=sample_caption(sample, names), width=128)
         text.markdown(f"**Predicted: {names[predicted]}** ({percent(probs[predicted])})")
         url.follow("qsenn-input", (name, sample.source), "other")
         other = text.selectbox("Compare with class (most likely first)", ranked[1:], index=url.index("other", ranked[1:]),

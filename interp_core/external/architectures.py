@@ -20,20 +20,24 @@ import torch
 import torch.nn as nn
 
 from interp_core.models import register_architecture
+from interp_core.models.cnn import BlockCNN
 
 from interp_core.external import TORCHVISION_ARCHITECTURES  # noqa: F401  (the names registered here)
 
 
-class TorchvisionBlocks(nn.Module):
+class TorchvisionBlocks(BlockCNN):
     """A torchvision classifier ``net`` whose children become this module's own (same state-dict keys).
 
     ``stages``: per block, the (dotted) names of the submodules it runs in order; ``classifier``: the name
     of the head; ``pool``: the name of the pooling module before the head (None: global average pooling);
-    ``final_relu``: a ReLU ends the last block (DenseNet applies it in its forward, not as a module)."""
+    ``final_relu``: a ReLU ends the last block (DenseNet applies it in its forward, not as a module).
+
+    A :class:`~interp_core.models.cnn.BlockCNN` whose ``blocks`` and ``classifier`` are views of
+    torchvision's modules: ``block_outputs``, ``features`` and ``forward`` are BlockCNN's own."""
 
     def __init__(self, net: nn.Module, stages: list[list[str]], classifier: str, pool: str | None = None,
                  final_relu: bool = False):
-        super().__init__()
+        nn.Module.__init__(self)  # not BlockCNN's, which builds blocks, pool and classifier: these are torchvision's
         for name, child in net.named_children():
             # Straight into _modules: torchvision calls its body "features" and its head "classifier", names
             # BlockCNN gives a method and a property; the state-dict keys stay torchvision's.
@@ -60,28 +64,11 @@ class TorchvisionBlocks(nn.Module):
     def classifier(self) -> nn.Module:
         return self._modules[self.__dict__["_layout"][1]]
 
-    def block_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Every block's maps, in order."""
-        outputs = []
-        for block in self.blocks:
-            x = block(x)
-            outputs.append(x)
-        return outputs
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last block's maps."""
-        for block in self.blocks:
-            x = block(x)
-        return x
-
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The pooled embedding ``(N, D)`` the classifier sees."""
         pool = self.__dict__["_layout"][2]
         maps = self.features(x)
         return (self._modules[pool](maps) if pool else maps.mean((2, 3), keepdim=True)).flatten(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.embed(x))
 
     @property
     def gradcam_layer(self) -> nn.Module:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import torch
 
 from interp_core import guards
+from interp_core.io import atomic_write
 from interp_core.paths import with_ext
 
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
@@ -38,18 +38,13 @@ def _sha256(path: Path) -> str:
         raise CheckpointError(str(err)) from None
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def _regular_size(path: Path, refused: str) -> int:
+    """Size in bytes of ``path`` if it is a regular file within :data:`MAX_CHECKPOINT_BYTES`, else a
+    :class:`CheckpointError` that starts with ``refused``."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return guards.regular_file(path, MAX_CHECKPOINT_BYTES, "checkpoints").st_size
+    except guards.GuardError as err:
+        raise CheckpointError(f"{refused}: {err}") from None
 
 
 def save_checkpoint(stem: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
@@ -61,9 +56,9 @@ def save_checkpoint(stem: Path, state: dict[str, torch.Tensor], meta: dict[str, 
     blob = save(tensors)
     stem = Path(stem)
     weights = with_ext(stem, ".safetensors")
-    _atomic_write(weights, blob)
+    atomic_write(weights, blob, fsync=True)
     meta = dict(meta, weights_sha256=hashlib.sha256(blob).hexdigest(), weights_bytes=len(blob))
-    _atomic_write(with_ext(stem, ".json"), json.dumps(meta, indent=2, sort_keys=True, default=str).encode())
+    atomic_write(with_ext(stem, ".json"), json.dumps(meta, indent=2, sort_keys=True, default=str), fsync=True)
     return meta
 
 
@@ -87,10 +82,7 @@ def load_checkpoint(stem: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
     weights = with_ext(stem, ".safetensors")
     if not os.path.lexists(weights):
         raise CheckpointError(f"Weights file {weights} is missing.")
-    try:
-        size = guards.regular_file(weights, MAX_CHECKPOINT_BYTES, "checkpoints").st_size
-    except guards.GuardError as err:
-        raise CheckpointError(f"Weights file refused: {err}") from None
+    size = _regular_size(weights, "Weights file refused")
     if size != meta.get("weights_bytes", size):
         raise CheckpointError(f"Weights file {weights} is truncated or altered ({size} bytes, expected {meta['weights_bytes']}).")
     if _sha256(weights) != meta["weights_sha256"]:
@@ -104,10 +96,7 @@ def load_state_file(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not os.path.lexists(path):
         raise CheckpointError(f"Checkpoint {path} does not exist.")
-    try:
-        size = guards.regular_file(path, MAX_CHECKPOINT_BYTES, "checkpoints").st_size
-    except guards.GuardError as err:
-        raise CheckpointError(f"Checkpoint refused: {err}") from None
+    size = _regular_size(path, "Checkpoint refused")
     if size == 0:
         raise CheckpointError(f"Checkpoint {path} is empty (0 bytes).")
     if path.suffix == ".safetensors":

@@ -15,16 +15,17 @@ number of processes. That takes four things:
   one-process batches);
 * each rank's mean loss is scaled by ``world * n_rank / n_batch``, so DDP's mean of the gradients is the
   gradient of the global batch mean, a short last batch included;
-* batch norm layers become :class:`GlobalBatchNorm2d`: statistics of the global batch from all-reduced
-  sums, differentiable (SyncBatchNorm's semantics; torch's SyncBatchNorm runs on GPUs only);
+* batch norm layers become :class:`~interp_core.training.global_batchnorm.GlobalBatchNorm2d`: statistics
+  of the global batch from all-reduced sums, differentiable (SyncBatchNorm's semantics; torch's
+  SyncBatchNorm runs on GPUs only);
 * the learning rate follows the engine's schedule per global step; validation is sharded and its counts
   all-reduced, so early stopping decides the same on every rank.
 
 Resumption: after each epoch rank 0 writes ``epoch-NNN`` into the run folder (weights, AdamW state, best
-weights, history; :func:`~interp_core.store.checkpoint.save_checkpoint`: temp file + ``os.replace``, the
-metadata last). A launch finds the last complete one and continues after it, after a crash, a killed
-worker or a lost machine alike (``--max-restarts`` lets torchrun relaunch the workers by itself). Every
-rank reads the run folder, so on several machines it must be on a shared file system (``--run-dir``).
+weights, history; :mod:`interp_core.training.epoch_checkpoints`). A launch finds the last complete one and
+continues after it, after a crash, a killed worker or a lost machine alike (``--max-restarts`` lets
+torchrun relaunch the workers by itself). Every rank reads the run folder, so on several machines it must
+be on a shared file system (``--run-dir``).
 
 Differences from the one-process engine, on purpose: batch statistics are computed by the global path
 even in one process (the launcher's one-process run matches N processes; it matches ``train`` without
@@ -45,7 +46,6 @@ import platform
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,13 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn as nn
+
+from interp_core.io import write_json_atomic
+from interp_core.training.epoch_checkpoints import RunState, resume, save_epoch
+from interp_core.training.global_batchnorm import GlobalBatchNorm2d, convert_batchnorm
+
+__all__ = ["KINDS", "DistributedRunError", "GlobalBatchNorm2d", "RunState", "convert_batchnorm", "effective_recipe",
+           "launch", "launch_command", "main", "run_dir_for", "train_worker"]
 
 log = logging.getLogger("interp_core.training.distributed")
 
@@ -65,99 +72,7 @@ class DistributedRunError(RuntimeError):
     """A multi-process run failed; the message says how to resume it."""
 
 
-# ------------------------------------------------------------------------------ batch norm over all ranks
-
-class _AllReduceSum(torch.autograd.Function):
-    """Sum over ranks whose gradient is the sum of the ranks' gradients (each rank's loss depends on every
-    rank's input through the shared statistics)."""
-
-    @staticmethod
-    def forward(ctx, tensor: torch.Tensor, group) -> torch.Tensor:
-        ctx.group = group
-        out = tensor.clone()
-        dist.all_reduce(out, group=group)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        grad = grad.contiguous().clone()
-        dist.all_reduce(grad, group=ctx.group)
-        return grad, None
-
-
-def _global_sum(tensor: torch.Tensor, group) -> torch.Tensor:
-    return _AllReduceSum.apply(tensor, group) if dist.is_available() and dist.is_initialized() else tensor
-
-
-class GlobalBatchNorm2d(nn.BatchNorm2d):
-    """BatchNorm2d whose training statistics are those of the global batch over all ranks of ``group``.
-
-    Two passes, as a one-process batch norm: the mean from the all-reduced sums and counts, then the
-    biased variance from the all-reduced squared deviations; the running variance gets the unbiased one
-    (``n / (n - 1)``, n the global count per channel). Computed in float32 (bf16 inputs under autocast
-    come back in bf16; float64 on the CPU). Same parameters and buffers as BatchNorm2d, so state dicts are interchangeable;
-    in eval mode it is BatchNorm2d."""
-
-    group = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training:
-            return super().forward(x)
-        channels = x.shape[1]
-        # float64 on the CPU, as torch's CPU batch norm accumulates: the statistics' gradient is a sum over
-        # the whole global batch that nearly cancels, and float32 sums left errors of 0.5% in the first conv's.
-        xf = x.to(torch.float64 if x.device.type == "cpu" else torch.promote_types(x.dtype, torch.float32))
-        count = xf.new_tensor([xf.numel() / channels])
-        totals = _global_sum(torch.cat([xf.sum((0, 2, 3)), count]), self.group)
-        n = totals[-1].detach()
-        mean = totals[:channels] / n
-        centred = xf - mean.view(1, -1, 1, 1)
-        var = _global_sum((centred * centred).sum((0, 2, 3)), self.group) / n
-        if self.track_running_stats:
-            with torch.no_grad():
-                self.num_batches_tracked += 1
-                factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-                self.running_mean.mul_(1 - factor).add_(mean.detach().to(self.running_mean.dtype), alpha=factor)
-                unbiased = var.detach() * (n / (n - 1)).clamp(min=0) if n > 1 else var.detach()
-                self.running_var.mul_(1 - factor).add_(unbiased.to(self.running_var.dtype), alpha=factor)
-        y = centred * torch.rsqrt(var + self.eps).view(1, -1, 1, 1)
-        if self.affine:
-            y = y * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
-        return y.to(x.dtype)
-
-
-def convert_batchnorm(module: nn.Module, group=None) -> nn.Module:
-    """Replace every ``nn.BatchNorm2d`` (exactly that class) in ``module`` by a :class:`GlobalBatchNorm2d`
-    with the same parameters, buffers and ``requires_grad`` (in place; returns ``module``)."""
-    for name, child in list(module.named_children()):
-        if type(child) is nn.BatchNorm2d:
-            new = GlobalBatchNorm2d(child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats)
-            reference = child.running_mean if child.running_mean is not None else child.weight
-            new.to(device=reference.device, dtype=reference.dtype).load_state_dict(child.state_dict())
-            if child.affine:
-                new.weight.requires_grad_(child.weight.requires_grad)
-                new.bias.requires_grad_(child.bias.requires_grad)
-            new.group = group
-            new.train(child.training)
-            setattr(module, name, new)
-        else:
-            convert_batchnorm(child, group)
-    return module
-
-
 # ------------------------------------------------------------------------------ the run
-
-@dataclasses.dataclass
-class RunState:
-    """Where a run stands after ``epoch`` epochs (0: fresh)."""
-
-    epoch: int = 0
-    history: list = dataclasses.field(default_factory=list)
-    best: dict = dataclasses.field(default_factory=lambda: {"val_accuracy": -1.0, "epoch": 0})
-    stale: int = 0
-    stopped: bool = False
-    best_state: dict | None = None
-
 
 def run_dir_for(recipe) -> Path:
     from interp_core.paths import cache_subdir
@@ -189,60 +104,6 @@ def _classifier_splits(recipe):
         order = torch.randperm(len(train_full), generator=torch.Generator().manual_seed(recipe.seed))
         train_full = train_full.subset(order[: recipe.train_subset].sort().values.numpy())
     return split_train_val(train_full, recipe.val_fraction, recipe.seed)
-
-
-def _epoch_stem(run_dir: Path, epoch: int) -> Path:
-    return run_dir / f"epoch-{epoch:03d}"
-
-
-def _save_epoch(run_dir: Path, model: nn.Module, optimizer, state: RunState, meta: dict, keep: int) -> None:
-    from interp_core.store.checkpoint import save_checkpoint
-
-    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-    tensors.update({f"best.{k}": v for k, v in state.best_state.items()})
-    for index, values in optimizer.state_dict()["state"].items():
-        for key, value in values.items():
-            tensors[f"optim.{index}.{key}"] = value.reshape(-1) if value.dim() == 0 else value
-    meta = dict(meta, epoch=state.epoch, history=state.history, best=state.best, stale=state.stale, stopped=state.stopped)
-    save_checkpoint(_epoch_stem(run_dir, state.epoch), tensors, meta)
-    if keep:
-        for old in sorted(run_dir.glob("epoch-*.json"))[:-keep]:
-            for suffix in (".safetensors", ".json"):
-                old.with_suffix(suffix).unlink(missing_ok=True)
-
-
-def _resume(run_dir: Path, model: nn.Module, optimizer, meta: dict) -> RunState:
-    """Load the last complete epoch checkpoint of ``run_dir`` that belongs to this run (same recipe hash,
-    training-set size and batch) into ``model`` and ``optimizer``; a fresh :class:`RunState` if none."""
-    from interp_core.store.checkpoint import CheckpointError, load_checkpoint
-
-    for path in sorted(run_dir.glob("epoch-*.json"), reverse=True):
-        try:
-            tensors, saved = load_checkpoint(path.with_suffix(""))
-        except CheckpointError as err:
-            log.warning("skipped epoch checkpoint %s: %s", path, err)
-            continue
-        if any(saved.get(k) != meta[k] for k in ("recipe_hash", "train_samples", "global_batch")):
-            log.warning("skipped epoch checkpoint %s: it belongs to another run", path)
-            continue
-        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
-        best_state = {k[5:]: v.to(next(model.parameters()).device) for k, v in tensors.items() if k.startswith("best.")}
-        groups = optimizer.state_dict()["param_groups"]
-        n_params = sum(len(g["params"]) for g in optimizer.param_groups)
-        opt_state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in tensors.items():
-            if key.startswith("optim."):
-                _, index, field = key.split(".", 2)
-                if field == "step":
-                    value = value.reshape(())
-                opt_state.setdefault(int(index), {})[field] = value
-        if any(index >= n_params for index in opt_state):
-            log.warning("skipped epoch checkpoint %s: its optimizer state does not fit the model", path)
-            continue
-        optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
-        return RunState(int(saved["epoch"]), list(saved["history"]), dict(saved["best"]), int(saved["stale"]),
-                        bool(saved.get("stopped", False)), best_state)
-    return RunState(best_state=copy.deepcopy(model.state_dict()))
 
 
 def _fault_point() -> tuple[int, int, int] | None:
@@ -298,7 +159,7 @@ def train_worker(recipe, *, run_dir: Path, device: torch.device, show_bar: bool 
     total = recipe.epochs * steps
     run_meta = {"recipe_hash": recipe_hash(recipe), "train_samples": len(train), "global_batch": batch, "recipe": recipe.to_dict()}
     run_dir.mkdir(parents=True, exist_ok=True)
-    state = _resume(run_dir, model, optimizer, run_meta)
+    state = resume(run_dir, model, optimizer, run_meta)
     resumed_from = state.epoch
     if resumed_from and rank == 0:
         log.warning("resuming %s after epoch %d from %s", recipe.name, resumed_from, run_dir)
@@ -353,7 +214,7 @@ def train_worker(recipe, *, run_dir: Path, device: torch.device, show_bar: bool 
             state.stale += 1
             state.stopped = bool(recipe.patience and state.stale >= recipe.patience)
         if rank == 0:
-            _save_epoch(run_dir, model, optimizer, state, run_meta, keep_checkpoints)
+            save_epoch(run_dir, model, optimizer, state, run_meta, keep_checkpoints)
         dist.barrier()
     bar.close()
     model.load_state_dict(state.best_state)
@@ -389,15 +250,8 @@ def _finish(recipe, model, handler, device, state: RunState, resumed_from: int, 
     result = {"recipe": recipe.name, "recipe_hash": meta["recipe_hash"], "world_size": world, "resumed_from_epoch": resumed_from,
               "epochs_run": len(state.history), "best_epoch": state.best["epoch"], "train_seconds": meta["train_seconds"],
               "device": str(device), "test_metrics": metrics, "checkpoint": str(stem), "run_dir": str(run_dir)}
-    _write_json(run_dir / "result.json", result)
+    write_json_atomic(run_dir / "result.json", result)
     return result
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=2, default=float)
-    os.replace(tmp, path)
 
 
 def _worker_device(requested: str | None) -> torch.device:

@@ -10,8 +10,10 @@ from interp_core.store.recipes import get_recipe
 def test_each_recipe_takes_only_the_architecture_modules_it_builds():
     plain = provenance.training_modules(get_recipe("cnn-digits"))
     bcos = provenance.training_modules(get_recipe("bcos-shapes"))
-    assert "interp_core.models.cnn" in plain and "interp_core.models.bcos" not in plain
-    assert "interp_core.models.bcos" in bcos and "interp_core.models.cnn" not in bcos
+    assert "interp_core.models.cnn" in plain and not any(m.startswith("interp_core.models.bcos") for m in plain)
+    assert "interp_core.models.bcos.layers" in bcos and "interp_core.models.cnn" not in bcos
+    # The B-cos package by subject: bcos-cnn runs the layers and kernels, not the torchvision conversions.
+    assert "interp_core.models.bcos.kernels" in bcos and "interp_core.models.bcos.conversions" not in bcos
     # A recipe that starts from another takes that one's architecture (the frozen backbone runs in training).
     assert "interp_core.models.cnn" in provenance.training_modules(get_recipe("kmex-shapes"))
     for modules in (plain, bcos):

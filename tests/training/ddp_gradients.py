@@ -9,7 +9,7 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from interp_core.models import build_model
-from interp_core.training.distributed import convert_batchnorm
+from interp_core.training.global_batchnorm import convert_batchnorm
 from interp_core.training.engine import classification_loss
 
 dist.init_process_group("gloo")

@@ -1,2 +1,3 @@
-"""Post-hoc attribution methods for any classifier: Grad, Input×Gradient, Integrated Gradients, DeepLIFT,
-Grad-CAM and LIME through Captum, and RISE (``explainers``). No recipes of their own."""
+"""Post-hoc attribution methods for any classifier: Grad, Input×Gradient, Integrated Gradients, DeepLIFT
+and Grad-CAM (``gradients``) and LIME (``lime``) through Captum, and RISE (``rise``), on a shared base
+(``base``); ``explainers`` registers them all. No recipes of their own."""

@@ -3,7 +3,7 @@ matrix of squares, contribution bars, why-A-and-not-B bars and Fig. 6. Images ar
 ``(H', W', 3)``, enlarged by whole pixels."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -12,8 +12,6 @@ import torch.nn.functional as F
 from interp_core.methods.clip.alignment import FeatureNaming
 from interp_core.visualize import enlarge
 
-if TYPE_CHECKING:
-    from interp_core.methods.qsenn.views import LocalView
 
 #: How the view's tables show their numbers (column -> format, or (label, format); see app.report.column_config).
 CLASS_FEATURE_FORMATS = {"a_clip": "%.4f", "A_gt": "%.3f", "name strength": "progress", "r": "%.2f"}
@@ -121,8 +119,9 @@ def clicked_cell(selection_points: Sequence[dict[str, Any]]) -> tuple[int, int] 
     return None
 
 
-def contribution_figure(view: "LocalView", naming: FeatureNaming | None, class_name: str, *, height: int = 300):
-    """Each class feature's activation x weight as a horizontal bar (red toward the class, blue away)."""
+def contribution_figure(view: Any, naming: FeatureNaming | None, class_name: str, *, height: int = 300):
+    """Each class feature's activation x weight of ``view`` (a :class:`~interp_core.methods.qsenn.views.LocalView`)
+    as a horizontal bar (red toward the class, blue away)."""
     import plotly.graph_objects as go
 
     js = view.class_features
@@ -139,7 +138,7 @@ def contribution_figure(view: "LocalView", naming: FeatureNaming | None, class_n
     return fig
 
 
-def difference_figure(a: "LocalView", b: "LocalView", naming: FeatureNaming | None, names: Sequence[str], *, height: int = 320):
+def difference_figure(a: Any, b: Any, naming: FeatureNaming | None, names: Sequence[str], *, height: int = 320):
     """Why A and not B: per feature used by either class, (W_A - W_B) z, whose sum with b_A - b_B is
     logit_A - logit_B."""
     import plotly.graph_objects as go

@@ -9,7 +9,9 @@ import torch.nn.functional as F
 
 from interp_core.methods import available_explainers
 from interp_core.methods import get_explainer as _get_explainer
-from interp_core.methods.posthoc.explainers import rise_masks, segment_means, superpixels
+from interp_core.methods.posthoc.lime import segment_means, superpixels
+from interp_core.methods.posthoc.rise import rise_masks
+from interp_core.models import build_model
 from interp_core.store.card import ModelCard
 
 
@@ -18,7 +20,7 @@ def get_explainer(name: str, model: nn.Module, **params):
     card = ModelCard.for_module(model, family="standard", num_classes=max(
         (m.out_features for m in model.modules() if isinstance(m, nn.Linear)), default=0))
     return _get_explainer(name, model, card, **params)
-from interp_core.models import build_model
+
 
 POSTHOC = ["gradient", "input_x_gradient", "integrated_gradients", "deeplift", "gradcam", "lime", "rise"]
 FAST_KWARGS = {"lime": {"n_samples": 60, "segment_size": 8}, "rise": {"n_masks": 60}, "integrated_gradients": {"n_steps": 8}}
