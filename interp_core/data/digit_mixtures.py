@@ -9,10 +9,12 @@ Generation is seeded, deterministic and takes well under a second, so nothing is
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from interp_core.data.base import DatasetInfo, Split, uint8_images_to_input
-from interp_core.data.digits import CLASS_NAMES, IMAGE_SIZE, load_digits_split, overlay_digits
+from interp_core.data.digits import CLASS_NAMES, IMAGE_SIZE, digits_info, load_digits_split, overlay_digits
 
 #: The two mixing weightings of PIQ §3.3: equal weights (v1) and 0.7 / 0.3 (v2).
 OVERLAP_WEIGHTS = ((0.5, 0.5), (0.7, 0.3))
@@ -25,27 +27,18 @@ _OVERLAP_STREAM, _TEXTURE_STREAM = 0, 1
 
 
 def digits_overlap_info() -> DatasetInfo:
-    return DatasetInfo(
-        name="digits-overlap",
-        kind="image",
-        class_names=CLASS_NAMES,
-        input_shape=(1, IMAGE_SIZE, IMAGE_SIZE),
-        description="Two digits of different classes overlaid as a weighted sum (0.5/0.5 or 0.7/0.3), "
-        "labelled by the dominant (first) digit, with both sources and per-source masks.",
-    )
+    """The classes and input shape of ``digits`` (:func:`~interp_core.data.digits.digits_info`)."""
+    return replace(digits_info(), name="digits-overlap", description=(
+        "Two digits of different classes overlaid as a weighted sum (0.5/0.5 or 0.7/0.3), "
+        "labelled by the dominant (first) digit, with both sources and per-source masks."))
 
 
 def digits_on_texture_info() -> DatasetInfo:
+    """The classes and input shape of ``digits``, with the backgrounds of ``shapes``."""
     from interp_core.data.shapes import BACKGROUNDS
 
-    return DatasetInfo(
-        name="digits-on-texture",
-        kind="image",
-        class_names=CLASS_NAMES,
-        input_shape=(1, IMAGE_SIZE, IMAGE_SIZE),
-        description="A digit drawn bright over a dimmed grayscale texture of the shapes backgrounds.",
-        background_names=BACKGROUNDS,
-    )
+    return replace(digits_info(), name="digits-on-texture", background_names=BACKGROUNDS,
+                   description="A digit drawn bright over a dimmed grayscale texture of the shapes backgrounds.")
 
 
 def _rng(split: str, seed: int, stream: int) -> np.random.Generator:

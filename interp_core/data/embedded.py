@@ -9,7 +9,8 @@ register_dataset(DatasetEntry(
     "interp_core.data.shapes", "load_shapes", "shapes_info",
     load_options={"spurious": True, "name": "shapes-spurious"}, info_options={"name": "shapes-spurious"}, resizable=True))
 register_dataset(DatasetEntry(
-    "shapes-spurious-class", "shapes whose background follows the class 95% of the time in train (TravelingBirds' design), random in test",
+    "shapes-spurious-class",
+    "shapes whose background follows the class 95% of the time in train (TravelingBirds' design), random in test",
     "interp_core.data.spurious", "load_shapes_spurious", "shapes_spurious_info", resizable=True))
 register_dataset(DatasetEntry(
     "shapes-multi", "2-3 possibly overlapping objects per scene, multi-hot labels, one mask per object, captions with relations",

@@ -9,13 +9,15 @@ recognisable (the PIQ paper's overlapping sources, in images).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from interp_core.data.base import DatasetInfo, Split, cached_arrays, params_hash, uint8_images_to_input
 from interp_core.data.captions import scene_captions
 from interp_core.data.shapes import (
     ATTRIBUTE_NAMES, BACKGROUNDS, CLASS_NAMES, IMAGE_SIZE, attribute_matrix, draw_objects, render_backgrounds,
-    sample_objects, split_code, to_uint8,
+    sample_objects, shapes_info, split_code, to_uint8,
 )
 
 MAX_OBJECTS = 3
@@ -110,16 +112,10 @@ def _generate(split: str, n: int, seed: int, size: int) -> dict[str, np.ndarray]
 
 
 def shapes_multi_info(size: int = IMAGE_SIZE) -> DatasetInfo:
-    return DatasetInfo(
-        name="shapes-multi",
-        kind="image",
-        class_names=CLASS_NAMES,
-        input_shape=(3, size, size),
-        attribute_names=ATTRIBUTE_NAMES,
-        background_names=BACKGROUNDS,
-        description="Synthetic scenes of 2-3 possibly overlapping shapes objects: multi-hot labels, one visible-pixel "
-                    "mask per object, the most prominent object as label, captions with spatial relations.",
-    )
+    """The classes, concepts and backgrounds of ``shapes`` (:func:`~interp_core.data.shapes.shapes_info`)."""
+    return replace(shapes_info("shapes-multi", size), description=(
+        "Synthetic scenes of 2-3 possibly overlapping shapes objects: multi-hot labels, one visible-pixel "
+        "mask per object, the most prominent object as label, captions with spatial relations."))
 
 
 def load_shapes_multi(split: str = "train", *, seed: int = 0, num_samples: int | None = None, size: int = IMAGE_SIZE) -> Split:

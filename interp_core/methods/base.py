@@ -95,6 +95,10 @@ class Explainer:
     panels: ClassVar[tuple[str, ...]] = ("heatmap",)
     #: One line for menus and tables.
     summary: ClassVar[str] = ""
+    #: Recipe kinds of the models the method explains (the default :meth:`accepts`).
+    kinds: ClassVar[tuple[str, ...]] = ("classifier",)
+    #: The module type an inherent method reads its explanation from (None: any module).
+    model_type: ClassVar[type | None] = None
 
     def __init__(self, model: torch.nn.Module, card: ModelCard):
         if not isinstance(card, ModelCard):
@@ -103,6 +107,9 @@ class Explainer:
             raise UnsupportedModelError(
                 f"The {self.name!r} method does not explain {card.recipe!r} ({card.family} {card.kind}, {card.modality})."
             )
+        if self.model_type is not None and not isinstance(model, self.model_type):
+            raise UnsupportedModelError(f"The {self.name!r} method explains {self.model_type.__name__} models, "
+                                        f"got {type(model).__name__}.")
         self.model = model
         self.card = card
 
@@ -113,8 +120,8 @@ class Explainer:
 
     @classmethod
     def accepts(cls, card: ModelCard) -> bool:
-        """The method's own rule beyond modality; default: any classifier (recipe kind ``classifier``)."""
-        return card.kind == "classifier"
+        """The method's own rule beyond modality; default: a model of one of :attr:`kinds`."""
+        return card.kind in cls.kinds
 
     def compute(self, inputs: torch.Tensor, target: torch.Tensor, details: bool) -> ExplainerOutput:
         """The one hook: maps ``(N, H, W)`` for ``inputs`` ``(N, C, H, W)`` and ``target`` ``(N,)``, and,

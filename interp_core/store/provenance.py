@@ -138,7 +138,7 @@ def training_modules(recipe: Recipe) -> list[str]:
     todo = [m for m in start if _path(m) is not None]
     while todo:
         module = todo.pop()
-        if module in seen or (_neutral(module) and module not in start):
+        if module in seen or (_neutral(module) and not any(module == s or module.startswith(s + ".") for s in start)):
             continue
         seen.add(module)
         todo.extend(_imports(module))

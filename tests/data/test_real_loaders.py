@@ -12,8 +12,10 @@ import torch
 from interp_core.data.base import DatasetFormatError
 from interp_core.data import real
 from interp_core.data.real import (
+    CHECKABLE_KINDS,
     REAL_DATASETS,
     DatasetDownloadError,
+    check_real_folder,
     load_cub,
     load_esc50,
     load_image_folder,
@@ -219,8 +221,8 @@ def test_cub_missing_image_is_named(tmp_path):
     "file_name, content, expected",
     [
         ("images.txt", None, "expected images.txt"),
-        ("bounding_boxes.txt", None, "missing .*bounding_boxes.txt"),
-        ("image_class_labels.txt", "1 1\n2 x\n", "image_class_labels.txt: cannot parse '2 x'"),
+        ("bounding_boxes.txt", None, "bounding_boxes.txt: missing"),
+        ("image_class_labels.txt", "1 1\n2 x\n", "image_class_labels.txt: line 2: cannot parse '2 x'"),
         ("train_test_split.txt", "1 1\n2 0\n", "image 3 of images.txt has no line in .*train_test_split.txt"),
         ("attributes/image_attribute_labels.txt", "1 1 1\n", "data line 1: expected 'image_id attribute_id"),
         ("attributes/image_attribute_labels.txt", "1 9 1 3 1.0\n", "attribute ids outside 1-4"),
@@ -369,3 +371,116 @@ def test_registry_dispatches_and_rejects_unknown(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(load_real("mnist", tmp_path, "train", max_samples=5)) == 5
+
+
+def test_unknown_kind_names_every_known_kind():
+    with pytest.raises(KeyError) as err:
+        load_real("imagenet", "/nowhere", "train")
+    message = str(err.value)
+    # The message itself, not KeyError's quoted repr of it.
+    assert message.startswith("Unknown real dataset kind 'imagenet'")
+    for kind in ("mnist", "fashion-mnist", "cifar10", "stl10", "cub", "imagefolder", "esc50"):
+        assert kind in message
+    assert CHECKABLE_KINDS == ("cub", "imagefolder", "esc50")
+    with pytest.raises(ValueError, match="check-folder knows cub, imagefolder, esc50; got 'mnist'"):
+        check_real_folder("mnist", "/nowhere")
+
+
+# ---------------------------------------------------------------- check-folder: the loaders' parsers, every problem
+
+def _messages(report: dict) -> str:
+    return " | ".join(f"{p['severity']}: {p['path']}: {p['message']}" for p in report["problems"])
+
+
+@pytest.mark.parametrize("kind, make", [
+    ("cub", lambda root: fx.make_cub(root)),
+    ("imagefolder", lambda root: fx.make_image_folder(root, {"cat": 3, "dog": 2})),
+    ("esc50", lambda root: fx.make_esc50(root, ESC_CLIPS)),
+])
+def test_check_folder_passes_a_good_folder(tmp_path, kind, make):
+    make(tmp_path)
+    report = check_real_folder(kind, tmp_path, decode=True)
+    assert report["ok"] and report["errors"] == report["warnings"] == 0, _messages(report)
+    expected = {"cub": {"images": 7, "classes": 3}, "imagefolder": {"images": 5, "classes": 2},
+                "esc50": {"clips": 6, "classes": 3}}[kind]
+    assert report["checked"] == expected
+
+
+def test_cub_check_lists_what_the_loader_refuses_first(tmp_path):
+    truth = fx.make_cub(tmp_path)
+    cub = truth["root"]
+    split = cub / "train_test_split.txt"
+    split.write_text(split.read_text().replace("2 0", "2 7"))
+    boxes = cub / "bounding_boxes.txt"
+    boxes.write_text(boxes.read_text() + "99 1 1 1 1\n")
+    (cub / "classes.txt").write_text((cub / "classes.txt").read_text() + "9 009.Gap\n")
+    report = check_real_folder("cub", tmp_path)
+    messages = _messages(report)
+    assert report["errors"] == 3 and report["warnings"] == 0, messages
+    for needle in ("train_test_split.txt: line 2: cannot parse '2 7'", "is_training_image must be 0 or 1",
+                   "bounding_boxes.txt: image id 99 is not listed in images.txt", "class ids must run 1..4 without gaps"):
+        assert needle in messages, needle
+    # The same parser stops the loader at the first of them, in the order check-folder lists them.
+    first = report["problems"][0]
+    with pytest.raises(DatasetFormatError) as err:
+        load_cub(tmp_path, "train", image_size=16)
+    assert str(err.value) == f"{first['path']}: {first['message']}"
+
+
+def test_cub_check_reports_every_bad_line_and_missing_file(tmp_path):
+    truth = fx.make_cub(tmp_path)
+    cub = truth["root"]
+    (cub / "image_class_labels.txt").write_text("1 1\n2 x\n2 1\n3\n4 7\n5 1\n6 1\n7 1\nx 1\n")
+    (cub / "bounding_boxes.txt").unlink()
+    (cub / "images" / truth["paths"][6]).unlink()
+    messages = _messages(check_real_folder("cub", tmp_path))
+    for needle in ("line 2: cannot parse '2 x'", "line 3: id 2 is listed twice", "line 4: expected 2 fields",
+                   "image 4 has class 7, not in classes.txt", "'x' is not an integer id",
+                   "image 3 of images.txt has no line in image_class_labels.txt",
+                   "bounding_boxes.txt: missing (image id, x, y, width, height)",
+                   f"{truth['paths'][6]}: listed in images.txt (image 6) but missing"):
+        assert needle in messages, (needle, messages)
+    assert "image 2 of images.txt has no line" not in messages  # its bad line is reported once, as such
+
+
+def test_cub_loader_refuses_a_path_outside_images_in_another_split(tmp_path):
+    truth = fx.make_cub(tmp_path)
+    test_id = next(i + 1 for i, t in enumerate(truth["train"]) if not t)
+    images = truth["root"] / "images.txt"
+    images.write_text(images.read_text().replace(f"{test_id} {truth['paths'][test_id]}", f"{test_id} ../../outside.jpg"))
+    with pytest.raises(DatasetFormatError, match=rf"images.txt: image {test_id}: '\.\./\.\./outside\.jpg' is not a path inside"):
+        load_cub(tmp_path, "train", image_size=16)
+
+
+def test_image_folder_check_counts_split_folders_and_warns_of_empty_classes(tmp_path):
+    fx.make_image_folder(tmp_path / "train", {"ant": 2, "bee": 1})
+    fx.make_image_folder(tmp_path / "test", {"bee": 1}, seed=1)
+    (tmp_path / "test" / "cow").mkdir()
+    (tmp_path / "test" / "bee" / "broken.png").write_bytes(b"not a png")
+    report = check_real_folder("imagefolder", tmp_path)
+    assert report["checked"] == {"images": 5, "classes": 3}
+    assert (report["errors"], report["warnings"]) == (1, 1), _messages(report)
+    assert "broken.png" in report["problems"][0]["path"] or "broken.png" in report["problems"][1]["path"]
+    assert "class folder holds no image files" in _messages(report)
+
+
+def test_esc50_check_lists_what_the_loader_refuses_first(tmp_path):
+    fx.make_esc50(tmp_path, ESC_CLIPS)
+    csv_path = tmp_path / "meta" / "esc50.csv"
+    lines = csv_path.read_text().splitlines()
+    lines.append(lines[1])  # listed twice: a warning, read once
+    lines.append("x.wav,9,3,wind,False,1,A")
+    lines.append("y.wav,1,0,cat,False,1,A")
+    lines.append("z.wav,1")
+    csv_path.write_text("\n".join(lines) + "\n")
+    report = check_real_folder("esc50", tmp_path)
+    messages = _messages(report)
+    assert (report["errors"], report["warnings"]) == (4, 1), messages
+    for needle in ("line 9, fold: id 9 is outside 1-5", "line 10: target 0 is named both 'dog' and 'cat'",
+                   "y.wav: listed in meta/esc50.csv (line 10) but missing", "line 11: missing fields",
+                   "is listed twice"):
+        assert needle in messages, (needle, messages)
+    first = next(p for p in report["problems"] if p["severity"] == "error")
+    with pytest.raises(DatasetFormatError) as err:
+        load_esc50(tmp_path)
+    assert str(err.value) == f"{first['path']}: {first['message']}"

@@ -32,7 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from interp_core.methods.base import Explainer, ExplainerOutput, Explanation, UnsupportedModelError, register_explainer
+from interp_core.methods.base import Explainer, ExplainerOutput, Explanation, register_explainer
 from interp_core.models.bcos import BcosNetwork, explanation_mode
 from interp_core.store.card import ModelCard
 
@@ -104,11 +104,10 @@ class BcosExplainer(Explainer):
     inherent = True
     panels = ("rgba", "signed")
     summary = "B-cos contribution map x·W(x) (Eq. 15) and coloured weight map W(x)"
+    model_type = BcosNetwork
 
     def __init__(self, model: nn.Module, card: ModelCard, *, smooth: int = 15, alpha_percentile: float = 99.5):
         super().__init__(model, card)
-        if not isinstance(model, BcosNetwork):
-            raise UnsupportedModelError(f"The 'bcos' explainer needs a B-cos network, got {type(model).__name__}.")
         self.smooth = smooth
         self.alpha_percentile = alpha_percentile
 

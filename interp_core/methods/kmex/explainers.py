@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from interp_core.methods.base import Explainer, ExplainerOutput, UnsupportedModelError, register_explainer
+from interp_core.methods.base import Explainer, ExplainerOutput, register_explainer
 from interp_core.methods.kmex.model import KMExModel
 from interp_core.store.card import ModelCard
 
@@ -32,18 +32,14 @@ class KMExEncoderExplainer(Explainer):
     modalities = ("image",)
     panels = ("heatmap", "segments")
     variant = "b4"
+    kinds = ("kmex",)
+    model_type = KMExModel
 
     def __init__(self, model: nn.Module, card: ModelCard, scope: str = "all"):
         super().__init__(model, card)
-        if not isinstance(model, KMExModel):
-            raise UnsupportedModelError(f"KMEx explainers need a fitted KMEx model, got {type(model).__name__}.")
         if scope not in ("all", "target"):
             raise ValueError(f"scope must be 'all' or 'target', got {scope!r}.")
         self.scope = scope
-
-    @classmethod
-    def accepts(cls, card: ModelCard) -> bool:
-        return card.kind == "kmex"
 
     @torch.no_grad()
     def compute(self, inputs: torch.Tensor, target: torch.Tensor, details: bool) -> ExplainerOutput:

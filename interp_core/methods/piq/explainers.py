@@ -12,11 +12,9 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn as nn
 
-from interp_core.methods.base import Explainer, ExplainerOutput, Explanation, UnsupportedModelError, register_explainer
+from interp_core.methods.base import Explainer, ExplainerOutput, Explanation, register_explainer
 from interp_core.methods.piq.model import PIQModel
-from interp_core.store.card import ModelCard
 
 
 @register_explainer("piq")
@@ -34,15 +32,8 @@ class PIQExplainer(Explainer):
     modalities = ("image", "audio")
     panels = ("mask",)
     summary = "PIQ: class-specific quantised interpretation mask"
-
-    def __init__(self, model: nn.Module, card: ModelCard):
-        super().__init__(model, card)
-        if not isinstance(model, PIQModel):
-            raise UnsupportedModelError(f"The PIQ explainer needs a PIQ model (classifier + interpreter), got {type(model).__name__}.")
-
-    @classmethod
-    def accepts(cls, card: ModelCard) -> bool:
-        return card.kind == "piq"
+    kinds = ("piq",)
+    model_type = PIQModel
 
     def compute(self, inputs: torch.Tensor, target: torch.Tensor, details: bool) -> ExplainerOutput:
         result = self.model.interpret(inputs, target)

@@ -19,12 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-from interp_core.methods.base import Explainer, ExplainerOutput, UnsupportedModelError, register_explainer
+from interp_core.methods.base import Explainer, ExplainerOutput, register_explainer
 from interp_core.methods.qsenn.model import QSENNModel
-from interp_core.store.card import ModelCard
 
 KINDS = ("qsenn", "qsenn-dense")
 
@@ -43,15 +41,8 @@ class QSENNExplainer(Explainer):
     modalities = ("image", "audio")
     panels = ("heatmap", "signed")
     summary = "Q-SENN: each feature's activation x weight, and the class's weighted feature maps over the input"
-
-    def __init__(self, model: nn.Module, card: ModelCard):
-        super().__init__(model, card)
-        if not isinstance(model, QSENNModel):
-            raise UnsupportedModelError(f"The qsenn method explains Q-SENN family models, got {type(model).__name__}.")
-
-    @classmethod
-    def accepts(cls, card: ModelCard) -> bool:
-        return card.kind in KINDS
+    kinds = KINDS
+    model_type = QSENNModel
 
     @torch.no_grad()
     def compute(self, inputs: torch.Tensor, target: torch.Tensor, details: bool) -> ExplainerOutput:
