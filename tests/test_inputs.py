@@ -12,11 +12,13 @@ import torch
 from PIL import Image, ImageFile
 from scipy.signal import fftconvolve
 
-from interp_core import inputs
+from interp_core import guards, inputs
+from interp_core.data.sounds import spectrogram
 from interp_core.inputs import (
     MAX_IMAGE_PIXELS,
     MAX_UPLOAD_BYTES,
     InputError,
+    input_from_upload,
     load_audio,
     load_image,
     prepare_audio,
@@ -213,7 +215,7 @@ def test_header_sizes_match_pillow_for_every_format():
              ("WEBP", {"lossless": True}), ("WEBP", {"quality": 80}), ("WEBP", {"exif": b"Exif\x00\x00"})]
     for fmt, options in cases:
         data = encode(image, fmt, **options)
-        assert inputs._header_size(data, fmt) == (53, 37), (fmt, options)
+        assert guards.header_size(data, fmt) == (53, 37), (fmt, options)
 
 
 # --------------------------------------------------------------------------------------------
@@ -515,6 +517,68 @@ def test_module_leaves_pillow_globals_alone():
     load_image(encode(Image.fromarray(random_rgb(8, 8)), "PNG"))
     assert (Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES) == before
     assert inputs.MAX_IMAGE_PIXELS == MAX_IMAGE_PIXELS
+
+
+def test_a_lowered_limit_takes_effect_where_the_guards_read_it(monkeypatch):
+    png = encode(Image.fromarray(random_rgb(20, 30)), "PNG")
+    monkeypatch.setattr(guards.limits, "MAX_UPLOAD_BYTES", len(png) - 1)
+    with pytest.raises(InputError, match="uploads are limited to"):
+        load_image(png, "a.png")
+    monkeypatch.setattr(guards.limits, "MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES)
+    monkeypatch.setattr(guards.limits, "MAX_IMAGE_PIXELS", 500)
+    with pytest.raises(InputError, match=r"30×20 pixels \(0\.001 megapixels\); the limit is 0\.0005 megapixels"):
+        load_image(png, "a.png")
+    with pytest.raises(guards.GuardError, match="30×20 pixels"):
+        guards.decode_image_bytes(png, "a.png")
+
+
+# --------------------------------------------------------------------------------------------
+# input_from_upload
+
+
+def test_input_from_upload_gives_the_image_as_the_model_sees_it():
+    pixels = np.zeros((30, 40, 4), dtype=np.uint8)
+    pixels[..., 0], pixels[:, :20, 3], pixels[:, 20:, 3] = 255, 255, 0  # left half red, right half transparent
+    data = encode(Image.fromarray(pixels, "RGBA"), "PNG")
+    upload = input_from_upload("image", data, "logo.png", (3, 24, 24), None)
+    expected = prepare_image(load_image(data, "logo.png"), (3, 24, 24))
+    torch.testing.assert_close(upload.x, expected)
+    assert upload.display.shape == (24, 24, 3) and upload.display.dtype == np.uint8
+    assert upload.display[12, 2].tolist() == [255, 0, 0] and upload.display[12, -2].tolist() == [255, 255, 255]
+    assert upload.source == "upload logo.png" and upload.waveform is None
+    assert upload.label is None and upload.mask is None  # an upload has no ground truth
+    assert upload.notes == ["Transparent areas were filled with white."]
+
+
+def test_input_from_upload_gives_the_sound_as_the_model_hears_it():
+    data = wav_bytes(tone(1000, 8000, 0.5), 8000)
+    upload = input_from_upload("audio", data, "beep.wav", (1, 257, 182), 16000)
+    assert upload.waveform.shape == (32000,) and upload.waveform.dtype == np.float32
+    assert abs(peak_frequency(upload.waveform, 16000) - 1000) < 5
+    torch.testing.assert_close(upload.x, spectrogram(torch.from_numpy(upload.waveform)[None])[0])
+    assert upload.x.shape == (1, 257, 182) and upload.display.shape == (257, 182, 3)
+    assert upload.notes == ["Resampled from 8000 Hz to 16000 Hz. It has no content above 4000 Hz.",
+                            "The sound is 0.50 s long; it was padded with silence to 2.00 s."]
+
+
+def test_input_from_upload_refuses_a_file_of_the_other_kind():
+    wav = wav_bytes(tone(440, 16000, 0.2), 16000)
+    png = encode(Image.fromarray(random_rgb(8, 8)), "PNG")
+    with pytest.raises(InputError, match=r"“a\.wav” is a sound \(WAV\), not an image\. Upload a PNG, JPEG, WebP"):
+        input_from_upload("image", wav, "a.wav", (3, 64, 64), None)
+    with pytest.raises(InputError, match=r"“b\.png” is an image \(PNG\), not a sound\. Upload a WAV, FLAC or OGG"):
+        input_from_upload("audio", png, "b.png", (1, 257, 182), 16000)
+    with pytest.raises(ValueError, match="kind must be 'image' or 'audio'"):
+        input_from_upload("video", png, "b.png", (3, 64, 64), None)
+
+
+def test_input_from_upload_shortens_the_name_in_its_source_and_messages():
+    name = "x" * 200 + ".png"
+    upload = input_from_upload("image", encode(Image.fromarray(random_rgb(8, 8)), "PNG"), name, (3, 8, 8), None)
+    assert len(upload.source) == len("upload ") + 60 and "…" in upload.source
+    with pytest.raises(InputError) as refused:
+        input_from_upload("image", b"", name, (3, 8, 8), None)
+    assert str(refused.value).startswith("“" + upload.source.removeprefix("upload ") + "” is empty")
 
 
 def test_corrupted_uploads_raise_only_input_errors():

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from interp_core.progress import format_duration
+
 #: Sides the input is scaled down to (its longer side), tried in order while a pass takes at most
 #: CHEAP_PASS_SECONDS (B-cos layers are slow on a CPU: the refusal should still come within seconds).
 MEASURED_SIDES = (32, 64, 128)
@@ -85,19 +87,11 @@ def estimate_cpu_seconds(name: str) -> dict[str, Any]:
             "measured_shape": (channels, *shape), "threads": torch.get_num_threads()}
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} minutes"
-    if seconds < 3 * 86400:
-        return f"{seconds / 3600:.0f} hours"
-    return f"{seconds / 86400:.0f} days"
-
-
 def cpu_refusal(name: str) -> str:
     """The message ``train`` refuses a GPU-sized recipe with on a machine without CUDA."""
     est = estimate_cpu_seconds(name)
-    return (f"{name} is sized for a GPU: on this CPU ({est['threads']} threads) its training alone would take about "
-            f"{_duration(est['seconds'])} ({est['passes']:g} passes over {est['samples']} training samples at "
-            f"{est['per_sample_seconds']:.2f} s per sample forward and backward, measured now at "
+    return (f"{name} is sized for a GPU: on this CPU ({est['threads']} threads) its training alone would take "
+            f"{format_duration(est['seconds'], about=True)} ({est['passes']:g} passes over {est['samples']} training "
+            f"samples at {est['per_sample_seconds']:.2f} s per sample forward and backward, measured now at "
             f"{'x'.join(map(str, est['measured_shape']))}). Run it where CUDA is available: "
             f"python -m interp_core train {name} (or --nproc N for N GPUs).")

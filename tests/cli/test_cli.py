@@ -65,3 +65,23 @@ def test_eval_names_every_model_it_read_and_warns_of_a_stale_one(monkeypatch, ca
     assert set(status) == {"kmex-digits", "cnn-digits"}
     assert status["cnn-digits"] == "stale" and status["kmex-digits"] == real("kmex-digits") == "current"
     assert "warning:" in out.err and "cnn-digits (stale)" in out.err and "kmex-digits" not in out.err.split("warning:")[1]
+
+
+@pytest.mark.parametrize("launcher", [[], ["--nproc", "2"]], ids=["one-process", "torchrun"])
+def test_train_prints_the_library_refusal_before_dispatching(monkeypatch, capsys, launcher):
+    """Whatever ``training_refusal`` says is the one error line, before the one-process or the torchrun path starts."""
+    from interp_core.cli.main import main
+    from interp_core.store import models, trainable
+    from interp_core.store.recipes import get_recipe
+    from interp_core.training import distributed
+
+    def started(*args, **kwargs):
+        raise AssertionError("training started despite the refusal")
+
+    get_recipe("cnn-digits")  # the recipe providers register their own refusals first
+    monkeypatch.setitem(trainable.REFUSALS, "cnn-digits", lambda device: "cnn-digits may not train here.")
+    monkeypatch.setattr(models, "train_recipe", started)
+    monkeypatch.setattr(distributed, "launch", started)
+    assert main(["train", "cnn-digits", "--quiet", *launcher]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == "error: cnn-digits may not train here.\n"

@@ -124,6 +124,14 @@ def test_import_registers_a_loadable_model_with_its_card(import_result, imported
     assert (checkpoint_status(NAME), code_status(NAME)) == ("cache", "imported")
 
 
+@pytest.mark.parametrize("launcher", [[], ["--nproc", "2"]], ids=["one-process", "torchrun"])
+def test_train_refuses_an_imported_model_on_every_path(import_result, capsys, launcher):
+    rc, out, err = _run(capsys, "train", NAME, "--quiet", *launcher)
+    assert rc == 2 and out == ""
+    assert err == (f"error: {NAME!r} is an imported model; its weights are not trained here "
+                   "(import-model --replace brings in new ones).\n")
+
+
 def test_compare_maps_through_the_cli(import_result, imported, capsys, tmp_path):
     rc, out, err = _run(capsys, "compare", "--model", NAME, "--methods", "gradient,gradcam,integrated_gradients",
                         "--out", str(tmp_path), "--json")

@@ -7,7 +7,7 @@ import pytest
 from tests.hardening import corpus
 from tests.hardening.worker import loaded, refused
 
-INPUT_ERROR = "interp_core.inputs.InputError"
+INPUT_ERROR = "interp_core.inputs.upload_checks.InputError"
 
 
 def _file(tmp_path, name: str, data: bytes):
