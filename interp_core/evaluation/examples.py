@@ -2,12 +2,11 @@
 dashboard's input widget hands it over."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 
 from interp_core.evaluation.models import loaded as ready
+from interp_core.inputs import InputSample
 from interp_core.store.recipes import get_recipe
 
 
@@ -41,26 +40,11 @@ def first_correct_index(name: str, split, look: int = 64) -> int:
     return 0
 
 
-@dataclass
-class GallerySample:
-    """A test sample as the dashboard's input widget hands it to a view: ``x`` the model input (``(C, H, W)``
-    or ``(1, F, T)``), ``display`` its RGB uint8 picture (the image, or the spectrogram), ``source``
-    (``"DATASET test #i"``), its ``label``, ground-truth ``mask`` and, for sounds, ``waveform``."""
-
-    x: torch.Tensor
-    display: np.ndarray
-    source: str
-    label: int | None = None
-    mask: np.ndarray | None = None
-    waveform: np.ndarray | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-def gallery_sample(split, index: int, dataset: str) -> GallerySample:
+def gallery_sample(split, index: int, dataset: str) -> InputSample:
     """Test sample ``index`` of ``split`` (the loaded test split of ``dataset``) for the input widget."""
     from interp_core.data.preview import sample_image
 
     masks = split.extras.get("masks")
     waveform = split.data[index] if split.info.kind == "audio" else None
-    return GallerySample(split.inputs([index])[0], sample_image(split, index, with_mask=False), f"{dataset} test #{index}",
+    return InputSample(split.inputs([index])[0], sample_image(split, index, with_mask=False), f"{dataset} test #{index}",
                          int(split.labels[index]), masks[index] if masks is not None else None, waveform)

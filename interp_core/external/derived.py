@@ -33,6 +33,8 @@ from typing import Any
 
 from interp_core import guards
 from interp_core.external.imported import imported_dir, is_imported
+from interp_core.io import write_json_atomic
+from interp_core.registry import Registry
 from interp_core.store.recipes import RECIPES, Recipe, get_recipe, register_recipe
 
 log = logging.getLogger("interp_core.external")
@@ -67,7 +69,7 @@ def read_derived(imported: str) -> list[dict[str, Any]]:
 
 
 def _write_derived(imported: str, entries: list[dict[str, Any]]) -> Path:
-    return guards.write_json_atomic(derived_path(imported), {"format": FORMAT, "imported": imported, "recipes": entries})
+    return write_json_atomic(derived_path(imported), {"format": FORMAT, "imported": imported, "recipes": entries})
 
 
 def _like(template_value: Any, value: Any) -> Any:
@@ -87,13 +89,13 @@ def _rebuild(template: Recipe, values: dict[str, Any]) -> Recipe:
     return dataclasses.replace(template, **{k: _like(getattr(template, k), v) for k, v in values.items() if k in known})
 
 
-#: Derived recipe name -> where it came from (filled when it is registered).
-_ORIGINS: dict[str, dict[str, Any]] = {}
+#: Derived recipe name -> where it came from (filled when it is registered, with the recipe).
+ORIGINS: Registry[dict[str, Any]] = Registry("derived recipe", ("interp_core.external.derived",))
 
 
 def derived_from(name: str) -> dict[str, Any] | None:
     """``{"imported", "template", "starts_from"}`` of derived recipe ``name`` (None if it is not one)."""
-    return _ORIGINS.get(name)
+    return ORIGINS.get(name) if name in ORIGINS else None
 
 
 def _references(recipe: Recipe) -> dict[str, Any]:
@@ -112,8 +114,8 @@ def _references(recipe: Recipe) -> dict[str, Any]:
 
 def _register(entry_imported: str, template_name: str, recipe: Recipe) -> Recipe:
     register_recipe(recipe)
-    _ORIGINS[recipe.name] = {"imported": entry_imported, "template": template_name,
-                             "starts_from": _references(recipe)}
+    ORIGINS.register(recipe.name, {"imported": entry_imported, "template": template_name,
+                                   "starts_from": _references(recipe)})
     return recipe
 
 
@@ -227,7 +229,7 @@ def derive(imported: str, families: list[str], overrides: dict[str, dict[str, An
         except DeriveError as err:
             skipped[family] = str(err)
             continue
-        previous = {r.name: (RECIPES.get(r.name), _ORIGINS[r.name]) if r.name in RECIPES else None for _, r in chain}
+        previous = {r.name: (RECIPES.get(r.name), ORIGINS.get(r.name)) if r.name in RECIPES else None for _, r in chain}
         for template_name, recipe in chain:
             _register(imported, template_name, recipe)
         try:
@@ -236,10 +238,10 @@ def derive(imported: str, families: list[str], overrides: dict[str, dict[str, An
         except (ValueError, TypeError, AttributeError, RuntimeError) as err:
             for name, old in previous.items():  # leave what was registered before this call
                 RECIPES.unregister(name)
-                _ORIGINS.pop(name, None)
+                ORIGINS.unregister(name)
                 if old is not None:
                     register_recipe(old[0])
-                    _ORIGINS[name] = old[1]
+                    ORIGINS.register(name, old[1])
             template = chain[-1][0]
             skipped[family] = (f"the {family} recipe {template!r} does not fit {imported!r} ({base.arch} on {base.dataset}): {err} "
                                f"(--set {family}.FIELD=VALUE changes a field of the derived recipes)")

@@ -5,7 +5,7 @@ small batch on this machine's CPU at a reduced input size (32, 64 or 128 px on t
 whose pass stays cheap), divides the floating-point operations of that pass (counted by torch's
 ``FlopCounterMode`` on the meta device) by its time to get the rate this CPU reaches on this model, and
 divides the operations of a pass at the recipe's input size by that rate; times the training samples
-and the passes the recipe makes over them (:data:`interp_core.external.recipes.GPU_RECIPES`).
+and the passes the recipe makes over them (:data:`interp_core.external.sizing.GPU_RECIPES`).
 An estimate of the training alone: evaluation, feature extraction and data loading come on top.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ def estimate_cpu_seconds(name: str) -> dict[str, Any]:
     """``{"seconds", "per_sample_seconds", "samples", "passes", "measured_shape", "threads"}`` for the
     GPU-sized recipe ``name`` trained on this CPU."""
     import interp_core.external.architectures  # noqa: F401  (the torchvision builders)
-    from interp_core.external.recipes import GPU_RECIPES
+    from interp_core.external.sizing import GPU_RECIPES
     from interp_core.models import build_model
     from interp_core.store.recipes import get_recipe
 

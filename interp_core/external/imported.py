@@ -19,6 +19,7 @@ from typing import Any
 
 from interp_core import guards
 from interp_core.external.datasets import is_real_name, register_real_dataset
+from interp_core.io import write_json_atomic
 from interp_core.methods.standard.recipes import ClassifierRecipe
 from interp_core.paths import cache_subdir, with_ext
 from interp_core.store.catalog import checkpoint_stems
@@ -67,7 +68,7 @@ def recipe_from_dict(payload: dict[str, Any]) -> ImportedRecipe:
 
 def write_spec(recipe: ImportedRecipe, card: dict[str, Any], source: dict[str, Any]) -> Path:
     """Write ``<cache>/imported/<name>.json`` atomically: the recipe, its card and where the weights came from."""
-    return guards.write_json_atomic(spec_path(recipe.name), {"format": 1, "recipe": recipe.to_dict(), "card": card, "source": source})
+    return write_json_atomic(spec_path(recipe.name), {"format": 1, "recipe": recipe.to_dict(), "card": card, "source": source})
 
 
 def read_spec(name: str) -> dict[str, Any] | None:

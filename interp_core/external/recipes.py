@@ -24,11 +24,11 @@ schedule, and nothing is downloaded, so there are no ImageNet weights to start f
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 from interp_core.external import TORCHVISION_ARCHITECTURES
 from interp_core.external.datasets import register_real_dataset
+from interp_core.external.sizing import GPU_RECIPES, GpuSizing
 from interp_core.methods.piq.recipes import PIQRecipe
 from interp_core.methods.qsenn.recipes import DenseFDLRecipe, SparseLayerRecipe
 from interp_core.methods.standard.recipes import ClassifierRecipe
@@ -40,21 +40,6 @@ ARCHITECTURE_MODULES.update({name: "interp_core.external.architectures" for name
 CUB = "cub@448:CUB_200_2011"
 ESC50 = "esc50:ESC-50-master"
 
-
-@dataclass(frozen=True)
-class GpuSizing:
-    """What a GPU-sized recipe costs, for the CPU estimate: ``train_samples`` of the published training
-    split, the model's ``input_shape`` and ``num_classes``, and ``passes``: forward+backward passes over
-    the training split the whole recipe makes (epochs, plus fine-tuning and feature extraction)."""
-
-    train_samples: int
-    input_shape: tuple[int, ...]
-    num_classes: int
-    passes: float
-
-
-#: Recipe name -> its sizing; ``train`` refuses these on CPU.
-GPU_RECIPES: dict[str, GpuSizing] = {}
 
 _CUB_SIZING = dict(train_samples=5994, input_shape=(3, 448, 448), num_classes=200)
 _ESC50_SIZING = dict(train_samples=1200, input_shape=(1, 257, 455), num_classes=50)
@@ -71,7 +56,7 @@ def refuse_without_cuda(name: str, device) -> str | None:
 
 def _register(recipe: Recipe, sizing: dict, passes: float) -> None:
     register_recipe(recipe)
-    GPU_RECIPES[recipe.name] = GpuSizing(**sizing, passes=float(passes))
+    GPU_RECIPES.register(recipe.name, GpuSizing(**sizing, passes=float(passes)))
     register_refusal(recipe.name, partial(refuse_without_cuda, recipe.name))
 
 

@@ -77,7 +77,6 @@ from interp_core.guards.sounds import (
     wav_declared_frames,
 )
 # Kept under its old name here for the callers that write JSON beside what they read with the guards.
-from interp_core.io import write_json_atomic
 
 __all__ = [
     "DATASET_IMAGE_FORMATS", "MAX_ARRAY_FILE_BYTES", "MAX_AUDIO_CHANNELS", "MAX_AUDIO_SECONDS",
@@ -89,5 +88,5 @@ __all__ = [
     "markdown_escape", "open_image_bytes", "open_regular", "open_sound", "over_limit", "parse_id",
     "pixel_refusal", "read_frames", "read_json", "read_limited", "read_text", "regular_file", "resample",
     "sha256_file", "shorten", "size_refusal", "sniff_format", "wav_data_chunk", "wav_declared_frames",
-    "walk_files", "write_json_atomic",
+    "walk_files",
 ]

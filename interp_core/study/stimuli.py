@@ -55,21 +55,12 @@ def wav_bytes(waveform: np.ndarray, sample_rate: int) -> bytes:
 
 def _input_tensor(spec, shape: tuple[int, ...], sample_rate: int | None):
     """``(x, waveform or None, true class name or None)`` of one input spec."""
-    import torch
-
     from interp_core import inputs
     from interp_core.data import dataset_info, load_split
 
     if spec.is_upload:
-        kind = inputs.upload_kind(spec.data, spec.filename)
-        if kind == "image":
-            return inputs.prepare_image(inputs.load_image(spec.data, spec.filename), shape), None, None
-        from interp_core.data.sounds import spectrogram
-
-        wave, notes = inputs.load_audio(spec.data, spec.filename, target_sr=sample_rate or 16000)
-        wave = inputs.prepare_audio(wave, sample_rate=sample_rate or 16000, notes=notes)
-        x = spectrogram(torch.from_numpy(np.asarray(wave, dtype=np.float32))[None])[0]
-        return x, np.asarray(wave, dtype=np.float32), None
+        sample = inputs.input_from_upload(inputs.upload_kind(spec.data, spec.filename), spec.data, spec.filename, shape, sample_rate)
+        return sample.x, None if sample.waveform is None else np.asarray(sample.waveform, dtype=np.float32), None
     info = dataset_info(spec.dataset)
     if tuple(info.input_shape) != tuple(shape):
         raise DesignError(f"Inputs of {spec.dataset} have shape {tuple(info.input_shape)}, but the chosen models take {tuple(shape)}.")

@@ -86,7 +86,7 @@ def derived(tmp_path_factory):
     finally:
         for name in set(RECIPES.names()) - before:
             RECIPES.unregister(name)
-            derived_module._ORIGINS.pop(name, None)
+            derived_module.ORIGINS.unregister(name)
         DATASETS.unregister(dataset)
         if old_home is None:
             os.environ.pop("INTERP_CORE_HOME", None)

@@ -11,8 +11,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from interp_core.methods.kmex.kmeans import classwise_kmeans
-from interp_core.methods.kmex.prototypes import NotFittedError
+from interp_core.methods.kmex.prototypes import ClasswisePrototypes, NotFittedError
 
 
 def variant_name(start_block: int, n_blocks: int) -> str:
@@ -63,7 +62,7 @@ def pixel_rows(features: torch.Tensor) -> torch.Tensor:
     return features.flatten(2).transpose(1, 2)
 
 
-class EncoderKMEx:
+class EncoderKMEx(ClasswisePrototypes):
     """Per-class k-means on the pixel rows of the composite feature map (Sec. 3.3, Eqs. 9-10).
 
     ``features(block_outputs)`` builds the composite map of blocks ``start_block .. B`` (Eqs. 7-8);
@@ -77,14 +76,9 @@ class EncoderKMEx:
     """
 
     def __init__(self, start_block: int = 4, prototypes_per_class: int = 5, *, block_scale: str = "dim", n_init: int = 3, max_iter: int = 300, tol: float = 1e-4, seed: int = 0, backend: str = "auto"):
+        super().__init__(prototypes_per_class, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed, backend=backend)
         self.start_block = start_block
         self.block_scale = block_scale
-        self.prototypes_per_class = prototypes_per_class
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.seed = seed
-        self.backend = backend
 
     def features(self, outputs: Sequence[torch.Tensor]) -> torch.Tensor:
         """This variant's composite features ``(N, D, H', W')`` from all block outputs (Eqs. 7-8)."""
@@ -94,13 +88,7 @@ class EncoderKMEx:
         """``rows`` ``(n, D)``: locations of composite features; ``y`` ``(n,)``: their image's true class."""
         rows = torch.as_tensor(rows).float()
         y = torch.as_tensor(y, device=rows.device).long()
-        n_classes = int(y.max()) + 1 if n_classes is None else n_classes
-        self.prototypes_, self.prototype_classes_, self.cluster_sizes_, self.inertia_ = classwise_kmeans(
-            rows, y, n_classes, self.prototypes_per_class, backend=self.backend, n_init=self.n_init,
-            max_iter=self.max_iter, tol=self.tol, seed=self.seed,
-        )
-        self.n_classes_ = n_classes
-        return self
+        return self._fit_rows(rows, y, n_classes)
 
     @classmethod
     def from_prototypes(cls, start_block: int, prototypes: torch.Tensor, n_classes: int, block_scale: str = "dim") -> "EncoderKMEx":

@@ -1,7 +1,7 @@
 """UMAP of embeddings and prototypes (the paper's Fig. 2), cached so a repeated view is instant.
 
-umap-learn is imported lazily (about 17 s on first import). Results are cached on disk under
-``cache_subdir("umap")`` and in memory: :func:`umap_2d` by the exact points and parameters,
+umap-learn is imported lazily (about 17 s on first import). Results are cached in memory and on disk
+under ``cache_subdir("umap")`` through the one result cache's array files (:mod:`interp_core.store.results`): :func:`umap_2d` by the exact points and parameters,
 :func:`kmex_projection` by the fitted model's content (backbone weights and prototypes), the dataset,
 classes and parameters, so a cache hit needs no forward pass and retrained weights never reuse an old
 projection. The default projection of each shipped model ships too, as a file of the same cache under
@@ -10,8 +10,6 @@ projection. The default projection of each shipped model ships too, as a file of
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,6 +20,7 @@ import torch
 from interp_core.methods.kmex.model import KMExModel, weights_fingerprint
 from interp_core.methods.kmex.prototypes import embed_split
 from interp_core.paths import ASSETS_DIR, cache_subdir
+from interp_core.store.results import read_arrays, write_arrays
 
 SHIPPED_PROJECTIONS = ASSETS_DIR / "projections"
 
@@ -49,39 +48,21 @@ class Projection:
         return self.points[keep], self.labels[keep]
 
 
-def _read(path) -> dict[str, np.ndarray] | None:
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            return {name: stored[name] for name in stored.files}
-    except (OSError, ValueError):
-        return None
-
-
-def _write(path, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` to ``path`` (.npz) atomically; a read-only or full folder only costs a refit later."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except OSError:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _cached(key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Arrays stored under ``key`` in memory, else in the user cache, else shipped, else computed (and cached)."""
+    """Arrays stored under ``key`` in memory, else in the result cache, else shipped, else computed (and
+    cached; a read-only or full cache folder only costs a refit later)."""
     if key in _MEMORY:
         return _MEMORY[key]
     path = cache_subdir("umap") / f"{key}.npz"
     for candidate in (path, SHIPPED_PROJECTIONS / f"{key}.npz"):
-        if candidate.exists() and (arrays := _read(candidate)) is not None:
+        if (arrays := read_arrays(candidate)) is not None:
             _MEMORY[key] = arrays
             return arrays
-    path.unlink(missing_ok=True)
     arrays = compute()
-    _write(path, arrays)
+    try:
+        write_arrays(path, **arrays)
+    except OSError:
+        pass
     _MEMORY[key] = arrays
     return arrays
 
@@ -219,5 +200,5 @@ def ship_default_projection(model: KMExModel) -> Path:
     key = _projection_key(model, model.dataset, classes, params)
     projection = kmex_projection(model, classes)
     path = SHIPPED_PROJECTIONS / f"{key}.npz"
-    _write(path, {"classes": projection.classes, "points": projection.points, "labels": projection.labels, "kinds": projection.kinds})
+    write_arrays(path, classes=projection.classes, points=projection.points, labels=projection.labels, kinds=projection.kinds)
     return path

@@ -62,7 +62,40 @@ class ClassifierSEM:
         return self.similarity(h).mean(1) + self.bias_  # Paper Eq. 5: (1/R) sum_r h_r . c_j
 
 
-class KMEx:
+
+
+class ClasswisePrototypes:
+    """The estimators' shared part (scikit-learn shape): hyper-parameters stored by ``__init__``, k-means
+    prototypes per class fitted by :meth:`_fit_rows`, :meth:`get_params` read from the signature."""
+
+    def __init__(self, prototypes_per_class: int = 5, *, n_init: int = 10, max_iter: int = 300, tol: float = 1e-4, seed: int = 0,
+                 backend: str = "auto"):
+        self.prototypes_per_class = prototypes_per_class
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.seed = seed
+        self.backend = backend
+
+    def get_params(self) -> dict:
+        """The hyper-parameters, by the names ``__init__`` takes."""
+        import inspect
+
+        return {name: getattr(self, name) for name in inspect.signature(type(self).__init__).parameters if name != "self"}
+
+    def _fit_rows(self, rows: torch.Tensor, y: torch.Tensor, n_classes: int | None):
+        """k-means within each class of ``rows`` ``(n, D)`` with labels ``y`` ``(n,)`` (Paper Eq. 5); sets
+        ``prototypes_``, ``prototype_classes_``, ``cluster_sizes_``, ``inertia_``, ``n_classes_``."""
+        n_classes = int(y.max()) + 1 if n_classes is None else n_classes
+        self.prototypes_, self.prototype_classes_, self.cluster_sizes_, self.inertia_ = classwise_kmeans(
+            rows, y, n_classes, self.prototypes_per_class, backend=self.backend, n_init=self.n_init,
+            max_iter=self.max_iter, tol=self.tol, seed=self.seed,
+        )
+        self.n_classes_ = n_classes
+        return self
+
+
+class KMEx(ClasswisePrototypes):
     """KMEx (Sec. 3.2): per-class k-means prototypes on the pooled embedding, nearest-prototype classifier.
 
     ``fit(z, y)`` runs k-means with ``prototypes_per_class`` centroids on the embeddings of each class,
@@ -75,27 +108,13 @@ class KMEx:
     ``inertia_``, ``n_classes_``.
     """
 
-    def __init__(self, prototypes_per_class: int = 5, *, n_init: int = 10, max_iter: int = 300, tol: float = 1e-4, seed: int = 0, backend: str = "auto"):
-        self.prototypes_per_class = prototypes_per_class
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.seed = seed
-        self.backend = backend
-
     def fit(self, z: torch.Tensor, y: torch.Tensor, n_classes: int | None = None) -> "KMEx":
         """``z`` ``(N, D)`` embeddings of the (non-augmented) training set, ``y`` ``(N,)`` true labels."""
         z = _as_tensor(z, dtype=torch.float32)
         y = _as_tensor(y, device=z.device, dtype=torch.long)
         if z.ndim != 2:
             raise ValueError(f"KMEx.fit expects embeddings of shape (N, D), got {tuple(z.shape)}.")
-        n_classes = int(y.max()) + 1 if n_classes is None else n_classes
-        self.prototypes_, self.prototype_classes_, self.cluster_sizes_, self.inertia_ = classwise_kmeans(
-            z, y, n_classes, self.prototypes_per_class, backend=self.backend, n_init=self.n_init,
-            max_iter=self.max_iter, tol=self.tol, seed=self.seed,
-        )
-        self.n_classes_ = n_classes
-        return self
+        return self._fit_rows(z, y, n_classes)
 
     @classmethod
     def from_prototypes(cls, prototypes: torch.Tensor, prototype_classes: torch.Tensor, n_classes: int | None = None) -> "KMEx":
