@@ -7,8 +7,10 @@ from app.models import cached_model, cached_split
 from app.shell import guarded, show_error
 from app.url import UrlState
 
-#: What the uploader offers per kind of dataset (a client that skips this filter is answered by the library).
-UPLOAD_TYPES = {"image": ["png", "jpg", "jpeg", "webp", "bmp", "gif"], "audio": ["wav", "flac", "ogg"]}
+#: What the uploader's file dialog offers per kind of dataset. The MIME wildcard turns off Streamlit's own
+#: server-side extension check, which raises before the page runs (a traceback page for a client that skips
+#: the dialog's filter); the library checks every file instead and says what was expected.
+UPLOAD_TYPES = {"image": ["image/*", "png", "jpg", "jpeg", "webp", "bmp", "gif"], "audio": ["audio/*", "wav", "flac", "ogg"]}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -41,17 +43,12 @@ def _gallery(dataset: str, key: str, model: str | None, url: UrlState | None, pa
 
 
 def _upload(kind: str, info, key: str):
-    """The uploaded file as a model input, or None (with the reason shown): a file of the wrong kind that
-    passes a client's own filter, or that Streamlit's type check refuses, gets the library's message."""
+    """The uploaded file as a model input, or None (with the reason shown): a file of the other kind, whatever
+    its name, gets the library's message."""
     from interp_core.guards import markdown_escape
     from interp_core.inputs import InputError, input_from_upload
 
-    label = "an image" if kind == "image" else "a sound"
-    try:
-        upload = st.file_uploader(f"Upload {label}", type=UPLOAD_TYPES[kind], key=f"{key}-upload")
-    except Exception as err:  # Streamlit refuses a file outside ``type`` by raising: say so in our words
-        show_error(f"This view takes {label} ({', '.join(UPLOAD_TYPES[kind])}); the file sent was refused: {err}")
-        return None
+    upload = st.file_uploader(f"Upload {'an image' if kind == 'image' else 'a sound'}", type=UPLOAD_TYPES[kind], key=f"{key}-upload")
     if upload is None:
         st.info("Choose a file to explain it.")
         return None

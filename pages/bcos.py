@@ -21,7 +21,7 @@ from interp_core.methods.bcos import figures, views  # noqa: E402
 def ablation_localisation_panel(recipes: list[str], report) -> None:
     """Accuracy and localisation per B (B-cos Fig. 5) as a chart and a table, computed on request. The
     pointing game's per-grid cache (keyed on each model's weights) makes a repeated run come back at once."""
-    from interp_core.evaluation.ablation import ablation_localisation
+    from interp_core.evaluation.ablation import localisation_per_setting
 
     c1, c2 = st.columns([1, 2])
     n_grids = int(c1.number_input("Grids per B (3×3)", 2, 500, 50, step=10, key="bcos-ablation-grids",
@@ -32,7 +32,8 @@ def ablation_localisation_panel(recipes: list[str], report) -> None:
                    "(about 0.1–0.3 s per grid and model on 2 CPU cores).")
         return
     bar = st.progress(0.0, text="Pointing game per B…")
-    rows = ablation_localisation(list(recipes), n_grids, progress=lambda p: bar.progress(min(1.0, p.fraction), text=p.message))
+    rows = localisation_per_setting(list(recipes), "bcos", views.b_value, n_grids,
+                                    progress=lambda p: bar.progress(min(1.0, p.fraction), text=p.message))
     bar.empty()
     st.session_state["bcos-ablation-done"] = (tuple(recipes), n_grids)
     st.plotly_chart(figures.ablation_figure(rows), key="bcos-ablation-chart")
@@ -56,7 +57,7 @@ with guarded("The B-cos view"):
     if sample is None:
         report.offer()
         st.stop()
-    x = sample.x.float().contiguous()
+    x = sample.x
     picture = image_to_uint8(x)
     top = views.top_classes(loaded, x)
     st.subheader("Top-5 classes")

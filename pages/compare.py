@@ -67,7 +67,7 @@ def explanations(dataset: str, sample, chosen: list[str], chosen_models: list[st
         else:
             url.forget("class")
         pairs = tuple((m, model) for m, model in all_pairs if m in chosen and model in chosen_models)
-        x = sample.x.float().contiguous()
+        x = sample.x
         entries = cached_compare(tuple(freeze(x)), target, pairs, pair_fingerprints(list(pairs)))
         base = np.asarray(x.detach().cpu(), dtype=np.float32).reshape(x.shape[-2], x.shape[-1]) if audio else image_to_uint8(x)
         left, right = st.columns([1, 2] if audio else [1, 3])

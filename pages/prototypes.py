@@ -74,8 +74,7 @@ st.header("Explain an input (B4 and B234)")
 with guarded("Explaining the input"):
     sample = input_picker(dataset, key=f"kmex-{dataset}", model=name, url=url)
     if sample is not None:
-        x = sample.x.float().contiguous()
-        predictions = view_result(views.loaded_predictions, name, x, spinner="Predicting…")
+        predictions = view_result(views.loaded_predictions, name, sample.x, spinner="Predicting…")
         picture, table = st.columns([1, 3])
         picture.image(sample.display, caption=sample_caption(sample, names), width=128)
         show_table(table, [{"model": p.model, "predicts": names[p.label], "evidence": p.detail} for p in predictions],
@@ -88,8 +87,8 @@ with guarded("Explaining the input"):
         url.share("class", int(target))
         from interp_core.visualize import image_to_uint8
 
-        base = image_to_uint8(x)
-        for v, view in enumerate(view_result(views.loaded_explanations, name, x, int(target), spinner="Explaining…")):
+        base = image_to_uint8(sample.x)
+        for v, view in enumerate(view_result(views.loaded_explanations, name, sample.x, int(target), spinner="Explaining…")):
             st.subheader(f"{view.title} · predicts {names[view.prediction]}")
             segments, attribution, legend = st.columns([1, 1, 2])
             show_map(segments, map_png("input", base=view.segments, width=2.4),

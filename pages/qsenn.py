@@ -92,7 +92,7 @@ st.header("Local explanation: why A and not B")
 with guarded("Explaining the input"):
     sample = input_picker(dataset, key=f"qsenn-{dataset}", model=name, url=url)
     if sample is not None:
-        x = sample.x.float().contiguous()
+        x = sample.x
         probs = view_result(views.predictions, name, x)
         ranked = [int(i) for i in probs.argsort()[::-1]]
         predicted = ranked[0]

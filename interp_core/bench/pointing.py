@@ -143,9 +143,9 @@ def run_pointing_benchmark(
         for method in methods:
             explainer = get_explainer(method, model, card)
             smooth = 1 if explainer.perturbation_based else default_smooth(pool.info.input_shape[-1])
-            evaluate_grids(explainer, pool, grids[:1], size=size, smooth=smooth)  # warm-up
+            evaluate_grids(explainer.attribute, pool, grids[:1], size=size, smooth=smooth, device=explainer.device)  # warm-up
             start = time.perf_counter()
-            scores = evaluate_grids(explainer, pool, timed, size=size, smooth=smooth)
+            scores = evaluate_grids(explainer.attribute, pool, timed, size=size, smooth=smooth, device=explainer.device)
             seconds = time.perf_counter() - start
             per_grid = seconds / max(1, len(timed))
             extrapolated = len(timed) < n_grids

@@ -34,6 +34,9 @@ class InputSample:
     waveform: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.x = self.x.float().contiguous()  # what every explainer and cache key takes
+
 
 def input_from_upload(kind: str, data: bytes, filename: str, input_shape: tuple[int, ...],
                       sample_rate: int | None) -> InputSample:

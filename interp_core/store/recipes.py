@@ -8,14 +8,13 @@ Each method family defines its recipe types and registers its recipes in its own
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
-import json
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from interp_core.families import family_modules
+from interp_core.io import stable_key
 from interp_core.registry import Registry
 
 #: Recipe providers outside the families: the papers' recipes on real data, the models you imported and
@@ -75,7 +74,7 @@ def recipe_hash(recipe: Recipe) -> str:
     """12-hex content hash of everything that changes the trained weights."""
     payload = {k: v for k, v in recipe.to_dict().items() if k not in _UNHASHED}
     payload["__type__"] = type(recipe).__name__
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return stable_key(payload)
 
 
 def register_recipe(recipe: Recipe) -> Recipe:

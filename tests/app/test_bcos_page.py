@@ -107,6 +107,7 @@ def test_neuron_explorer_keeps_its_neuron_after_gallery_to_upload():
 def test_b_ablation_localisation_per_b_matches_the_library(page):
     """Fig. 5 on the page: one row per trained B with the recorded accuracy and the pointing game computed
     now (few grids here), equal to the library's numbers."""
+    from interp_core.evaluation.ablation import localisation_per_setting
     from interp_core.methods.bcos import views
 
     trained = [e.recipe for e in views.ablation_entries()]
@@ -116,8 +117,8 @@ def test_b_ablation_localisation_per_b_matches_the_library(page):
     page.button(key="bcos-ablation-run").click().run()
     assert not page.exception, [e.value for e in page.exception]
     shown = next(d.value for d in page.dataframe if "B" in d.value.columns)
-    expected = views.ablation_localisation(trained, 2)
-    assert list(shown["B"]) == [r["b"] for r in expected] == sorted(r["b"] for r in expected)
+    expected = localisation_per_setting(trained, "bcos", views.b_value, 2)
+    assert list(shown["B"]) == [r["setting"] for r in expected] == sorted(r["setting"] for r in expected)
     assert list(shown["localisation (pointing game mean)"]) == pytest.approx([r["localisation"] for r in expected])
     assert list(shown["test accuracy (recorded at training)"]) == pytest.approx([r["accuracy"] for r in expected])
     assert all(0 <= r["localisation"] <= 1 and r["grids"] == 2 for r in expected)

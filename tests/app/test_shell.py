@@ -195,3 +195,24 @@ def test_home_filter_shows_only_untrained_models_and_is_shared_in_the_link():
     shown = at.dataframe[1].value
     assert set(shown["model"]) == set(everything.loc[everything["status"] == "missing", "model"])
     assert at.query_params["models"] in ("not trained", ["not trained"])
+
+
+@pytest.mark.parametrize("dataset,name,data,expected", [
+    ("shapes", "tone.wav", "wav", "image"),   # the uploader's type filter skipped by the client
+    ("shapes", "tone.png", "wav", "not an image"),  # the right extension on a sound
+    ("sounds", "photo.png", "png", "sound"),
+    ("sounds", "photo.wav", "png", "not a sound"),
+])
+def test_a_file_of_the_other_modality_gets_our_message_not_an_exception(dataset, name, data, expected):
+    import numpy as np
+
+    t = np.linspace(0, 1, 8000, endpoint=False)
+    payload = _wav_bytes((0.3 * np.sin(2 * np.pi * 440 * t)).astype("float32"), 8000) if data == "wav" else _png_bytes()
+    at = run_page("data")
+    if dataset != "shapes":
+        at.selectbox[0].set_value(dataset).run()
+    at = _upload(at, name, payload, "audio/wav" if data == "wav" else "image/png")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and expected in at.error[0].value.lower(), [e.value for e in at.error]
+    at.radio(key="data-try-source").set_value("Gallery").run()  # still usable afterwards
+    assert not at.exception and not at.error

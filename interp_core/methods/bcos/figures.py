@@ -8,8 +8,9 @@ LOCALISATION = "localisation (pointing game mean)"
 
 
 def ablation_table(rows: list[dict]) -> list[dict[str, Any]]:
-    """Rows of :func:`interp_core.evaluation.ablation.ablation_localisation` as the view's table."""
-    return [{"B": r["b"], ACCURACY: r["accuracy"], LOCALISATION: r["localisation"], "median": r["median"],
+    """Rows of :func:`interp_core.evaluation.ablation.localisation_per_setting` (the setting is B) as the
+    view's table."""
+    return [{"B": r["setting"], ACCURACY: r["accuracy"], LOCALISATION: r["localisation"], "median": r["median"],
              "grids": r["grids"], "model": r["recipe"]} for r in rows]
 
 
@@ -17,7 +18,7 @@ def ablation_figure(rows: list[dict]):
     """B-cos Fig. 5: accuracy and localisation against B (a plotly figure)."""
     import plotly.graph_objects as go
 
-    b = [r["b"] for r in rows]
+    b = [r["setting"] for r in rows]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=b, y=[r["accuracy"] for r in rows], mode="lines+markers", name="test accuracy"))
     fig.add_trace(go.Scatter(x=b, y=[r["localisation"] for r in rows], mode="lines+markers", name="localisation"))

@@ -207,21 +207,14 @@ class FeatureNaming:
     random: dict[str, float]
     bins: list[dict[str, Any]] = field(default_factory=list)
 
-    @property
-    def clip_label(self) -> list[str]:
-        return [self.concepts[j] for j in self.a_clip.argmax(1)]
+    def _best(self, matrix: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Per feature, the concept with the largest alignment in ``matrix`` ``(n_f, n_c)`` and that value."""
+        return [self.concepts[j] for j in matrix.argmax(1)], matrix.max(1)
 
-    @property
-    def clip_value(self) -> np.ndarray:
-        return self.a_clip.max(1)
-
-    @property
-    def attribute_label(self) -> list[str]:
-        return [self.concepts[j] for j in self.a_gt.argmax(1)]
-
-    @property
-    def attribute_value(self) -> np.ndarray:
-        return self.a_gt.max(1)
+    clip_label = property(lambda self: self._best(self.a_clip)[0], doc="Each feature's best CLIP concept.")
+    clip_value = property(lambda self: self._best(self.a_clip)[1], doc="Its A_clip value ``(n_f,)``.")
+    attribute_label = property(lambda self: self._best(self.a_gt)[0], doc="Each feature's best ground-truth attribute.")
+    attribute_value = property(lambda self: self._best(self.a_gt)[1], doc="Its A_gt value ``(n_f,)``.")
 
     def table6(self) -> list[dict[str, Any]]:
         """Table 6's rows: random, optimal static and the CLIP naming (means over features)."""

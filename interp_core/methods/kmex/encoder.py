@@ -11,7 +11,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from interp_core.methods.kmex.prototypes import ClasswisePrototypes, NotFittedError
+from interp_core.methods.kmex.prototypes import ClasswisePrototypes
 
 
 def variant_name(start_block: int, n_blocks: int) -> str:
@@ -75,6 +75,8 @@ class EncoderKMEx(ClasswisePrototypes):
     ``cluster_sizes_`` ``(K,)``, ``inertia_``, ``n_classes_``.
     """
 
+    fit_call = "fit(rows, labels)"
+
     def __init__(self, start_block: int = 4, prototypes_per_class: int = 5, *, block_scale: str = "dim", n_init: int = 3, max_iter: int = 300, tol: float = 1e-4, seed: int = 0, backend: str = "auto"):
         super().__init__(prototypes_per_class, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed, backend=backend)
         self.start_block = start_block
@@ -105,10 +107,6 @@ class EncoderKMEx(ClasswisePrototypes):
     @property
     def n_prototypes(self) -> int:
         return int(self.prototypes_.shape[0])
-
-    def _check(self) -> None:
-        if not hasattr(self, "prototypes_"):
-            raise NotFittedError("EncoderKMEx is not fitted; call fit(rows, labels) first.")
 
     def segment(self, features: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
         """Explanation map ``(N, H', W')`` of prototype indices for composite features ``(N, D, H', W')``.

@@ -35,22 +35,31 @@ def _as_tensor(values, device: torch.device | None = None, dtype: torch.dtype | 
     return tensor.to(device=device or tensor.device, dtype=dtype or tensor.dtype)
 
 
-class ClassifierSEM:
+
+class FittedPrototypes:
+    """What every prototype estimator shares: prototypes exist only after ``fit`` (``fit_call`` says how)."""
+
+    fit_call = "fit(...)"
+
+    def _check(self) -> None:
+        if not hasattr(self, "prototypes_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call {self.fit_call} first.")
+
+
+class ClassifierSEM(FittedPrototypes):
     """Theorem 1: a CNN is a self-explainable model whose C prototypes are the classifier columns ``c_j``.
 
     ``sim`` is the dot product and ``proj`` the average pool, so ``predict_scores`` on the unpooled
     encoder output equals the CNN's logits (Eq. 5; the bias, omitted in the paper, is added back).
     """
 
+    fit_call = "fit(model.classifier)"
+
     def fit(self, classifier: nn.Linear) -> "ClassifierSEM":
         self.prototypes_ = classifier.weight.detach().clone()  # (C, D): row j is the paper's column c_j
         self.bias_ = classifier.bias.detach().clone() if classifier.bias is not None else torch.zeros(classifier.out_features)
         self.prototype_classes_ = torch.arange(self.prototypes_.shape[0], device=self.prototypes_.device)
         return self
-
-    def _check(self) -> None:
-        if not hasattr(self, "prototypes_"):
-            raise NotFittedError("ClassifierSEM is not fitted; call fit(model.classifier) first.")
 
     def similarity(self, h: torch.Tensor) -> torch.Tensor:
         """Per-location similarity ``(N, R, C)`` of encoder rows ``h`` ``(N, R, D)`` to every ``c_j``."""
@@ -64,7 +73,7 @@ class ClassifierSEM:
 
 
 
-class ClasswisePrototypes:
+class ClasswisePrototypes(FittedPrototypes):
     """The estimators' shared part (scikit-learn shape): hyper-parameters stored by ``__init__``, k-means
     prototypes per class fitted by :meth:`_fit_rows`, :meth:`get_params` read from the signature."""
 
@@ -108,6 +117,8 @@ class KMEx(ClasswisePrototypes):
     ``inertia_``, ``n_classes_``.
     """
 
+    fit_call = "fit(embeddings, labels)"
+
     def fit(self, z: torch.Tensor, y: torch.Tensor, n_classes: int | None = None) -> "KMEx":
         """``z`` ``(N, D)`` embeddings of the (non-augmented) training set, ``y`` ``(N,)`` true labels."""
         z = _as_tensor(z, dtype=torch.float32)
@@ -131,10 +142,6 @@ class KMEx(ClasswisePrototypes):
         est.prototype_classes_ = prototype_classes.long()
         est.n_classes_ = n_classes or len(counts)
         return est
-
-    def _check(self) -> None:
-        if not hasattr(self, "prototypes_"):
-            raise NotFittedError("KMEx is not fitted; call fit(embeddings, labels) first.")
 
     def distances(self, z: torch.Tensor) -> torch.Tensor:
         """Squared Euclidean distances ``(N, K)`` from embeddings ``z`` ``(N, D)`` to every prototype."""

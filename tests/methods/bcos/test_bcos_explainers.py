@@ -226,7 +226,7 @@ def test_top_activating_images_of_a_neuron(tiny):
 
 
 def test_explainer_rejects_non_bcos_models_and_bad_targets(tiny):
-    with pytest.raises(ValueError, match="B-cos network"):
+    with pytest.raises(ValueError, match="explains BcosNetwork models"):
         bcos_explainer(nn.Sequential(nn.Conv2d(3, 3, 1)))
     with pytest.raises(ValueError, match="target classes"):
         bcos_explainer(tiny).attribute(torch.rand(1, 3, 8, 8, dtype=torch.float64), torch.tensor([7]))
