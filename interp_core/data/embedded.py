@@ -30,3 +30,6 @@ register_dataset(DatasetEntry(
 register_dataset(DatasetEntry(
     "sounds-mix", "two-event mixtures with both labels, per-source time-frequency masks and measured SNR",
     "interp_core.data.sound_mixtures", "load_sounds_mix", "sounds_mix_info", resizable=True))
+register_dataset(DatasetEntry(
+    "creatures", "part-based creatures (2D FunnyBirds): 48 classes of 5 part variants, part maps, distractors, interventions",
+    "interp_core.data.creatures", "load_creatures", "creatures_info", resizable=True))
