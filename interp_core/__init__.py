@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place it is written: pyproject.toml reads it for the wheel
 
 _SUBMODULES = {"data", "models", "methods", "metrics", "store", "training", "cli", "device", "inputs", "paths"}
 

@@ -1,11 +1,29 @@
-"""Where interp_core keeps caches (datasets, trained models) and where shipped assets live."""
+"""Where interp_core keeps caches (datasets, trained models) and where shipped assets live.
+
+The shipped checkpoints and projections have one copy in the tree, the checkout's top-level ``assets/``.
+A wheel carries that folder inside the package as ``interp_core/_assets`` (``setup.py``), so an installed
+package finds them with no checkout; a checkout, or an editable install of one, has no ``_assets``.
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-ASSETS_DIR = REPO_ROOT / "assets"
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The checkout when running from one; the environment's site-packages in an installed package.
+REPO_ROOT = PACKAGE_DIR.parent
+#: The folder name of ``assets/`` inside an installed package (``setup.py`` writes it there).
+INSTALLED_ASSETS = "_assets"
+
+
+def shipped_assets_dir(package_dir: Path = PACKAGE_DIR) -> Path:
+    """The shipped assets of the package at ``package_dir``: the copy an installed wheel carries, else the
+    top-level ``assets/`` of the checkout that holds the package."""
+    installed = package_dir / INSTALLED_ASSETS
+    return installed if installed.is_dir() else package_dir.parent / "assets"
+
+
+ASSETS_DIR = shipped_assets_dir()
 SHIPPED_CHECKPOINTS = ASSETS_DIR / "checkpoints"
 
 
