@@ -15,6 +15,7 @@ st.caption("Q-SENN explains every class by about five features with one shared w
            "Eqs. 11-13) and by the dataset's attribute annotations (Eq. 9); Table 6 checks one against the other.")
 
 from interp_core.methods.qsenn import views  # noqa: E402
+from interp_core.methods.qsenn.references import nonzero_per_class  # noqa: E402
 
 
 @st.cache_data(show_spinner="Computing Tables 1/4 (every model of the family on train and test; minutes the first time)…")
@@ -29,9 +30,12 @@ name, loaded = model_picker(views.qsenn_recipes(), "qsenn-model",
                             url=url)
 model, info = loaded.model, loaded.info
 dataset, fp, names = loaded.recipe.dataset, loaded.card.fingerprint, loaded.info.class_names
+per_class = nonzero_per_class(model.decision_weight)
+low, high = per_class["nonzero_per_class_range"]
 st.caption(f"`{name}`: {model.n_features} features, {int((model.decision_weight != 0).sum())} non-zero weights "
            f"for {model.num_classes} classes" + (f", all ±α with α = {model.alpha:.3f}" if model.alpha else " (real-valued)")
-           + f" ({loaded.source} checkpoint).")
+           + f" ({loaded.source} checkpoint). Per class: {low} to {high} non-zero weights ({per_class['classes_below_5_nonzero']} "
+           "classes below 5): \"5 per class\" is 5·C in the whole layer (Eq. 3), not 5 in every row.")
 
 clip = clip_picker("qsenn-clip")
 naming = None

@@ -6,7 +6,8 @@ call for every method: ``attribute(inputs (N, C, H, W), target (N,)) -> (N, H, W
 input resolution (time-frequency maps ``(N, F, T)`` for audio models). ``explain(x, targets)`` packages
 maps for one input and several target classes as :class:`Explanation` objects with typed optional
 fields, so the pointing game, the side-by-side comparison and the rating study take any method without
-special cases.
+special cases. Inputs and targets may come on any device (or as arrays and lists): the contract moves
+them to the model's device before a method sees them (:meth:`Explainer.on_device`).
 
 A method implements one hook, :meth:`Explainer.compute`, which returns the maps and each row's extras
 together (no method keeps a memo of its last call). What a method is, is declared on the class:
@@ -133,19 +134,26 @@ class Explainer:
         param = next(self.model.parameters(), None)
         return param.device if param is not None else torch.device("cpu")
 
-    def attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Attribution maps ``(N, H, W)`` (detached, on the model's device)."""
-        return self.compute(inputs, target, details=False).maps.detach()
+    def on_device(self, inputs: torch.Tensor, target: torch.Tensor | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``inputs`` and ``target`` (a tensor, array or list of class indices, ``(N,)`` int64) on the model's
+        device: every call of the contract goes through here, so no method has to move its inputs itself."""
+        device = self.device
+        return torch.as_tensor(inputs).to(device), torch.as_tensor(target, device=device, dtype=torch.long).view(-1)
+
+    def attribute(self, inputs: torch.Tensor, target: torch.Tensor | Sequence[int]) -> torch.Tensor:
+        """Attribution maps ``(N, H, W)`` (detached, on the model's device) for ``inputs`` ``(N, C, H, W)`` on
+        any device and ``target`` ``(N,)``."""
+        return self.compute(*self.on_device(inputs, target), details=False).maps.detach()
 
     @torch.no_grad()
-    def scores(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def scores(self, inputs: torch.Tensor, target: torch.Tensor | Sequence[int]) -> torch.Tensor:
         """The model's output ``(N,)`` for each row's target (what :attr:`Explanation.score` holds)."""
+        inputs, target = self.on_device(inputs, target)
         return self.model(inputs).gather(1, target.view(-1, 1)).squeeze(1)
 
     def explain(self, x: torch.Tensor, targets: Sequence[int]) -> list[Explanation]:
         """Explain one input ``x`` ``(C, H, W)`` for each class in ``targets`` (batched in one call)."""
-        inputs = x.unsqueeze(0).expand(len(targets), *x.shape).to(self.device)
-        target = torch.as_tensor(list(targets), device=self.device, dtype=torch.long)
+        inputs, target = self.on_device(x.unsqueeze(0).expand(len(targets), *x.shape), list(targets))
         out = self.compute(inputs, target, details=True)
         with torch.no_grad():
             logits = self.model(inputs[:1])[0]

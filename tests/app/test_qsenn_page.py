@@ -163,3 +163,13 @@ def test_tables_1_and_4_hold_the_eval_metrics():
         assert frame.loc[row, "accuracy"] == pytest.approx(metrics[prefix + "accuracy"])
         assert frame.loc[row, "dependence"] == pytest.approx(metrics[prefix + "dependence"])
     assert frame.loc["Q-SENN", "nonzero_per_class"] == pytest.approx(5.0)
+
+
+def test_the_caption_gives_the_per_class_range_of_non_zero_weights(qsenn_page, library):
+    from interp_core.methods.qsenn.references import nonzero_per_class
+
+    loaded, _, _ = library
+    low, high = nonzero_per_class(loaded.model.decision_weight)["nonzero_per_class_range"]
+    counts = (loaded.model.decision_weight.detach() != 0).sum(1)
+    assert (low, high) == (int(counts.min()), int(counts.max()))
+    assert any(f"Per class: {low} to {high} non-zero weights" in c.value for c in qsenn_page.caption)
