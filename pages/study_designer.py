@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app.shell import guarded
-from app.study_widgets import lead_signed_in, study_store
+from app.study_widgets import lead_signed_in, quality_form, recruitment_panel, study_store
 
 st.title("Study designer")
 st.caption("Rating studies as in the PIQ paper (Secs. 3.3-3.5): inputs first, then the interpretations of several methods "
@@ -15,6 +15,7 @@ st.caption("Rating studies as in the PIQ paper (Secs. 3.3-3.5): inputs first, th
 if not lead_signed_in():
     st.stop()
 
+from interp_core.study.assignment import ASSIGNMENTS  # noqa: E402
 from interp_core.study.design import DEFAULT_CONSENT, DEFAULT_INSTRUCTIONS, QUESTIONS  # noqa: E402
 from interp_core.study.errors import StudyError  # noqa: E402
 
@@ -56,6 +57,11 @@ with new_tab, guarded("Designing the study"):
     seed = c4.number_input("Seed", 0, 2**31 - 1, 0, key="design-seed")
     if "simulation" in questions:
         st.caption(f"Chance level of model simulation: 1/{choices} = {1 / choices:.1%}.")
+    assignment = st.radio("Assigning items", ASSIGNMENTS, horizontal=True, key="design-assignment",
+                          help="balanced: blocks of items handed out in turn, so every (input, method) pair gets the same number "
+                               "of ratings; latin-square: every input once per participant, under one method, rotated; "
+                               "random: a seeded random sample per participant.")
+    quality = quality_form(chosen, kind == "audio")
 
     if st.button("Render stimuli and create the study", type="primary", key="design-create"):
         from interp_core.study.design import Condition, InputSpec, StudyDesign
@@ -69,7 +75,7 @@ with new_tab, guarded("Designing the study"):
         inputs = [InputSpec(input_dataset, n) for n in numbers] + [InputSpec(filename=f.name, data=f.getvalue()) for f in uploads or []]
         conditions = [Condition(*pairs[labels.index(label)]) for label in chosen]
         design = StudyDesign(name, tuple(conditions), tuple(inputs), tuple(questions), instructions, consent, int(attention),
-                             int(per_participant), int(choices), int(seed))
+                             int(per_participant), int(choices), int(seed), assignment, quality)
         bar = st.progress(0.0, text="Rendering stimuli…")
         try:
             content = render_study(design, progress=lambda f, message: bar.progress(min(1.0, f), text=message))
@@ -106,6 +112,7 @@ with studies_tab, guarded("Listing studies"):
         if c2.button("Reopen study" if status == "closed" else "Close study to new answers", key="studies-status"):
             store.set_status(study_id, "open" if status == "closed" else "closed")
             st.rerun()
+        recruitment_panel(store, study_id, store.study(study_id)["recruitment"])
 
 with import_tab, guarded("Importing"):
     upload = st.file_uploader("Study file (exported from this tool)", type=["json"], key="import-file")

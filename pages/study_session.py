@@ -1,43 +1,34 @@
-"""Study session: what a participant sees, opened by their link (``?study=ID&token=TOKEN``).
+"""Study session: what a participant sees, opened by their personal link (``?study=ID&token=TOKEN``) or by
+the study's platform link (``?study=ID&entry=TAG`` plus Prolific's or MTurk's ids).
 
-Consent first; then one screen per item in the participant's own order, methods under neutral letters;
-every answer is saved the moment it is chosen and cannot be changed; a reload or another browser
-continues at the first unanswered item. Sounds must be played (to their end) before answering.
+Consent first; then the screening (qualification questions, headphone check) when the study has one;
+then one screen per item in the participant's own order, methods under neutral letters; every answer is
+saved the moment it is chosen and cannot be changed; a reload or another browser (or the same platform
+id) continues where the participant left. Sounds must be played (to their end) before answering. The
+last page shows the completion code (or the screened-out code) and sends the participant on to the
+platform. Columns stack on a phone-sized screen.
 """
 from datetime import datetime, timezone
 
 import streamlit as st
 
-from app.study_widgets import stimulus_bytes, study_store
+from app.study_widgets import completion_page, open_participant, sound_player, stimulus_bytes
 from interp_core.study.errors import DuplicateAnswerError, StudyError
-from interp_core.study.runner import ParticipantSession
 
 # Participants need no menu of the researcher's views.
-st.html("<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display: none}</style>")
+st.html("<style>[data-testid='stSidebar'], [data-testid='stExpandSidebarButton'] {display: none}</style>")
 
-study_id, token = st.query_params.get("study", ""), st.query_params.get("token", "")
-if not study_id or not token:
-    st.title("Study session")
-    st.info("This page is opened through the participant link you received (it carries the study and your personal token).")
-    st.stop()
-
-state_key = f"study-session:{study_id}:{token}"
-session: ParticipantSession | None = st.session_state.get(state_key)
+study_id = st.query_params.get("study", "")
+session = open_participant(study_id, dict(st.query_params))
 if session is None:
-    try:
-        session = ParticipantSession.open(study_store(), study_id, token, client=st.context.headers.get("User-Agent", "") or "dashboard")
-    except StudyError as err:
-        st.title("Study session")
-        st.error(str(err))
-        st.stop()
-    st.session_state[state_key] = session
+    st.stop()
 
 st.title(session.study["name"])
 message = st.session_state.pop("study-message", None)
 if message:
     st.warning(message)
 
-if not session.consented:
+if session.stage == "consent":
     st.markdown(session.study["instructions"])
     st.subheader("Consent")
     st.markdown(session.study["consent"])
@@ -51,24 +42,35 @@ if not session.consented:
     st.caption("If you do not agree, simply close this page: nothing about you has been stored.")
     st.stop()
 
-screen = session.screen()
-if screen is None:
-    st.success("Thank you! You have answered every item; your answers are saved. You can close this page.")
+if session.stage == "screening":
+    position, step = session.screening_screen()
+    st.progress(position / len(session.steps), text=f"Before the study: question {position + 1} of {len(session.steps)}")
+    st.markdown(f"**{step.prompt}**")
+    waiting = bool(step.sound) and not session.has_played(step.sound)
+    if step.sound:
+        sound_player(session, study_id, step.sound, "the tones", f"play:{step.key}")
+    widget = f"study-screening:{step.key}"
+
+    def commit_screening() -> None:
+        try:
+            session.answer_screening(step.key, int(st.session_state[widget]))
+        except StudyError as err:
+            st.session_state["study-message"] = str(err)
+            st.session_state[widget] = None
+
+    labels = dict(step.options)
+    st.radio("Your answer", [v for v, _ in step.options], index=None, key=widget, format_func=labels.get, disabled=waiting,
+             on_change=commit_screening)
     st.stop()
 
+if session.stage in ("done", "screened_out"):
+    completion_page(session.completion())
+    st.stop()
+
+screen = session.screen()
 done, total = session.progress
 st.progress(done / total, text=f"Item {screen.position + 1} of {total}")
-shown_key = f"study-shown:{screen.item_id}"
-shown_at = st.session_state.setdefault(shown_key, datetime.now(timezone.utc))
-
-
-def sound_player(key: str, label: str) -> None:
-    """A play button: once pressed, the player appears and the listening time starts."""
-    if session.has_played(key):
-        st.audio(stimulus_bytes(study_id, key), format="audio/wav", autoplay=True)
-    elif st.button(f"▶ Play {label}", key=f"play:{screen.item_id}:{key}"):
-        session.played(key)
-        st.rerun()
+shown_at = st.session_state.setdefault(f"study-shown:{screen.item_id}", datetime.now(timezone.utc))
 
 
 def commit(part: int, widget: str) -> None:
@@ -91,7 +93,7 @@ if screen.input_picture or screen.input_sound:
         if screen.input_picture:
             st.image(stimulus_bytes(study_id, screen.input_picture), caption="Input", width=240)
         if screen.input_sound:
-            sound_player(screen.input_sound, "the input")
+            sound_player(session, study_id, screen.input_sound, "the input", f"play:{screen.item_id}:{screen.input_sound}")
 
 labels = dict(screen.options)
 waiting = bool(session.unplayed(screen))
@@ -103,7 +105,7 @@ for display, slot in enumerate(screen.slots):
         st.markdown(f"**{slot.letter}**" if len(screen.slots) > 1 else "**Interpretation**")
         st.image(stimulus_bytes(study_id, slot.picture), width=240)
         if slot.sound:
-            sound_player(slot.sound, f"{slot.letter}")
+            sound_player(session, study_id, slot.sound, slot.letter, f"play:{screen.item_id}:{slot.sound}")
         if screen.question == "rating":
             values = [v for v, _ in screen.options]
             widget = f"study-answer:{screen.item_id}:{slot.slot}"

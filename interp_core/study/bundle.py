@@ -39,7 +39,7 @@ def export_study(store: StudyStore, study_id: str) -> dict[str, Any]:
         "study": {k: study[k] for k in ("id", "name", "instructions", "consent", "design", "seed")},
         "stimuli": [{"key": s["key"], "media_type": s["media_type"], "sha256": s["sha256"], "meta": s["meta"],
                      "data": base64.b64encode(bytes(s["data"])).decode()} for s in store.stimuli(study_id)],
-        "items": [{k: i[k] for k in (*_ITEM_FIELDS, "expected")} for i in store.items(study_id)],
+        "items": [{k: i[k] for k in (*_ITEM_FIELDS, "expected", "kind", "tolerance")} for i in store.items(study_id)],
     }
 
 
@@ -114,8 +114,14 @@ def parse_bundle(data: bytes | str | dict[str, Any]) -> StudyContent:
         expected = i.get("expected")
         if i["attention"]:
             _need(expected in values, f"item {name!r}: the attention check's expected answer is not one of its options")
+        kind = i.get("kind") or ("attention" if i["attention"] else "main")  # files of older versions name no kind
+        tolerance = i.get("tolerance")
+        _need(kind in (("attention", "gold", "trap") if i["attention"] else ("main",)),
+              f"item {name!r}: kind {kind!r} does not fit its attention flag")
+        _need(tolerance is None or (isinstance(tolerance, int) and not isinstance(tolerance, bool) and 0 <= tolerance <= 4),
+              f"item {name!r}: the tolerance is a whole number 0-4")
         items.append(ItemSpec(name, i["question"], i["prompt"], i["input"], i["slots"], i["options"], i["class_name"],
-                              i["attention"], expected))
+                              i["attention"], expected, kind, tolerance))
     item_keys = [i.key for i in items]
     _need(len(set(item_keys)) == len(item_keys), "two items share a key")
     return StudyContent(study["design"], stimuli, items, study["name"], study["instructions"], study["consent"], study["seed"])

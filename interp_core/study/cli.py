@@ -1,4 +1,5 @@
-"""``python -m interp_core study create|links|export|import|results|close|hash-password|loadtest`` (torch-free at import)."""
+"""``python -m interp_core study create|links|recruit|export|import|results|close|hash-password|loadtest``
+(torch-free at import)."""
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,35 @@ def cmd_create(args: argparse.Namespace) -> int:
     study_id = store.create_study(content)
     links = [participant_link(study_id, make_token(study_id)) for _ in range(args.links)]
     payload = {"study": study_id, "items": len(content.items), "stimuli": len(content.stimuli), "links": links}
-    _print(payload, args.json, f"Created study {study_id}: {len(content.items)} items, {len(content.stimuli)} stimuli.\n" + "\n".join(links))
+    if content.recruitment:
+        from interp_core.study.recruitment import platform_link
+
+        payload["platform_link"] = platform_link(study_id, content.recruitment["platform"])
+        links = [*links, f"{content.recruitment['platform']} link: {payload['platform_link']}"]
+    _print(payload, args.json,
+           f"Created study {study_id}: {len(content.items)} items, {len(content.stimuli)} stimuli.\n" + "\n".join(links))
+    return 0
+
+
+def cmd_recruit(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from interp_core.study.recruitment import Recruitment, platform_link
+
+    store = _store(args)
+    current = Recruitment.from_dict(store.study(args.study)["recruitment"])
+    if args.close:
+        if current is None:
+            raise ValueError(f"Study {args.study} has no platform link.")
+        recruitment = replace(current, open=False)
+    else:
+        recruitment = Recruitment(args.platform, args.completion_code, args.screened_out_code or "", args.cap,
+                                  args.completion_url or "", args.screened_out_url or "")
+        recruitment.validate()
+    store.set_recruitment(args.study, recruitment.to_dict())
+    link = platform_link(args.study, recruitment.platform)
+    _print({"study": args.study, **recruitment.to_dict(), "link": link}, args.json,
+           f"{recruitment.platform} link {'closed to newcomers' if args.close else 'open'}: {link}")
     return 0
 
 
@@ -65,23 +94,25 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from interp_core.study.stats import study_results
+    from interp_core.study.results import raw_answers, study_report
 
     store = _store(args)
-    store.study(args.study)
-    rows = store.responses(args.study)
+    result = study_report(store, args.study, apply_exclusions=not args.all, ci=args.ci)
     if args.csv:
         import pandas as pd
 
-        pd.DataFrame(rows).to_csv(args.csv, index=False)
-    result = study_results(rows, exclude_flagged=args.exclude_flagged)
+        pd.DataFrame(raw_answers(store, args.study, args.with_platform_ids)).to_csv(args.csv, index=False)
     if args.json:
         _print(result, True, "")
         return 0
-    print(f"{result['participants']} participants, {result['answers']} answers; flagged by attention checks: "
-          f"{', '.join(result['flagged_participants']) or 'none'}")
+    print(f"{result['participants']} participants, {result['answers']} answers; screened out: {len(result['screened_out'])}; "
+          f"excluded: {len(result['exclusions'])}" + ("" if result["rules"]["applied"] else " (rules not applied)"))
+    for row in result["exclusions"]:
+        print(f"  excluded {row['participant']}: {'; '.join(row['reasons'])}")
+    print(f"MOS with 95% CI: {result['ci_method']}")
     for row in result["mos"]:
-        print(f"  {row['condition']:<36} MOS {row['mos']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}] n={row['n']}")
+        print(f"  {row['condition']:<36} MOS {row['mos']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}] n={row['n']} "
+              f"({row['participants']} participants)")
     for row in result["wilcoxon"]:
         print(f"  {row['a']} vs {row['b']}: p={row['p']:.4g}, Holm p={row['p_holm']:.4g}")
     for row in result["simulation"]:
@@ -109,11 +140,17 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
 
 
 def cmd_loadtest(args: argparse.Namespace) -> int:
-    from interp_core.study.loadtest import run_loadtest
+    from interp_core.study.loadtest import run_dashboard_loadtest, run_loadtest
 
-    result = run_loadtest(args.participants, args.answers, url=args.url)
+    if args.browsers:
+        result = run_dashboard_loadtest(args.browsers, args.answers, url=args.url, servers=args.servers, think_ms=args.think_ms,
+                                        post_script_gc=args.post_script_gc)
+        where = f"{result['servers']} dashboard server(s), {result['backend']}"
+    else:
+        result = run_loadtest(args.participants, args.answers, url=args.url)
+        where = result["backend"]
     _print(result, args.json, f"{result['written']} written, {result['lost']} lost, {result['errors']} errors, "
-                              f"p95 {result['p95_ms']} ms ({result['backend']})")
+                              f"p95 {result['p95_ms']} ms ({where})")
     return 0 if result["lost"] == 0 and result["errors"] == 0 else 1
 
 
@@ -135,20 +172,38 @@ def register(subparsers) -> None:
     q = command("links", cmd_links, "make participant links (signed tokens)")
     q.add_argument("study")
     q.add_argument("--count", type=int, default=1)
+    q = command("recruit", cmd_recruit, "open a study's link for Prolific or MTurk (or --close it to newcomers)")
+    q.add_argument("study")
+    q.add_argument("--platform", choices=["prolific", "mturk"], default="prolific")
+    q.add_argument("--completion-code", default="", help="the code finished participants hand to the platform")
+    q.add_argument("--screened-out-code", default="", help="a different code for participants screened out")
+    q.add_argument("--cap", type=int, default=0, help="most participants (screened-out ones do not count; 0: no cap)")
+    q.add_argument("--completion-url", default="", help="send finished participants here ({code} is filled in)")
+    q.add_argument("--screened-out-url", default="", help="send screened-out participants here")
+    q.add_argument("--close", action="store_true", help="take no newcomers; those who started still finish")
     q = command("export", cmd_export, "write a study (texts, design, stimuli, items) to one file")
     q.add_argument("study")
     q.add_argument("--out", required=True)
     q = command("import", cmd_import, "validate a study file and store it as a new study")
     q.add_argument("file")
-    q = command("results", cmd_results, "MOS, tests, simulation accuracy, alpha, attention flags")
+    q = command("results", cmd_results, "after the design's exclusion rules: MOS, tests, simulation accuracy, agreement")
     q.add_argument("study")
-    q.add_argument("--exclude-flagged", action="store_true", help="leave out participants who failed an attention check")
-    q.add_argument("--csv", default=None, help="also write the raw answers (long format) to this CSV file")
+    q.add_argument("--all", action="store_true", help="apply no exclusion rule (everybody's answers)")
+    q.add_argument("--ci", choices=["participant", "mixed", "rating"], default="participant",
+                   help="confidence interval of the MOS: participant-level (default), mixed model, or every rating independent")
+    q.add_argument("--csv", default=None, help="also write the raw answers (long format, every participant) to this CSV file")
+    q.add_argument("--with-platform-ids", action="store_true", help="put the platform's raw participant ids into the CSV")
     q = command("close", cmd_close, "close a study to new answers (--reopen to open it again)")
     q.add_argument("study")
     q.add_argument("--reopen", action="store_true")
     q = command("hash-password", cmd_hash_password, "salted scrypt hash of the study lead's password", url=False)
     q.add_argument("--stdin", action="store_true", help="read the password from standard input")
-    q = command("loadtest", cmd_loadtest, "participants answering at once through the page's storage layer")
-    q.add_argument("--participants", type=int, default=50)
+    q = command("loadtest", cmd_loadtest, "participants answering at once: through the storage layer, or (--browsers) "
+                                          "as websocket clients of dashboards this command starts on 127.0.0.1")
+    q.add_argument("--participants", type=int, default=50, help="storage-layer participants (threads)")
     q.add_argument("--answers", type=int, default=20)
+    q.add_argument("--browsers", type=int, default=0, help="participants as websocket clients of real dashboard servers")
+    q.add_argument("--servers", type=int, default=1, help="dashboard processes (more than one: behind a local haproxy)")
+    q.add_argument("--think-ms", type=float, default=0.0, help="mean pause before each answer (0: answer at once)")
+    q.add_argument("--post-script-gc", action="store_true",
+                   help="keep Streamlit's garbage collection after every page run (its default; the study servers switch it off)")

@@ -16,7 +16,10 @@ Question types (PIQ paper, Secs. 3.3-3.5):
 * ``preference``: one screen per input and pair of conditions: which of the two explains it better.
 
 Attention checks are instructed-response items ("choose 2 for this picture"): their expected answer is
-stored, and a participant who misses one is flagged in the results, never silently dropped.
+stored, and a participant who misses one is flagged in the results, never silently dropped. The rest of
+quality control (qualification, headphone check, gold and trapping items, exclusion rules) is the
+design's ``quality`` (:mod:`.quality`); ``assignment`` says how items are handed out (:mod:`.assignment`);
+``recruitment`` opens a platform link at creation (:mod:`.recruitment`).
 """
 from __future__ import annotations
 
@@ -27,7 +30,10 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from interp_core.study.assignment import ASSIGNMENTS
 from interp_core.study.errors import DesignError
+from interp_core.study.quality import QualityControl
+from interp_core.study.recruitment import Recruitment
 
 QUESTIONS = ("rating", "simulation", "preference")
 #: The ACR scale of MOS studies: value and label.
@@ -89,6 +95,9 @@ class StudyDesign:
     items_per_participant: int = 0  # 0: every item
     simulation_choices: int = 4
     seed: int = 0
+    assignment: str = "balanced"
+    quality: QualityControl = field(default_factory=QualityControl)
+    recruitment: Recruitment | None = None
 
     def validate(self) -> None:
         """Raise :class:`DesignError` naming the first field that is wrong (checks that need no model)."""
@@ -117,6 +126,14 @@ class StudyDesign:
             raise DesignError("Items per participant must be 0 (all) or more.")
         if "simulation" in self.questions and self.simulation_choices < 2:
             raise DesignError("Model simulation needs at least 2 classes to choose from.")
+        if self.assignment not in ASSIGNMENTS:
+            raise DesignError(f"Assignment must be one of {', '.join(ASSIGNMENTS)}; got {self.assignment!r}.")
+        if self.assignment == "latin-square" and ("preference" in self.questions or self.items_per_participant):
+            raise DesignError("A Latin square shows every input once under one method: it takes rating and simulation "
+                              "questions, and every input (items per participant 0).")
+        self.quality.validate(len(self.inputs), len(self.conditions))
+        if self.recruitment is not None:
+            self.recruitment.validate()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; upload bytes as base64."""
@@ -124,6 +141,8 @@ class StudyDesign:
         out["conditions"] = [asdict(c) for c in self.conditions]
         out["inputs"] = [{**asdict(s), "data": base64.b64encode(s.data).decode()} for s in self.inputs]
         out["questions"] = list(self.questions)
+        out["quality"] = self.quality.to_dict()
+        out["recruitment"] = self.recruitment.to_dict() if self.recruitment else None
         return out
 
     @classmethod
@@ -140,7 +159,9 @@ class StudyDesign:
             inputs = tuple(InputSpec(str(s.get("dataset", "")), int(s.get("index", 0)), str(s.get("filename", "")),
                                      base64.b64decode(s.get("data", "") or b"", validate=True))
                            for s in data.get("inputs", []))
-            fields_ = {k: data[k] for k in known - {"conditions", "inputs"} if k in data}
+            fields_ = {k: data[k] for k in known - {"conditions", "inputs", "quality", "recruitment"} if k in data}
+            fields_["quality"] = QualityControl.from_dict(data.get("quality"))
+            fields_["recruitment"] = Recruitment.from_dict(data.get("recruitment"))
             for key in ("attention_checks", "items_per_participant", "simulation_choices", "seed"):
                 if key in fields_:
                     fields_[key] = int(fields_[key])
@@ -182,8 +203,13 @@ class ItemSpec:
     slots: list[dict[str, Any]]
     options: list[list[Any]]
     class_name: str
-    attention: bool = False
+    attention: bool = False  # a check item (attention, gold, trap): answers are checked, not analysed
     expected: int | None = None
+    kind: str = ""  # main | attention | gold | trap; "" derives it from ``attention``
+    tolerance: int | None = None  # gold items: how far an answer may be from ``expected``
+
+    def __post_init__(self) -> None:
+        self.kind = self.kind or ("attention" if self.attention else "main")
 
 
 @dataclass
@@ -195,6 +221,7 @@ class StudyContent:
     instructions: str
     consent: str
     seed: int
+    recruitment: dict[str, Any] | None = None
 
 
 @dataclass
@@ -229,7 +256,7 @@ def build_items(design: StudyDesign, rendered: list[RenderedInput]) -> list[Item
     scale = [list(v) for v in RATING_SCALE]
     items: list[ItemSpec] = []
     for r in rendered:
-        source = {"picture": r.picture, "sound": r.sound, "source": r.source}
+        source = {"picture": r.picture, "sound": r.sound, "source": r.source, "stimulus": r.key}
         if "rating" in design.questions:
             items.append(ItemSpec(f"rating-{r.key}", "rating", PROMPTS["rating"], source,
                                   [_slot(i) for i in r.interpretations], scale, r.class_name))
@@ -240,7 +267,8 @@ def build_items(design: StudyDesign, rendered: list[RenderedInput]) -> list[Item
                 others = rng.sample([x for x in classes if x != interp.explained], k - 1)
                 options = [[x, interp.class_names[x]] for x in sorted([interp.explained, *others])]
                 items.append(ItemSpec(f"simulation-{r.key}-{c}", "simulation", PROMPTS["simulation"],
-                                      {"picture": None, "sound": None, "source": r.source}, [_slot(interp)], options, r.class_name))
+                                      {"picture": None, "sound": None, "source": r.source, "stimulus": r.key}, [_slot(interp)], options,
+                                      r.class_name))
         if "preference" in design.questions:
             for a, b in itertools.combinations(range(len(r.interpretations)), 2):
                 items.append(ItemSpec(f"preference-{r.key}-{a}-{b}", "preference", PROMPTS["preference"], source,

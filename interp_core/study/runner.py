@@ -10,20 +10,32 @@ seed derived from the study seed and the participant code (reproducible), and st
 participant, so a reload or another browser continues at the first unanswered item. An answer is checked before it is written: the
 current item only, a value among the item's options, consent given, the study open, every sound of the
 screen played to its end; the database's unique key refuses a second answer to the same question.
+
+A participant arrives by a signed personal link (:meth:`ParticipantSession.open`) or by the study's
+platform link (:meth:`ParticipantSession.open_platform`, :mod:`.recruitment`): then their code is made
+from the platform's participant id, so coming back resumes the same session. Studies with screening
+(:mod:`.screening`) show the qualification questions and the headphone check right after consent; the
+items are assigned (:mod:`.assignment`) only to a participant who passed, and one who failed is
+screened out (their code: the study's screened-out code) without any rating stored.
 """
 from __future__ import annotations
 
 import hashlib
-import random
 import string
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from interp_core.study.errors import AnswerError, DuplicateAnswerError, StudyClosedError
+from interp_core.study.assignment import block_count, participant_plan
+from interp_core.study.errors import AnswerError, DuplicateAnswerError, InvalidTokenError, StudyClosedError
+from interp_core.study.quality import QualityControl
+from interp_core.study.recruitment import PlatformIdentity, Recruitment, StudyFullError, platform_code, platform_identity, verify_entry
 from interp_core.study.schema import utcnow
+from interp_core.study.screening import ScreeningStep, block_outcome, screening_outcome, screening_steps
 from interp_core.study.storage import ParticipantRecord, StudyStore
 from interp_core.study.tokens import verify_token
+
+__all__ = ["LETTERS", "Completion", "ParticipantSession", "Screen", "ScreenSlot", "participant_plan", "participant_seed", "parts_of"]
 
 LETTERS = string.ascii_uppercase
 
@@ -32,30 +44,22 @@ def participant_seed(study_seed: int, code: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{study_seed}:{code}".encode()).digest()[:8], "big") >> 1
 
 
-def participant_plan(items: list[dict[str, Any]], seed: int, items_per_participant: int = 0) -> list[dict[str, Any]]:
-    """The participant's screens: ``[{"item": id, "order": [slot, ...]}]``. Main items shuffled (a seeded
-    sample when ``items_per_participant`` is set), attention items at seeded places (never first), and
-    the slots of each item in a seeded order."""
-    rng = random.Random(seed)
-    main = [i for i in items if not i["attention"]]
-    checks = [i for i in items if i["attention"]]
-    if items_per_participant and items_per_participant < len(main):
-        main = rng.sample(main, items_per_participant)
-    rng.shuffle(main)
-    order = list(main)
-    for check in checks:
-        order.insert(rng.randint(1, len(order)) if order else 0, check)
-    plan = []
-    for item in order:
-        slots = list(range(len(item["slots"])))
-        rng.shuffle(slots)
-        plan.append({"item": item["id"], "order": slots})
-    return plan
+def parts_of(item: dict[str, Any], shown: list[int] | None = None) -> list[int]:
+    """The answers an item needs: one per shown slot for ratings (``shown``: the plan's slots, default
+    all), one for simulation and preference."""
+    if item["question"] != "rating":
+        return [0]
+    return sorted(shown) if shown is not None else list(range(len(item["slots"])))
 
 
-def parts_of(item: dict[str, Any]) -> list[int]:
-    """The answers an item needs: one per slot for ratings, one for simulation and preference."""
-    return list(range(len(item["slots"]))) if item["question"] == "rating" else [0]
+@dataclass(frozen=True)
+class Completion:
+    """The last page: finished or screened out, the code to hand to the platform, and where to go next."""
+
+    screened_out: bool
+    code: str
+    redirect: str
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,16 +94,22 @@ class ParticipantSession:
     :meth:`answer` until :attr:`done`."""
 
     def __init__(self, store: StudyStore, study: dict[str, Any], code: str, participant: ParticipantRecord | None,
-                 items: dict[int, dict[str, Any]], client: str = ""):
+                 items: dict[int, dict[str, Any]], client: str = "", platform: PlatformIdentity | None = None):
         self.store = store
         self.study = study
         self.code = code
         self.participant = participant
         self.items = items
         self.client = client
+        self.platform = platform
+        self.recruitment = Recruitment.from_dict(study.get("recruitment"))
+        screens = QualityControl.from_dict(study["design"].get("quality")).screens
+        self.steps: list[ScreeningStep] = screening_steps(study["design"], store.stimulus_meta(study["id"])) if screens else []
         self.session_id = store.open_session(participant.id, client) if participant else None
         self._answers = store.answers(participant.id) if participant else {}
+        self._screening = store.screening_answers(participant.id) if participant and self.steps else {}
         self._played: dict[str, datetime] = {}
+        self._ensure_plan()
 
     @classmethod
     def open(cls, store: StudyStore, study_id: str, token: str, client: str = "") -> "ParticipantSession":
@@ -111,6 +121,29 @@ class ParticipantSession:
         items = {i["id"]: i for i in store.items(study_id)}
         return cls(store, study, code, store.participant(study_id, code), items, client)
 
+    @classmethod
+    def open_platform(cls, store: StudyStore, study_id: str, entry: str, params: dict[str, str],
+                      client: str = "") -> "ParticipantSession":
+        """Open the study's platform link: check its entry tag and the platform's ids in ``params`` (the
+        URL parameters), and find the participant those ids belong to (the same ids resume). Refused
+        (:class:`~interp_core.study.errors.InvalidTokenError`) when the link is closed, forged or its
+        ids are malformed, and (:class:`~.recruitment.StudyFullError`) for a newcomer once the cap is reached."""
+        study = store.study(study_id)
+        recruitment = Recruitment.from_dict(study.get("recruitment"))
+        if recruitment is None:
+            raise InvalidTokenError("This study takes no participants through a platform link.")
+        verify_entry(study_id, recruitment.platform, entry)
+        identity = platform_identity(recruitment.platform, params)
+        code = platform_code(study_id, recruitment.platform, identity.participant)
+        participant = store.participant(study_id, code)
+        if participant is None:
+            if not recruitment.open or study["status"] != "open":
+                raise InvalidTokenError("This study takes no new participants. Thank you for your interest.")
+            if recruitment.cap and store.count_participants(study_id) >= recruitment.cap:
+                raise StudyFullError("This study has all the participants it needs. Thank you for your interest.")
+        items = {i["id"]: i for i in store.items(study_id)}
+        return cls(store, study, code, participant, items, client, identity)
+
     # --------------------------------------------------------------------------------------- state
 
     @property
@@ -118,15 +151,31 @@ class ParticipantSession:
         return self.participant is not None and self.participant.consented_at is not None
 
     def consent(self) -> None:
-        """Register the participant (with their order) if new, and record their consent."""
+        """Register the participant if new (a platform participant within the cap), record their consent,
+        and assign their items unless screening comes first."""
         if self.participant is None:
             seed = participant_seed(self.study["seed"], self.code)
-            plan = participant_plan(list(self.items.values()), seed, int(self.study["design"].get("items_per_participant", 0)))
-            self.participant = self.store.add_participant(self.study["id"], self.code, seed, plan)
+            platform = self.platform
+            cap = self.recruitment.cap if platform and self.recruitment else 0
+            self.participant = self.store.add_participant(self.study["id"], self.code, seed, [], platform and platform.platform,
+                                                          platform and platform.ids, cap)
             self.session_id = self.store.open_session(self.participant.id, self.client)
             self._answers = self.store.answers(self.participant.id)
         when = self.store.record_consent(self.participant.id)
         self.participant = replace(self.participant, consented_at=when)
+        self._ensure_plan()
+
+    def _ensure_plan(self) -> None:
+        """Assign the items (a balanced block, see :mod:`.assignment`) once consent is given and screening passed."""
+        p = self.participant
+        if p is None or p.plan or not self.consented or p.screened_out_at or screening_outcome(self.study["design"], self.steps,
+                                                                                                self._screening)[0] is not True:
+            return
+        design = self.study["design"]
+        assignment, per = design.get("assignment", "random"), int(design.get("items_per_participant", 0))
+        items = list(self.items.values())
+        self.participant = self.store.assign_block(p.id, block_count(assignment, items, per),
+                                                   lambda block: participant_plan(items, p.seed, per, assignment, block))
 
     def refresh(self) -> None:
         """Re-read this participant's answers (another tab may have answered)."""
@@ -135,7 +184,19 @@ class ParticipantSession:
 
     def _complete(self, entry: dict[str, Any]) -> bool:
         item = self.items[entry["item"]]
-        return all((item["id"], p) in self._answers for p in parts_of(item))
+        return all((item["id"], p) in self._answers for p in parts_of(item, entry["order"]))
+
+    @property
+    def stage(self) -> str:
+        """consent | screening | screened_out | items | done."""
+        p = self.participant
+        if p is None or p.consented_at is None:
+            return "consent"
+        if p.screened_out_at is not None:
+            return "screened_out"
+        if not p.plan:
+            return "screening"
+        return "done" if self.done else "items"
 
     @property
     def progress(self) -> tuple[int, int]:
@@ -147,7 +208,50 @@ class ParticipantSession:
     @property
     def done(self) -> bool:
         done, total = self.progress
-        return self.participant is not None and done == total
+        return self.participant is not None and total > 0 and done == total
+
+    def completion(self) -> Completion | None:
+        """What the last page shows: None before the end; else the platform code (empty without a
+        platform link) and the URL to send the participant to."""
+        stage = self.stage
+        if stage not in ("done", "screened_out"):
+            return None
+        out = stage == "screened_out"
+        r = self.recruitment
+        return Completion(out, r.code(out) if r else "", r.redirect(out) if r else "", self.participant.screen_reason or "")
+
+    # ------------------------------------------------------------------------------------ screening
+
+    def screening_screen(self) -> tuple[int, ScreeningStep] | None:
+        """``(position, step)`` of the first unanswered screening step, or None outside screening."""
+        if self.stage != "screening":
+            return None
+        return next(((n, s) for n, s in enumerate(self.steps) if s.key not in self._screening), None)
+
+    def answer_screening(self, key: str, value: int) -> None:
+        """Store the answer to screening step ``key``; a failed block screens the participant out, the last
+        passed block assigns their items. Raises :class:`AnswerError` (nothing written) like :meth:`answer`."""
+        if self.study["status"] != "open":
+            raise StudyClosedError("This study is closed and takes no more answers. Thank you for your interest.")
+        current = self.screening_screen()
+        if current is None:
+            raise AnswerError("There is no screening question to answer now.")
+        step = current[1]
+        if key != step.key:
+            if key in self._screening:
+                raise DuplicateAnswerError("You answered this already; your first answer is kept.")
+            raise AnswerError("This is not the question on your screen; reload the page to continue where you are.")
+        if isinstance(value, bool) or not isinstance(value, int) or value not in {v for v, _ in step.options}:
+            raise AnswerError(f"{value!r} is not a possible answer here.")
+        self._check_played([step.sound] if step.sound else [], utcnow())
+        self.store.insert_screening(self.study["id"], self.participant.id, key, value, value in step.accept)
+        self._screening[key] = value
+        passed, reason = block_outcome(self.study["design"], self.steps, self._screening, step.block)
+        if passed is False:
+            self.store.screen_out(self.participant.id, reason)
+            self.participant = replace(self.participant, screened_out_at=utcnow(), screen_reason=reason)
+        else:
+            self._ensure_plan()
 
     def _current(self) -> tuple[int, dict[str, Any]] | None:
         for position, entry in enumerate(self.participant.plan):
@@ -156,8 +260,9 @@ class ParticipantSession:
         return None
 
     def screen(self) -> Screen | None:
-        """The first screen not fully answered, or None when the participant is done (or has not consented)."""
-        if self.participant is None:
+        """The first screen not fully answered, or None when the participant is done (or has not consented,
+        is being screened, or was screened out)."""
+        if self.participant is None or not self.participant.plan or self.participant.screened_out_at:
             return None
         current = self._current()
         if current is None:
@@ -184,8 +289,8 @@ class ParticipantSession:
     def has_played(self, sound: str) -> bool:
         return sound in self._played
 
-    def _check_played(self, screen: Screen, now: datetime) -> None:
-        for key in screen.sounds():
+    def _check_played(self, sounds: list[str], now: datetime) -> None:
+        for key in sounds:
             started = self._played.get(key)
             if started is None:
                 raise AnswerError("Play the sound(s) on this screen before answering.")
@@ -211,7 +316,8 @@ class ParticipantSession:
                 raise DuplicateAnswerError("You answered this already; your first answer is kept.")
             raise AnswerError("This is not the item on your screen; reload the page to continue where you are.")
         item = self.items[item_id]
-        if part not in parts_of(item):
+        order = self.participant.plan[screen.position]["order"]
+        if part not in parts_of(item, order):
             raise AnswerError(f"This item has no question {part}.")
         if part in screen.answered:
             raise DuplicateAnswerError("You answered this already; your first answer is kept.")
@@ -222,16 +328,17 @@ class ParticipantSession:
         shown_at = shown_at if shown_at.tzinfo else shown_at.replace(tzinfo=timezone.utc)
         if shown_at > now + timedelta(seconds=5):
             raise AnswerError("The time the item was shown lies in the future.")
-        self._check_played(screen, now)
+        self._check_played(screen.sounds(), now)
         position = screen.position
-        order = self.participant.plan[position]["order"]
         if item["question"] == "preference":
             chosen = value
         else:
             chosen = part if item["question"] == "rating" else 0
         about = item["slots"][chosen]
         correct = None
-        if item["attention"]:
+        if item.get("kind") == "gold":
+            correct = abs(value - item["expected"]) <= (item["tolerance"] or 0)
+        elif item["attention"]:
             correct = value == item["expected"]
         elif item["question"] == "simulation":
             correct = value == about["explained"]
@@ -239,7 +346,7 @@ class ParticipantSession:
                "part": part, "slot": chosen, "method": about["method"], "model": about["model"], "fingerprint": about["fingerprint"],
                "value": value, "correct": correct, "position": position, "display": order.index(chosen),
                "shown_at": shown_at, "answered_at": now}
-        remaining = {(item_id, p) for p in parts_of(item)} - set(self._answers) - {(item_id, part)}
+        remaining = {(item_id, p) for p in parts_of(item, order)} - set(self._answers) - {(item_id, part)}
         # The current screen is the first unfinished one, so finishing the last place finishes the study.
         last = not remaining and position == len(self.participant.plan) - 1
         try:

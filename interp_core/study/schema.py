@@ -1,7 +1,8 @@
 """The study database (SQLAlchemy 2 declarative tables), versioned by the Alembic migrations beside it.
 
 One row per study, per stored stimulus file, per item (a screen), per participant, per session (each
-opening of a participant's link) and per answer. A :class:`Response` keeps what the analysis needs
+opening of a participant's link), per answer, and per screening answer (qualification questions and the
+headphone check, kept apart from the ratings). A :class:`Response` keeps what the analysis needs
 without joins: item, method, model and the model's weights fingerprint, the value, the time the item was
 shown and answered, the item's position in the participant's order and the slot's position on screen.
 
@@ -37,6 +38,8 @@ class Study(Base):
     seed: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The open platform link (Prolific, MTurk): platform, cap, completion codes and URLs; None when closed.
+    recruitment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Stimulus(Base):
@@ -70,8 +73,10 @@ class Item(Base):
     slots: Mapped[list[Any]] = mapped_column(JSON)
     options: Mapped[list[Any]] = mapped_column(JSON)  # [[value, label], ...]
     class_name: Mapped[str] = mapped_column(String(120))
-    attention: Mapped[bool] = mapped_column(Boolean, default=False)
-    expected: Mapped[int | None] = mapped_column(Integer, nullable=True)  # attention items: the instructed answer
+    attention: Mapped[bool] = mapped_column(Boolean, default=False)  # any check item (attention, gold, trap): not data
+    expected: Mapped[int | None] = mapped_column(Integer, nullable=True)  # check items: the instructed or known answer
+    kind: Mapped[str] = mapped_column(String(16), default="main")  # main | attention | gold | trap
+    tolerance: Mapped[int | None] = mapped_column(Integer, nullable=True)  # gold items: |answer - expected| allowed
 
 
 class Participant(Base):
@@ -85,6 +90,27 @@ class Participant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Recruited through a platform link: its name and the raw ids it passed (shown only to the lead).
+    platform: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    platform_ids: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    block: Mapped[int | None] = mapped_column(Integer, nullable=True)  # balanced designs: the block of items assigned
+    screened_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    screen_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ScreeningAnswer(Base):
+    """One answer to a screening step (a qualification question or a headphone-check trial)."""
+
+    __tablename__ = "screening_answer"
+    __table_args__ = (UniqueConstraint("participant_id", "step", name="uq_screening_answer"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    study_id: Mapped[str] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(40))
+    value: Mapped[int] = mapped_column(Integer)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class StudySession(Base):

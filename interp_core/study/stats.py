@@ -1,20 +1,29 @@
 """Statistics of a rating study, from the long-format answers of :meth:`StudyStore.responses`.
 
-A condition is a method on a model (``"gradcam on cnn-digits"``); "method" below means condition.
+A condition is a method on a model (``"gradcam on cnn-digits"``); "method" below means condition. A
+cell is one (stimulus, condition) pair.
 
-* MOS with a 95% confidence interval (Student t on all ratings of a group: mean ± t(0.975, n-1)·s/√n),
-  per method and per method and class (the PIQ paper's Table 3 and Figs. 5/6).
-* Friedman test over methods and pairwise Wilcoxon signed-rank tests with Holm's correction. The unit
-  is the participant (their mean rating of each method), since ratings of one person are not
-  independent; only participants who rated every method of a comparison take part in it.
+* MOS with a 95% confidence interval per method and per method and class (the PIQ paper's Table 3 and
+  Figs. 5/6). Ratings of one person are not independent, so the default interval is participant-level
+  (``ci="participant"``): MOS ± t(0.975, G-1)·SE with the standard error clustered by participant (CR1,
+  G participants); when every participant gave a condition the same number of ratings this is exactly
+  the Student t interval of the participants' mean ratings. ``ci="mixed"`` fits a linear mixed model
+  (statsmodels ``MixedLM``: one fixed mean per condition, crossed random intercepts for participant and
+  stimulus) and reports its Wald intervals; ``ci="rating"`` is the naive interval that treats every
+  rating as independent (too narrow: kept for comparison). Each table row names its interval.
+* Friedman test over methods and pairwise Wilcoxon signed-rank tests with Holm's correction
+  (statsmodels ``multipletests``). The unit is the participant (their mean rating of each method);
+  only participants who rated every method of a comparison take part in it.
 * Model simulation: accuracy per method and a one-sided binomial test against chance (1 / choices).
 * Pairwise preference: wins per pair and a two-sided binomial test against 1/2.
-* Krippendorff's α (ordinal) of the ratings: participants are coders, (item, condition) pairs the units.
-* Attention checks: each participant's failures; flagged participants stay in every number unless
-  the caller asks to leave them out (``exclude_flagged``), and the report says how many were left out.
+* Agreement: Krippendorff's α (ordinal) over all ratings (participants are coders, cells the units), and
+  per cell the standard deviation and r_wg (James, Demaree & Wolf 1984: 1 - s² / σ²_EU, σ²_EU = (A² - 1)/12
+  = 2 for A = 5 options; 0 when the raters disagree more than uniform chance).
+* Quality control: every participant's missed check items, and the exclusions of the design's rules
+  (:mod:`.exclusion`); every number above is computed after exclusions, and the excluded participants
+  are listed with their reasons.
 
-scipy.stats and the ``krippendorff`` package do the statistics; only Holm's step-down adjustment, which
-scipy lacks, is written here.
+scipy.stats, statsmodels and the ``krippendorff`` package do the statistics.
 """
 from __future__ import annotations
 
@@ -30,16 +39,10 @@ RATING_VALUES = (1, 2, 3, 4, 5)
 
 
 def holm(pvalues: list[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values, in the input order: sorted ascending, the i-th (0-based) of m
-    is multiplied by (m - i), made monotone with a running maximum, capped at 1."""
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
+    """Holm-Bonferroni adjusted p-values, in the input order (statsmodels ``multipletests``)."""
+    from statsmodels.stats.multitest import multipletests
+
+    return [float(p) for p in multipletests(pvalues, method="holm")[1]] if len(pvalues) else []
 
 
 def mean_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, float, float]:
@@ -56,42 +59,128 @@ def mean_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, 
     return mean, sd, mean - half, mean + half
 
 
+#: The confidence intervals :func:`mos_table` can give, and how each is named in the tables.
+CI_METHODS = {
+    "participant": "participant-level t interval (SE clustered by participant)",
+    "mixed": "linear mixed model (random intercepts: participant, stimulus)",
+    "rating": "rating-level t interval (every rating independent)",
+}
+
+
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     columns = ["participant", "item", "question", "class_name", "attention", "expected", "condition", "value", "correct",
-               "choices", "slot", "part", "pair"]
+               "choices", "slot", "part", "pair", "stimulus", "kind", "tolerance"]
     frame = pd.DataFrame(rows)
     for col in columns:
         if col not in frame:
             frame[col] = pd.Series(dtype=object)
+    frame["stimulus"] = frame["stimulus"].fillna(frame["item"])
     return frame
 
 
 def attention_report(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per participant: attention checks answered, failed, and whether they are flagged (any failure)."""
-    frame = _frame(rows)
-    checks = frame[frame["attention"].fillna(False).astype(bool)]
-    out = []
-    for participant in sorted(frame["participant"].dropna().unique()):
-        mine = checks[checks["participant"] == participant]
-        failed = int((mine["value"] != mine["expected"]).sum())
-        out.append({"participant": participant, "checks": int(len(mine)), "failed": failed, "flagged": failed > 0})
-    return out
+    """Per participant: check items (attention, gold, trap) answered and missed, and ``flagged`` (any miss)."""
+    from interp_core.study.exclusion import check_report
+
+    return check_report(rows)
 
 
 def _ratings(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame["question"] == "rating") & ~frame["attention"].fillna(False).astype(bool)]
 
 
-def mos_table(rows: list[dict[str, Any]], by: tuple[str, ...] = ("condition",)) -> list[dict[str, Any]]:
-    """MOS ± 95% CI of the ratings grouped by ``by`` (``("condition",)`` or ``("condition", "class_name")``)."""
+def clustered_ci(values: np.ndarray, clusters: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, int]:
+    """(low, high, clusters) of the mean of ``values`` with its standard error clustered by ``clusters``
+    (CR1: SE² = G/(G-1) · Σ_g (Σ_i∈g (y_i - ȳ))² / N²) and Student t with G-1 degrees of freedom."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    frame = pd.DataFrame({"residual": values - values.mean(), "cluster": clusters})
+    sums = frame.groupby("cluster")["residual"].sum().to_numpy()
+    g = len(sums)
+    if g < 2:
+        return math.nan, math.nan, g
+    se = math.sqrt(g / (g - 1) * float((sums ** 2).sum())) / len(values)
+    half = float(stats.t.ppf(0.5 + confidence / 2, g - 1)) * se
+    return float(values.mean()) - half, float(values.mean()) + half, g
+
+
+def mixed_model_ci(rows: list[dict[str, Any]], confidence: float = CONFIDENCE) -> dict[str, tuple[float, float, float]]:
+    """``condition -> (estimate, low, high)`` from a linear mixed model of the ratings: a fixed mean per
+    condition, crossed random intercepts for participant and stimulus (statsmodels MixedLM, REML, Wald
+    intervals). Empty when the model cannot be fitted (too few participants, or a singular fit)."""
+    import warnings
+
+    import statsmodels.formula.api as smf
+
+    ratings = _ratings(_frame(rows))[["value", "condition", "participant", "stimulus"]].dropna()
+    if ratings["participant"].nunique() < 2:
+        return {}
+    data = ratings.assign(value=ratings["value"].astype(float), group=1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = smf.mixedlm("value ~ 0 + C(condition)", data, groups="group", re_formula="0",
+                                vc_formula={"participant": "0 + C(participant)", "stimulus": "0 + C(stimulus)"})
+            fit = model.fit(reml=True)
+        bounds = fit.conf_int(alpha=1 - confidence)
+    except (ValueError, np.linalg.LinAlgError):
+        return {}
+    out = {}
+    for name, estimate in fit.fe_params.items():
+        condition = str(name)[len("C(condition)["):-1]
+        low, high = bounds.loc[name]
+        if not all(np.isfinite([estimate, low, high])):
+            return {}
+        out[condition] = (float(estimate), float(low), float(high))
+    return out
+
+
+def mos_table(rows: list[dict[str, Any]], by: tuple[str, ...] = ("condition",), ci: str = "participant") -> list[dict[str, Any]]:
+    """MOS ± 95% CI of the ratings grouped by ``by`` (``("condition",)`` or ``("condition", "class_name")``);
+    ``ci``: one of :data:`CI_METHODS` (the mixed model only per condition; other groupings, and a model
+    that cannot be fitted, fall back to the participant-level interval). Every row names its interval."""
+    if ci not in CI_METHODS:
+        raise ValueError(f"ci must be one of {', '.join(CI_METHODS)}")
     ratings = _ratings(_frame(rows))
+    mixed = mixed_model_ci(rows) if ci == "mixed" and by == ("condition",) else {}
     out = []
     for key, group in ratings.groupby(list(by), sort=True):
         key = key if isinstance(key, tuple) else (key,)
         mean, sd, low, high = mean_ci(group["value"].to_numpy())
-        out.append({**dict(zip(by, key)), "n": int(len(group)), "mos": mean, "sd": sd, "ci_low": low, "ci_high": high,
-                    "participants": int(group["participant"].nunique())})
+        method = "rating"
+        if ci == "mixed" and key[0] in mixed:
+            mean, low, high = mixed[key[0]]
+            method = "mixed"
+        elif ci != "rating":
+            low, high, _ = clustered_ci(group["value"].to_numpy(), group["participant"].to_numpy())
+            method = "participant"
+        out.append({**dict(zip(by, key)), "n": int(len(group)), "participants": int(group["participant"].nunique()), "mos": mean,
+                    "sd": sd, "ci_low": low, "ci_high": high, "ci_method": CI_METHODS[method]})
     return out
+
+
+def item_agreement(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per cell (stimulus, condition): ratings, mean, SD and r_wg = max(0, 1 - s²/2) (5-point scale)."""
+    ratings = _ratings(_frame(rows))
+    out = []
+    for (stimulus, condition), group in ratings.groupby(["stimulus", "condition"], sort=True):
+        values = group["value"].astype(float).to_numpy()
+        sd = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+        out.append({"stimulus": stimulus, "condition": condition, "n": len(values), "mean": float(values.mean()), "sd": sd,
+                    "rwg": max(0.0, 1 - sd ** 2 / 2) if len(values) > 1 else math.nan})
+    return out
+
+
+def cell_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answers so far per cell (stimulus, condition) and question, check items left out: the lead's live
+    view of how balanced the collection is."""
+    frame = _frame(rows)
+    main = frame[~frame["attention"].fillna(False).astype(bool)]
+    if main.empty:
+        return []
+    counts = main.groupby(["stimulus", "condition", "question"], sort=True).size()
+    return [{"stimulus": s, "condition": c, "question": q, "answers": int(n)} for (s, c, q), n in counts.items()]
 
 
 def participant_means(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -110,7 +199,10 @@ def friedman(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     table = participant_means(rows)
     if table.shape[1] < 3 or table.shape[0] < 3:
         return None
-    result = stats.friedmanchisquare(*(table[c].to_numpy() for c in table.columns))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = stats.friedmanchisquare(*(table[c].to_numpy() for c in table.columns))
+    if not math.isfinite(result.statistic):  # every participant rated every method alike
+        return None
     return {"statistic": float(result.statistic), "p": float(result.pvalue), "participants": int(table.shape[0]),
             "methods": list(table.columns)}
 
@@ -188,26 +280,39 @@ def krippendorff_alpha(rows: list[dict[str, Any]]) -> float | None:
     table = ratings.pivot_table(index="participant", columns=["item", "condition"], values="value", aggfunc="first")
     if table.shape[0] < 2 or not (table.notna().sum(axis=0) >= 2).any():
         return None
-    return float(krippendorff.alpha(reliability_data=table.to_numpy(dtype=float), level_of_measurement="ordinal",
-                                    value_domain=list(RATING_VALUES)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = float(krippendorff.alpha(reliability_data=table.to_numpy(dtype=float), level_of_measurement="ordinal",
+                                         value_domain=list(RATING_VALUES)))
+    return alpha if math.isfinite(alpha) else None  # every rating the same: no disagreement to measure
 
 
-def study_results(rows: list[dict[str, Any]], exclude_flagged: bool = False) -> dict[str, Any]:
-    """Everything the Results view and ``study results`` show, JSON-ready."""
+def study_results(rows: list[dict[str, Any]], rules=None, participants: list[dict[str, Any]] | None = None,
+                  ci: str = "participant") -> dict[str, Any]:
+    """Everything the Results view and ``study results`` show, JSON-ready. ``rules``
+    (:class:`~.quality.ExclusionRules`; None: nobody excluded) are applied first; ``participants``
+    (:func:`~.exclusion.participant_summaries`) adds the "did not finish" rule and the screened-out list."""
+    from interp_core.study.exclusion import exclusions, screened_out
+
     attention = attention_report(rows)
-    flagged = {a["participant"] for a in attention if a["flagged"]}
-    used = [r for r in rows if r["participant"] not in flagged] if exclude_flagged else list(rows)
+    excluded = exclusions(rows, rules, participants) if rules is not None else []
+    left_out = {e["participant"] for e in excluded}
+    used = [r for r in rows if r["participant"] not in left_out]
     return {
         "participants": len({r["participant"] for r in rows}),
         "answers": len(rows),
-        "flagged_participants": sorted(flagged),
-        "excluded_participants": sorted(flagged) if exclude_flagged else [],
+        "flagged_participants": sorted(a["participant"] for a in attention if a["flagged"]),
+        "excluded_participants": sorted(left_out),
+        "exclusions": excluded,
+        "screened_out": screened_out(participants),
         "attention": attention,
-        "mos": mos_table(used),
-        "mos_by_class": mos_table(used, ("condition", "class_name")),
+        "ci_method": CI_METHODS[ci],
+        "mos": mos_table(used, ci=ci),
+        "mos_by_class": mos_table(used, ("condition", "class_name"), ci="participant" if ci == "mixed" else ci),
         "friedman": friedman(used),
         "wilcoxon": pairwise_wilcoxon(used),
         "simulation": simulation_accuracy(used),
         "preference": preference_counts(used),
         "alpha_ordinal": krippendorff_alpha(used),
+        "agreement": item_agreement(used),
+        "cells": cell_counts(rows),
     }

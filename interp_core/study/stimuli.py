@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from interp_core.study.checks import check_items
 from interp_core.study.design import (
     RenderedInput,
     RenderedInterpretation,
@@ -157,5 +158,7 @@ def render_study(design: StudyDesign, progress: Progress | None = None) -> Study
     stored_design = design.to_dict()
     for spec in stored_design["inputs"]:
         spec["data"] = ""  # the upload lives on as its rendered stimulus
-    return StudyContent(stored_design, stimuli, build_items(design, rendered), design.name, design.instructions,
-                        design.consent, design.seed)
+    checks, check_stimuli = check_items(design, rendered, {s.key: s.data for s in stimuli if s.media_type == "image/png"})
+    return StudyContent(stored_design, stimuli + check_stimuli, build_items(design, rendered) + checks, design.name,
+                        design.instructions, design.consent, design.seed,
+                        design.recruitment.to_dict() if design.recruitment else None)

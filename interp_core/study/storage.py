@@ -7,9 +7,9 @@ write lock up front, so a transaction never fails half way on an upgrade from re
 queue on one lock per process instead of SQLite's sleeping busy handler; other processes wait on
 ``busy_timeout``. Any other URL (PostgreSQL through psycopg 3) gets a connection pool.
 
-Answers are group-committed (:meth:`StudyStore.insert_answer`): a writer thread commits every answer
-queued at that moment in one transaction, so one disk flush serves many participants, and each caller
-returns only once its own answer is committed (one writer for SQLite, three in parallel for a server).
+Answers are group-committed (:meth:`StudyStore.insert_answer`, :mod:`.answer_writer`): a writer thread
+commits every answer queued at that moment in one transaction, so one disk flush serves many
+participants, and each caller returns only once its own answer is committed.
 
 The schema is created and upgraded by the Alembic migrations in ``migrations/`` (:func:`migrate`), run
 once per process and URL when the store opens, so a study database survives an upgrade of the tool.
@@ -20,29 +20,23 @@ import contextlib
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
+from interp_core.study.assignment import condition_label, stimulus_of
+from interp_core.study.answer_writer import AnswerWriter
 from interp_core.study.config import database_url
 from interp_core.study.design import StudyContent
-from interp_core.study.errors import DuplicateAnswerError, StudyClosedError, StudyError, UnknownStudyError
-from interp_core.study.schema import Item, Participant, Response, Stimulus, Study, StudySession, utcnow
+from interp_core.study.errors import DuplicateAnswerError, StudyError, UnknownStudyError
+from interp_core.study.recruitment import StudyFullError
+from interp_core.study.schema import Item, Participant, Response, ScreeningAnswer, Stimulus, Study, StudySession, utcnow
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# Answers per group commit, so one transaction stays short even after a stall.
-_MAX_BATCH = 500
-# Tries of one batch when the database connection fails or two batches deadlock.
-_ATTEMPTS = 3
-
-
-def condition_label(method: str, model: str) -> str:
-    """How results name a condition: ``"gradcam on cnn-digits"`` (the same method may run on several models)."""
-    return f"{method} on {model}" if model else method
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -106,14 +100,6 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
 
 
-@dataclass
-class _PendingAnswer:
-    row: dict[str, Any]
-    completes: bool
-    error: Exception | None = None
-    committed: threading.Event = field(default_factory=threading.Event)
-
-
 @dataclass(frozen=True)
 class ParticipantRecord:
     id: int
@@ -123,6 +109,11 @@ class ParticipantRecord:
     plan: list[dict[str, Any]]
     consented_at: datetime | None
     completed_at: datetime | None
+    platform: str | None = None
+    block: int | None = None
+    screened_out_at: datetime | None = None
+    screen_reason: str | None = None
+    platform_ids: dict[str, str] | None = field(default=None, repr=False)  # raw platform ids: for the lead only
 
 
 class StudyStore:
@@ -137,26 +128,15 @@ class StudyStore:
             self.engine = _sqlite_engine(url)
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
-        self._queue: list[_PendingAnswer] = []
-        self._queue_lock = threading.Lock()
-        self._queue_ready = threading.Condition(self._queue_lock)
-        self._writers: list[threading.Thread] = []
-        # SQLite has one writer at a time; a server database commits batches in parallel, so a new answer
-        # need not wait for the batch being flushed.
-        self._writer_count = 1 if self.is_sqlite else 3
-        self._stopping = False
+        self._answers = AnswerWriter(self.engine, self._write_lock if self.is_sqlite else None)
 
     def migrate(self) -> None:
         with self._write_lock:
             migrate(self.engine)
 
     def dispose(self) -> None:
-        """Finish queued answers, stop the writer thread, close every connection."""
-        with self._queue_lock:
-            self._stopping = True
-            self._queue_ready.notify_all()
-        for writer in self._writers:
-            writer.join()
+        """Finish queued answers, stop the writer threads, close every connection."""
+        self._answers.stop()
         self.engine.dispose()
 
     @contextlib.contextmanager
@@ -187,13 +167,14 @@ class StudyStore:
                 raise StudyError(f"A study with id {study_id!r} exists already.")
             conn.execute(insert(Study).values(id=study_id, name=content.name, instructions=content.instructions,
                                               consent=content.consent, design=content.design, seed=content.seed,
-                                              status="open", created_at=utcnow()))
+                                              status="open", created_at=utcnow(), recruitment=content.recruitment))
             if content.stimuli:
                 conn.execute(insert(Stimulus), [{"study_id": study_id, "key": s.key, "media_type": s.media_type, "data": s.data,
                                                  "sha256": s.sha256, "meta": s.meta} for s in content.stimuli])
             conn.execute(insert(Item), [{"study_id": study_id, "key": i.key, "question": i.question, "prompt": i.prompt,
                                          "input": i.input, "slots": i.slots, "options": i.options, "class_name": i.class_name,
-                                         "attention": i.attention, "expected": i.expected} for i in content.items])
+                                         "attention": i.attention, "expected": i.expected, "kind": i.kind,
+                                         "tolerance": i.tolerance} for i in content.items])
         return study_id
 
     def study(self, study_id: str) -> dict[str, Any]:
@@ -225,11 +206,18 @@ class StudyStore:
         with self._write() as conn:
             conn.execute(update(Study).where(Study.id == study_id).values(status=status))
 
+    def set_recruitment(self, study_id: str, recruitment: dict[str, Any] | None) -> None:
+        """Open (or, with None, close) the study's platform link (:class:`~.recruitment.Recruitment` as a dict)."""
+        self.study(study_id)
+        with self._write() as conn:
+            conn.execute(update(Study).where(Study.id == study_id).values(recruitment=recruitment))
+
     def delete_study(self, study_id: str) -> None:
         """Remove a study and everything stored with it."""
         with self._write() as conn:
             pids = select(Participant.id).where(Participant.study_id == study_id)
             conn.execute(delete(Response).where(Response.study_id == study_id))
+            conn.execute(delete(ScreeningAnswer).where(ScreeningAnswer.study_id == study_id))
             conn.execute(delete(StudySession).where(StudySession.participant_id.in_(pids)))
             for table in (Participant, Item, Stimulus):
                 conn.execute(delete(table).where(table.study_id == study_id))
@@ -243,6 +231,10 @@ class StudyStore:
         cols = [Stimulus.key, Stimulus.media_type, Stimulus.sha256, Stimulus.meta] + ([Stimulus.data] if with_data else [])
         with self._read() as conn:
             return [dict(r) for r in conn.execute(select(*cols).where(Stimulus.study_id == study_id).order_by(Stimulus.id)).mappings()]
+
+    def stimulus_meta(self, study_id: str) -> dict[str, dict[str, Any]]:
+        """``key -> facts`` of every stored file (no bytes)."""
+        return {s["key"]: s["meta"] or {} for s in self.stimuli(study_id, with_data=False)}
 
     def stimulus(self, study_id: str, key: str) -> tuple[str, bytes, dict[str, Any]]:
         """``(media_type, data, meta)`` of one stored file."""
@@ -265,20 +257,96 @@ class StudyStore:
         if row is None:
             return None
         return ParticipantRecord(row["id"], row["study_id"], row["code"], row["seed"], row["plan"],
-                                 _as_utc(row["consented_at"]), _as_utc(row["completed_at"]))
+                                 _as_utc(row["consented_at"]), _as_utc(row["completed_at"]), row["platform"], row["block"],
+                                 _as_utc(row["screened_out_at"]), row["screen_reason"], row["platform_ids"])
 
-    def add_participant(self, study_id: str, code: str, seed: int, plan: list[dict[str, Any]]) -> ParticipantRecord:
+    @staticmethod
+    def _lock_study(conn: Connection, study_id: str) -> None:
+        """Serialise the writers of one study's participants (SQLite's BEGIN IMMEDIATE does it already)."""
+        if conn.dialect.name != "sqlite":
+            conn.execute(select(Study.id).where(Study.id == study_id).with_for_update())
+
+    def add_participant(self, study_id: str, code: str, seed: int, plan: list[dict[str, Any]], platform: str | None = None,
+                        platform_ids: dict[str, str] | None = None, cap: int = 0) -> ParticipantRecord:
         """Create the participant ``code`` with its order, or return the one made first (two tabs opening
-        one new link at once get the same participant and order)."""
+        one new link at once get the same participant and order). With ``cap``, a new participant is
+        refused (:class:`~.recruitment.StudyFullError`) once ``cap`` participants who were not screened
+        out are registered; the count and the insert are one transaction, so two servers cannot overshoot."""
         try:
             with self._write() as conn:
-                conn.execute(insert(Participant).values(study_id=study_id, code=code, seed=seed, plan=plan, created_at=utcnow()))
+                self._lock_study(conn, study_id)
+                exists = conn.scalar(select(func.count()).select_from(Participant).where(Participant.code == code))
+                if cap and not exists:
+                    taken = conn.scalar(select(func.count()).select_from(Participant).where(
+                        Participant.study_id == study_id, Participant.screened_out_at.is_(None)))
+                    if taken >= cap:
+                        raise StudyFullError("This study has all the participants it needs. Thank you for your interest.")
+                if not exists:
+                    conn.execute(insert(Participant).values(study_id=study_id, code=code, seed=seed, plan=plan, created_at=utcnow(),
+                                                            platform=platform, platform_ids=platform_ids))
         except IntegrityError:
             pass
         record = self.participant(study_id, code)
         if record is None:
             raise StudyError("The participant could not be registered; try the link again.")
         return record
+
+    def assign_block(self, participant_id: int, blocks: int, plan_of_block, idle_minutes: float = 60.0) -> ParticipantRecord:
+        """Give the participant the block (0 to ``blocks`` - 1) that the fewest others hold, ties to the
+        lowest, and the plan ``plan_of_block(block)``; once given, a block stays. Holders are participants
+        with a block who were not screened out and who finished or answered (or registered) within
+        ``idle_minutes``: an abandoned session frees its block for the next participant."""
+        with self._write() as conn:
+            study_id = conn.scalar(select(Participant.study_id).where(Participant.id == participant_id))
+            self._lock_study(conn, study_id)
+            row = conn.execute(select(Participant).where(Participant.id == participant_id)).mappings().one()
+            if row["block"] is None:
+                since = utcnow() - timedelta(minutes=idle_minutes)
+                last = (select(Response.participant_id, func.max(Response.answered_at).label("last"))
+                        .where(Response.study_id == study_id).group_by(Response.participant_id).subquery())
+                holders = conn.execute(
+                    select(Participant.block, func.count()).outerjoin(last, last.c.participant_id == Participant.id)
+                    .where(Participant.study_id == study_id, Participant.block.is_not(None), Participant.screened_out_at.is_(None),
+                           Participant.completed_at.is_not(None) | (func.coalesce(last.c.last, Participant.created_at) >= since))
+                    .group_by(Participant.block)).all()
+                held = dict(holders)
+                block = min(range(blocks), key=lambda b: (held.get(b, 0), b))
+                conn.execute(update(Participant).where(Participant.id == participant_id).values(block=block, plan=plan_of_block(block)))
+            row = conn.execute(select(Participant).where(Participant.id == participant_id)).mappings().one()
+        return self._participant(row)
+
+    def screening_answers(self, participant_id: int) -> dict[str, int]:
+        with self._read() as conn:
+            return dict(conn.execute(select(ScreeningAnswer.step, ScreeningAnswer.value)
+                                     .where(ScreeningAnswer.participant_id == participant_id)).all())
+
+    def insert_screening(self, study_id: str, participant_id: int, step: str, value: int, correct: bool) -> None:
+        """Store one screening answer; a second answer to the same step raises :class:`DuplicateAnswerError`."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(ScreeningAnswer).values(study_id=study_id, participant_id=participant_id, step=step, value=value,
+                                                            correct=correct, answered_at=utcnow()))
+        except IntegrityError:
+            raise DuplicateAnswerError("You answered this already; your first answer is kept.") from None
+
+    def screen_out(self, participant_id: int, reason: str) -> None:
+        with self._write() as conn:
+            conn.execute(update(Participant).where(Participant.id == participant_id, Participant.screened_out_at.is_(None))
+                         .values(screened_out_at=utcnow(), screen_reason=reason))
+
+    def screening(self, study_id: str) -> list[dict[str, Any]]:
+        """Every screening answer of the study: participant code, step, value, correct, time."""
+        q = (select(Participant.code.label("participant"), ScreeningAnswer.step, ScreeningAnswer.value, ScreeningAnswer.correct,
+                    ScreeningAnswer.answered_at).join(Participant, Participant.id == ScreeningAnswer.participant_id)
+             .where(ScreeningAnswer.study_id == study_id).order_by(ScreeningAnswer.participant_id, ScreeningAnswer.id))
+        with self._read() as conn:
+            return [{**r, "answered_at": _as_utc(r["answered_at"]).isoformat()} for r in conn.execute(q).mappings()]
+
+    def count_participants(self, study_id: str) -> int:
+        """Participants registered and not screened out (the places a cap counts)."""
+        with self._read() as conn:
+            return int(conn.scalar(select(func.count()).select_from(Participant).where(
+                Participant.study_id == study_id, Participant.screened_out_at.is_(None))) or 0)
 
     def participants(self, study_id: str) -> list[ParticipantRecord]:
         with self._read() as conn:
@@ -306,103 +374,19 @@ class StudyStore:
 
     def insert_answer(self, row: dict[str, Any], completes: bool = False) -> None:
         """Store one answer (and, when it is the last one, the participant's completion); returns once it
-        is committed. A second answer to the same part of the same item raises
-        :class:`DuplicateAnswerError`, an answer to a closed study :class:`StudyClosedError`; nothing is
-        written for either.
-
-        Group commit: answers given at the same moment are committed together in one transaction by a
-        writer thread of the store (when one of them is refused, the batch is redone with a savepoint per
-        answer, so the others stay in); every caller returns only after the transaction holding its
-        answer has committed. One disk flush serves many participants, and no answer is acknowledged
-        before it is on disk."""
-        pending = _PendingAnswer(row, completes)
-        with self._queue_lock:
-            self._queue.append(pending)
-            self._writers = [w for w in self._writers if w.is_alive()]
-            while len(self._writers) < self._writer_count:
-                writer = threading.Thread(target=self._write_answers, name="study-answer-writer", daemon=True)
-                writer.start()
-                self._writers.append(writer)
-            self._queue_ready.notify()
-        pending.committed.wait()
-        if pending.error is not None:
-            raise pending.error
-
-    @staticmethod
-    def _insert_answers(conn: Connection, pending: list["_PendingAnswer"]) -> None:
-        if not pending:
-            return
-        conn.execute(insert(Response), [p.row for p in pending])
-        for p in pending:
-            if p.completes:
-                conn.execute(update(Participant).where(Participant.id == p.row["participant_id"]).values(completed_at=p.row["answered_at"]))
-
-    def _write_answers(self) -> None:
-        """A writer thread: commit whatever answers are queued, in one transaction, until told to stop.
-        It keeps one connection (fewer steps per batch, so participants' threads slow it down less)."""
-        conn: Connection | None = None
-        try:
-            while True:
-                with self._queue_lock:
-                    while not self._queue and not self._stopping:
-                        self._queue_ready.wait()
-                    if not self._queue:
-                        return
-                    batch, self._queue = self._queue[:_MAX_BATCH], self._queue[_MAX_BATCH:]
-                with self._write_lock if self.is_sqlite else contextlib.nullcontext():
-                    for attempt in range(_ATTEMPTS):
-                        try:
-                            if conn is None:
-                                conn = self.engine.connect()
-                                conn.execution_options(study_write=True)
-                            self._commit_answers(conn, batch)
-                            break
-                        except Exception as err:  # not committed: no answer of the batch is acknowledged
-                            if conn is not None:
-                                conn.close()
-                            conn = None
-                            # A lost connection or a deadlock between two writers' batches: try again.
-                            if not isinstance(err, OperationalError) or attempt == _ATTEMPTS - 1:
-                                for p in batch:
-                                    p.error = err
-                                break
-                for p in batch:
-                    p.committed.set()
-        finally:
-            if conn is not None:
-                conn.close()
-
-    def _commit_answers(self, conn: Connection, batch: list[_PendingAnswer]) -> None:
-        def refuse_closed() -> list[_PendingAnswer]:
-            studies = {p.row["study_id"] for p in batch}
-            status = dict(conn.execute(select(Study.id, Study.status).where(Study.id.in_(studies))).all())
-            for p in batch:
-                p.error = None if status.get(p.row["study_id"]) == "open" else \
-                    StudyClosedError("This study is closed and takes no more answers. Thank you for your interest.")
-            return [p for p in batch if p.error is None]
-
-        try:  # the usual case: every answer is new, one statement for all
-            with conn.begin():
-                self._insert_answers(conn, refuse_closed())
-            return
-        except IntegrityError:
-            pass
-        with conn.begin():  # some answer is refused: find which, one savepoint each, and keep the others
-            for p in refuse_closed():
-                try:
-                    with conn.begin_nested():
-                        self._insert_answers(conn, [p])
-                except IntegrityError as err:
-                    text = str(err.orig)
-                    duplicate = "uq_response_answer" in text or "UNIQUE constraint failed: response" in text
-                    p.error = DuplicateAnswerError("This answer was given already; the first answer is kept.") if duplicate else err
+        is committed, group-committed with the answers given at the same moment
+        (:class:`~interp_core.study.answer_writer.AnswerWriter`). A second answer to the same part of the
+        same item raises :class:`DuplicateAnswerError`, an answer to a closed study
+        :class:`StudyClosedError`; nothing is written for either."""
+        self._answers.insert(row, completes)
 
     # --------------------------------------------------------------------------------------- results
 
     def responses(self, study_id: str) -> list[dict[str, Any]]:
         """Every answer of the study in long format, one dict per row (times as ISO 8601 UTC)."""
         q = (select(Response.participant_id, Participant.code.label("participant"), Response.session_id.label("session"),
-                    Item.key.label("item"), Item.question, Item.class_name, Item.attention, Item.expected, Item.options, Item.slots,
+                    Item.key.label("item"), Item.question, Item.class_name, Item.attention, Item.expected, Item.kind, Item.tolerance,
+                    Item.input, Item.options, Item.slots,
                     Response.part, Response.slot, Response.method, Response.model, Response.fingerprint, Response.value,
                     Response.correct, Response.position, Response.display, Response.shown_at, Response.answered_at)
              .join(Participant, Participant.id == Response.participant_id).join(Item, Item.id == Response.item_id)
@@ -413,6 +397,7 @@ class StudyStore:
             r["study"] = study_id
             r["choices"] = len(r.pop("options") or [])
             slots = r.pop("slots")
+            r["stimulus"] = stimulus_of({"input": r.pop("input"), "key": r["item"]})
             r["condition"] = condition_label(r["method"], r["model"])
             r["pair"] = "|".join(condition_label(s["method"], s["model"]) for s in slots) if r["question"] == "preference" else ""
             r["shown_at"] = _as_utc(r["shown_at"]).isoformat()

@@ -21,8 +21,9 @@ _CODE = re.compile(r"^[0-9a-f]{16}$")
 _TAG_CHARS = 22  # 128 bits of the tag, base64url without padding
 
 
-def _tag(study_id: str, code: str, secret: bytes) -> str:
-    mac = hmac.new(secret, f"{_VERSION}|{study_id}|{code}".encode(), sha256).digest()
+def sign(study_id: str, text: str, secret: bytes | None = None) -> str:
+    """The 22-character tag of ``text`` for ``study_id`` (HMAC-SHA256, base64url, 128 bits)."""
+    mac = hmac.new(secret or token_secret(), f"{_VERSION}|{study_id}|{text}".encode(), sha256).digest()
     return base64.urlsafe_b64encode(mac).decode()[:_TAG_CHARS]
 
 
@@ -31,7 +32,7 @@ def make_token(study_id: str, code: str | None = None, secret: bytes | None = No
     code = code or secrets.token_hex(8)
     if not _CODE.match(code):
         raise ValueError("A participant code is 16 lowercase hex digits.")
-    return f"{_VERSION}.{code}.{_tag(study_id, code, secret or token_secret())}"
+    return f"{_VERSION}.{code}.{sign(study_id, code, secret)}"
 
 
 def verify_token(study_id: str, token: str, secret: bytes | None = None) -> str:
@@ -40,7 +41,7 @@ def verify_token(study_id: str, token: str, secret: bytes | None = None) -> str:
     parts = (token or "").strip().split(".")
     if len(parts) != 3 or parts[0] != _VERSION or not _CODE.match(parts[1]) or len(parts[2]) != _TAG_CHARS:
         raise InvalidTokenError("This participant link is incomplete or malformed. Open the exact link you were sent.")
-    if not hmac.compare_digest(parts[2], _tag(study_id, parts[1], secret or token_secret())):
+    if not hmac.compare_digest(parts[2], sign(study_id, parts[1], secret)):
         raise InvalidTokenError("This participant link is not valid for this study (it was changed or belongs to "
                                 "another study). Open the exact link you were sent.")
     return parts[1]

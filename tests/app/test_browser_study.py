@@ -147,3 +147,67 @@ def test_two_participants_at_once_in_two_contexts(server, browser, study_databas
     for context in contexts:
         context.close()
     store.dispose()
+
+
+def test_a_phone_sized_screen_completes_a_session_with_sounds(server, browser, study_database):
+    """390x844 (an iPhone 12-14 in CSS pixels), touch: consent, play the sound, rate, finish; nothing wider than the screen."""
+    from interp_core.study.tokens import make_token, participant_link
+
+    store = open_database(study_database)
+    study_id = store.create_study(synthetic_study(inputs=2, methods=("alpha", "beta"), sound=True))
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=3)
+    page = context.new_page()
+    page.goto(participant_link(study_id, make_token(study_id), base=server), timeout=60_000)
+    page.get_by_role("button", name="I agree and want to take part").tap(timeout=60_000)
+    page.get_by_text("Item 1 of 3").wait_for(timeout=60_000)
+    played = 0
+    for _ in range(20):
+        state = _settled(page)
+        if state[2]:
+            break
+        play = page.get_by_role("button", name="▶ Play the input")
+        if play.count():
+            play.tap()
+            page.locator("audio").first.wait_for(timeout=30_000)
+            played += 1
+            page.wait_for_timeout(600)  # the 0.3 s clip has played to its end
+            if played == 1:
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / "study-session-phone-item.png"), full_page=True)
+            continue
+        answer_one(page)
+    assert page.get_by_text("Thank you!").count() and played == 2
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390  # no sideways scrolling
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "study-session-phone.png"), full_page=True)
+    _assert_no_exception(page)
+    rows = store.responses(study_id)
+    assert len(rows) == 2 * 2 + 1 and all(r["answered_at"] > r["shown_at"] for r in rows)
+    context.close()
+    store.dispose()
+
+
+def test_prolific_link_twice_resumes_and_completion_redirects_to_the_platform(server, browser, study_database):
+    from interp_core.study.recruitment import entry_tag
+
+    store = open_database(study_database)
+    recruitment = {"platform": "prolific", "completion_code": "C0MPL3TE", "completion_url": f"{server}/?completed={{code}}"}
+    study_id = store.create_study(synthetic_study(inputs=2, recruitment=recruitment))
+    link = (f"{server}/study_session?study={study_id}&entry={entry_tag(study_id, 'prolific')}&PROLIFIC_PID={'5f' * 12}"
+            f"&STUDY_ID={'a' * 24}&SESSION_ID={'b' * 24}")
+    first = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = first.new_page()
+    consent(page, link)
+    answer_one(page)
+    first.close()  # the participant leaves and comes back later, in a fresh browser
+    second = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = second.new_page()
+    page.goto(link.replace("b" * 24, "c" * 24), timeout=60_000)  # Prolific gives the same PID a new SESSION_ID
+    page.get_by_text("(saved)").first.wait_for(timeout=60_000)
+    assert _settled(page)[1] == 1 and page.get_by_role("button", name="I agree and want to take part").count() == 0
+    finish(page)
+    page.get_by_text("C0MPL3TE").first.wait_for(timeout=30_000)
+    page.wait_for_url("**/?completed=C0MPL3TE", timeout=30_000)  # sent on to the platform's completion URL
+    assert len(store.responses(study_id)) == 7 and len(store.participants(study_id)) == 1
+    second.close()
+    store.dispose()

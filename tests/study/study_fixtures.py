@@ -38,9 +38,13 @@ def _slot(method: str, picture: str, sound: str | None = None, explained: int = 
 
 
 def synthetic_study(inputs: int = 3, methods: tuple[str, ...] = ("alpha", "beta", "gamma"), attention: bool = True,
-                    simulation: bool = False, preference: bool = False, sound: bool = False) -> StudyContent:
+                    simulation: bool = False, preference: bool = False, sound: bool = False, design: dict | None = None,
+                    gold: tuple[tuple[int, int], ...] = (), traps: tuple[int, ...] = (), headphone: bool = False,
+                    recruitment: dict | None = None) -> StudyContent:
     """Rating items (one per input, every method), optional simulation/preference items and one attention
-    check expecting 2; pictures are tiny random PNGs, sounds 0.3 s WAVs."""
+    check expecting 2; pictures are tiny random PNGs, sounds 0.3 s WAVs. Crowdsourcing extras: ``design``
+    fields (assignment, items_per_participant, quality), gold items ``(expected, tolerance)`` on input 0's
+    first method, trapping items expecting each of ``traps``, the headphone check's stimuli, a platform link."""
     stimuli, items = [], []
     scale = [list(v) for v in RATING_SCALE]
     for n in range(inputs):
@@ -51,10 +55,11 @@ def synthetic_study(inputs: int = 3, methods: tuple[str, ...] = ("alpha", "beta"
         for m, method in enumerate(methods):
             stimuli.append(StimulusFile(f"in{n}-{m}.png", "image/png", png(100 * n + m)))
             slots.append(_slot(method, f"in{n}-{m}.png", explained=n % 3))
-        source = {"picture": f"in{n}.png", "sound": f"in{n}.wav" if sound else None, "source": f"toy #{n}"}
+        source = {"picture": f"in{n}.png", "sound": f"in{n}.wav" if sound else None, "source": f"toy #{n}", "stimulus": f"in{n}"}
         items.append(ItemSpec(f"rating-{n}", "rating", "Rate each.", source, slots, scale, f"class {n % 2}"))
         if simulation:
-            items.append(ItemSpec(f"simulation-{n}", "simulation", "Which class?", {"picture": None, "sound": None, "source": ""},
+            items.append(ItemSpec(f"simulation-{n}", "simulation", "Which class?", {"picture": None, "sound": None, "source": "",
+                                                                                   "stimulus": f"in{n}"},
                                   [slots[0]], [[0, "class 0"], [1, "class 1"], [2, "class 2"]], f"class {n % 2}"))
         if preference:
             items.append(ItemSpec(f"preference-{n}", "preference", "Which is better?", source, slots[:2], [[0, "first"], [1, "second"]],
@@ -63,8 +68,36 @@ def synthetic_study(inputs: int = 3, methods: tuple[str, ...] = ("alpha", "beta"
         items.append(ItemSpec("attention-0", "rating", "Attention check: please choose 2 (poor) for this picture.",
                               {"picture": None, "sound": None, "source": ""}, [_slot("attention-check", "in0.png") | {"model": ""}],
                               scale, "class 0", attention=True, expected=2))
-    return StudyContent({"name": "toy", "items_per_participant": 0}, stimuli, items, "Toy study", "Rate the pictures.",
-                        "I agree to take part.", 7)
+    for n, (expected, tolerance) in enumerate(gold):
+        items.append(ItemSpec(f"gold-{n}", "rating", "Rate each.", {"picture": "in0.png", "sound": None, "source": "toy #0",
+                                                                  "stimulus": "in0"},
+                              [_slot(methods[0], "in0-0.png")], scale, "class 0", attention=True, expected=expected, kind="gold",
+                              tolerance=tolerance))
+    for n, expected in enumerate(traps):
+        items.append(ItemSpec(f"trap-{n}", "rating", "Rate each.", {"picture": "in0.png", "sound": None, "source": "toy #0",
+                                                                  "stimulus": "in0"},
+                              [_slot("trap", "in0.png") | {"model": ""}], scale, "class 0", attention=True, expected=expected,
+                              kind="trap"))
+    if headphone:
+        from interp_core.study.headphone import headphone_stimuli
+
+        stimuli += headphone_stimuli(7)
+    return StudyContent({"name": "toy", "items_per_participant": 0, **(design or {})}, stimuli, items, "Toy study",
+                        "Rate the pictures.", "I agree to take part.", 7, recruitment)
+
+
+def run_cli(capsys, *argv) -> tuple[int, dict | str]:
+    """``python -m interp_core ARGV`` in this process: exit code and the printed JSON (or the text)."""
+    import json
+
+    from interp_core.cli.main import main
+
+    code = main(list(argv))
+    out = capsys.readouterr()
+    try:
+        return code, json.loads(out.out)
+    except ValueError:
+        return code, out.out + out.err
 
 
 def postgres_url() -> str:

@@ -15,7 +15,7 @@ from interp_core.study.errors import BundleError
 def test_export_then_import_gives_the_same_study(store, tmp_path):
     from interp_core.study.bundle import write_bundle
 
-    original = store.create_study(synthetic_study(simulation=True, sound=True))
+    original = store.create_study(synthetic_study(simulation=True, sound=True, gold=((5, 1),), traps=(3,), headphone=True))
     path = write_bundle(store, original, tmp_path / "study.json")
     copy_id = import_study(store, path.read_bytes())
     assert copy_id != original
@@ -23,6 +23,8 @@ def test_export_then_import_gives_the_same_study(store, tmp_path):
     assert strip(store.items(copy_id)) == strip(store.items(original))
     assert store.stimuli(copy_id) == store.stimuli(original)
     assert store.study(copy_id)["consent"] == store.study(original)["consent"]
+    kinds = {i["key"]: (i["kind"], i["tolerance"]) for i in store.items(copy_id)}
+    assert (kinds["gold-0"], kinds["trap-0"], kinds["attention-0"]) == (("gold", 1), ("trap", None), ("attention", None))
 
 
 def _broken(doc, how):
@@ -45,6 +47,8 @@ def _broken(doc, how):
         doc["items"][0]["slots"][0]["picture"] = "nowhere.png"
     elif how == "attention":
         next(i for i in doc["items"] if i["attention"])["expected"] = 9
+    elif how == "kind":
+        doc["items"][0]["kind"] = "gold"  # a main item (attention false) cannot be a gold item
     elif how == "question":
         doc["items"][0]["question"] = "essay"
     elif how == "no_consent":
@@ -57,7 +61,8 @@ def _broken(doc, how):
 @pytest.mark.parametrize("how,needle", [
     ("format", "not an exported study"), ("version", "version 99"), ("sha256", "SHA-256"), ("signature", "not a image/png"),
     ("media_type", "media type"), ("missing_stimulus", "nowhere.png"), ("attention", "expected answer"),
-    ("question", "unknown question type"), ("no_consent", "no consent"), ("duplicate_item", "share a key"),
+    ("question", "unknown question type"), ("kind", "does not fit its attention flag"), ("no_consent", "no consent"),
+    ("duplicate_item", "share a key"),
 ])
 def test_invalid_study_files_are_refused_with_a_reason_and_nothing_is_written(store, how, needle):
     doc = export_study(store, store.create_study(synthetic_study()))

@@ -7,18 +7,8 @@ import json
 import struct
 
 import pytest
-from study_fixtures import study_env  # noqa: F401  (fixture)
+from study_fixtures import run_cli, study_env  # noqa: F401  (fixture)
 
-from interp_core.cli.main import main
-
-
-def run(capsys, *argv) -> tuple[int, dict | str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    try:
-        return code, json.loads(out.out)
-    except ValueError:
-        return code, out.out + out.err
 
 
 def test_create_links_results_export_import(capsys, tmp_path):
@@ -29,7 +19,7 @@ def test_create_links_results_export_import(capsys, tmp_path):
               "inputs": [{"dataset": "digits-overlap", "index": 0}, {"dataset": "digits", "index": 3}],
               "questions": ["rating", "simulation"], "attention_checks": 1, "simulation_choices": 3}
     (tmp_path / "design.json").write_text(json.dumps(design))
-    code, made = run(capsys, "study", "create", str(tmp_path / "design.json"), "--links", "2", "--json")
+    code, made = run_cli(capsys, "study", "create", str(tmp_path / "design.json"), "--links", "2", "--json")
     assert code == 0, made
     assert made["items"] == 2 + 2 * 2 + 1 and len(made["links"]) == 2
     assert all(f"study={made['study']}&token=v1." in link for link in made["links"])
@@ -48,11 +38,11 @@ def test_create_links_results_export_import(capsys, tmp_path):
     media, data, _ = store.stimulus(made["study"], rating["slots"][0]["picture"])
     assert media == "image/png" and struct.unpack(">II", data[16:24]) == (224, 224)  # 28 px enlarged 8x
 
-    code, results = run(capsys, "study", "results", made["study"], "--json", "--csv", str(tmp_path / "raw.csv"))
+    code, results = run_cli(capsys, "study", "results", made["study"], "--json", "--csv", str(tmp_path / "raw.csv"))
     assert code == 0 and results["answers"] == 0 and results["mos"] == []
-    code, exported = run(capsys, "study", "export", made["study"], "--out", str(tmp_path / "study.json"), "--json")
+    code, exported = run_cli(capsys, "study", "export", made["study"], "--out", str(tmp_path / "study.json"), "--json")
     assert code == 0 and exported["bytes"] > 1000
-    code, imported = run(capsys, "study", "import", str(tmp_path / "study.json"), "--json")
+    code, imported = run_cli(capsys, "study", "import", str(tmp_path / "study.json"), "--json")
     assert code == 0 and imported["study"] != made["study"]
 
 
@@ -84,7 +74,7 @@ def test_audio_studies_store_sounds_with_their_length(tmp_path):
 ])
 def test_bad_designs_are_refused_and_nothing_is_stored(capsys, tmp_path, design, needle):
     (tmp_path / "design.json").write_text(json.dumps({"name": "bad", **design}))
-    code, out = run(capsys, "study", "create", str(tmp_path / "design.json"))
+    code, out = run_cli(capsys, "study", "create", str(tmp_path / "design.json"))
     assert code == 2 and needle in out, out
     from interp_core.study.storage import open_store
 
@@ -92,7 +82,7 @@ def test_bad_designs_are_refused_and_nothing_is_stored(capsys, tmp_path, design,
 
 
 def test_unknown_study_is_a_clear_error(capsys):
-    code, out = run(capsys, "study", "results", "nope")
+    code, out = run_cli(capsys, "study", "results", "nope")
     assert code == 2 and "no study 'nope'" in out
 
 
@@ -100,12 +90,12 @@ def test_hash_password_from_stdin(capsys, monkeypatch):
     from interp_core.study.config import verify_password
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
-    code, out = run(capsys, "study", "hash-password", "--stdin", "--json")
+    code, out = run_cli(capsys, "study", "hash-password", "--stdin", "--json")
     assert code == 0 and verify_password("a long password", out["password_hash"])
 
 
 def test_loadtest_reports_written_lost_and_p95(capsys):
-    code, out = run(capsys, "study", "loadtest", "--participants", "6", "--answers", "5", "--json")
+    code, out = run_cli(capsys, "study", "loadtest", "--participants", "6", "--answers", "5", "--json")
     assert code == 0
     assert (out["written"], out["lost"], out["errors"]) == (30, 0, 0) and out["p95_ms"] > 0
 

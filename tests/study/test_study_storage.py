@@ -52,7 +52,34 @@ def test_migrations_build_exactly_the_schema_and_are_idempotent(store):
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
         assert diff == []
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_upgrading_a_0001_database_keeps_its_answers_and_marks_attention_checks(store):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from interp_core.study.storage import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.connect() as conn:  # back to the first schema, as an older version of the tool left it
+        config.attributes["connection"] = conn
+        with conn.begin():
+            command.downgrade(config, "0001")
+        with conn.begin():
+            conn.execute(text("INSERT INTO study (id, name, instructions, consent, design, seed, status, created_at) VALUES "
+                              "('old', 'Old', 'i', 'c', '{}', 1, 'open', '2026-01-01T00:00:00+00:00')"))
+            conn.execute(text("INSERT INTO item (study_id, key, question, prompt, input, slots, options, class_name, attention, "
+                              "expected) VALUES ('old', 'attention-0', 'rating', 'p', '{}', '[]', '[]', 'c', TRUE, 2), "
+                              "('old', 'rating-0', 'rating', 'p', '{}', '[]', '[]', 'c', FALSE, NULL)"))
+            conn.execute(text("INSERT INTO participant (study_id, code, seed, plan, created_at) VALUES "
+                              "('old', '0123456789abcdef', 3, '[]', '2026-01-01T00:00:00+00:00')"))
+    store.migrate()
+    assert {i["key"]: i["kind"] for i in store.items("old")} == {"attention-0": "attention", "rating-0": "main"}
+    [record] = store.participants("old")
+    assert (record.code, record.platform, record.block, record.screened_out_at) == ("0123456789abcdef", None, None, None)
 
 
 def test_study_round_trip_and_stimuli_bytes(store):
