@@ -12,7 +12,7 @@ st.caption("KMEx turns a trained CNN into a prototype model without retraining: 
            "class gives prototypes, and the nearest prototype decides the class. Explaining the encoder the same way "
            "assigns every location to its nearest prototype (B4: last block; B234: blocks 2 to 4).")
 
-from interp_core.methods.kmex import KINDS, views  # noqa: E402
+from interp_core.methods.kmex import KINDS, listening, views  # noqa: E402
 
 TRAIN_SAMPLE = 2000  # training images behind Table 2's train column unless the user asks for all
 
@@ -21,7 +21,7 @@ url = UrlState()
 name, loaded = model_picker(views.kmex_recipes(), "kmex-model",
                             "No KMEx model is fitted yet: fit one on the Home page.", url=url)
 model, info = loaded.model, loaded.info
-dataset, fp = loaded.recipe.dataset, loaded.card.fingerprint
+dataset, audio = loaded.recipe.dataset, loaded.card.modality == "audio"
 names = info.class_names
 all_classes = list(range(info.num_classes))
 st.caption(f"`{name}`: {model.prototypes_per_class} prototypes per class on the frozen `{loaded.recipe.backbone}` "
@@ -63,9 +63,11 @@ def embeddings_and_prototypes() -> None:
                     right.info(caption)
                 else:
                     right.image(image, caption=caption, width=192)
+                    if audio:
+                        right.audio(view_result(listening.loaded_point_sound, name, *clicked), format="audio/wav")
             else:
-                right.caption("Click a point to see its image. Train embeddings are dots, test embeddings open dots; "
-                              "c_j raw are crosses, c_j rescaled to the class norm triangles, KMEx prototypes squares.")
+                right.caption(f"Click a point to see {'and hear its clip' if audio else 'its image'}. Train embeddings are dots, "
+                              "test embeddings open dots; c_j raw are crosses, c_j rescaled to the class norm triangles, KMEx prototypes squares.")
 
 
 embeddings_and_prototypes()
@@ -77,6 +79,8 @@ with guarded("Explaining the input"):
         predictions = view_result(views.loaded_predictions, name, sample.x, spinner="Predicting…")
         picture, table = st.columns([1, 3])
         picture.image(sample.display, caption=sample_caption(sample, names), width=128)
+        if sample.waveform is not None:
+            picture.audio(listening.wav_bytes(sample.waveform, info.sample_rate), format="audio/wav")
         show_table(table, [{"model": p.model, "predicts": names[p.label], "evidence": p.detail} for p in predictions],
                    f"predictions of {name} for {sample.source}", report=report, key="kmex-predictions")
         url.follow("kmex-input", (name, sample.source), "class")
@@ -86,20 +90,45 @@ with guarded("Explaining the input"):
                                    "(default: the CNN's prediction), then averages it over the explanation map's segments.")
         url.share("class", int(target))
         from interp_core.visualize import image_to_uint8
-
-        base = image_to_uint8(sample.x)
+        base = sample.x.reshape(sample.x.shape[-2:]).numpy() if audio else image_to_uint8(sample.x)
         for v, view in enumerate(view_result(views.loaded_explanations, name, sample.x, int(target), spinner="Explaining…")):
             st.subheader(f"{view.title} · predicts {names[view.prediction]}")
             segments, attribution, legend = st.columns([1, 1, 2])
-            show_map(segments, map_png("input", base=view.segments, width=2.4),
+            segment_png = (map_png("segments", segments=view.segment_map, palette=view.palette, base=base, audio=True, width=2.4)
+                           if audio else map_png("input", base=view.segments, width=2.4))
+            show_map(segments, segment_png,
                      f"{view.title} explanation map of {sample.source}: each location in its nearest prototype's colour "
                      f"(legend on the right) · {name} predicts {names[view.prediction]}", report=report, key=f"kmex-png-seg-{v}")
-            show_map(attribution, map_png("signed", view.attribution_map, base=base, scale="attribution", width=2.4),
+            show_map(attribution, map_png("signed", view.attribution_map, base=base, audio=audio, scale="attribution", width=2.4),
                      f"{view.title} gradient-free attribution (Eq. 11) for {names[view.target]}", report=report, key=f"kmex-png-attr-{v}")
             legend.markdown("**Prototypes in the map** (largest first), each shown by its representative training patch "
                             "framed in the same colour")
             legend.image([e.image for e in view.legend], width=120,
                          caption=[f"#{e.prototype} {names[e.label]} · {e.area:.0%} of the map" for e in view.legend])
+
+
+def grid(n: int, per_row: int = 5) -> list:  # n columns, per_row to a row
+    return [column for _ in range(-(-n // per_row)) for column in st.columns(per_row)][:n]
+
+
+if audio:
+    st.header("Listen to the prototypes")
+    with guarded("Preparing the sounds"):
+        label = int(st.selectbox("Class", all_classes, format_func=lambda c: names[c], key=f"kmex-listen-{dataset}"))
+        st.markdown(f"**KMEx prototypes of {names[label]}**: each one's nearest training clips of the class, nearest first")
+        clips = view_result(listening.loaded_prototype_clips, name, label, spinner="Finding the nearest clips…")
+        for column, p in zip(grid(len(clips)), clips):
+            column.image(p.picture, caption=f"#{p.prototype} · {p.cluster_size} clips in its cluster")
+            for wav in p.wavs:
+                column.audio(wav, format="audio/wav")
+        variant = st.radio("Encoder prototypes", ["b4", "b234"], format_func=str.upper, horizontal=True, key=f"kmex-listen-variant-{dataset}")
+        st.markdown(f"**{variant.upper()} prototypes of {names[label]}**: each one's representative patch, a time-frequency crop "
+                    "(low frequencies at the bottom), played as its clip's sound kept only inside the patch's cells (the clip's "
+                    "phase, as PIQ renders its interpretations)")
+        patches = view_result(listening.loaded_patch_sounds, name, variant, label, spinner="Rendering the patches…")
+        for column, patch in zip(grid(len(patches)), patches):
+            column.image(patch.crop, caption=patch.caption)
+            column.audio(patch.wav, format="audio/wav")
 
 st.header("Tables 1 and 2")
 with guarded("Computing Tables 1 and 2"):
@@ -107,8 +136,9 @@ with guarded("Computing Tables 1 and 2"):
                      help="About 40 s the first time on 2 CPU cores (every training image through the CNN), then cached.")
     tables = view_result(views.loaded_tables, name, None if full else TRAIN_SAMPLE,
                          spinner="Computing Tables 1 and 2 (about half a minute the first time)…")
-    st.caption(f"Computed now: train columns (and the K/C=1 prototypes) from {tables.n_train} training images, "
-               f"cosines and test accuracy on {tables.n_test} test images.")
+    inputs = "clips" if audio else "images"
+    st.caption(f"Computed now: train columns (and the K/C=1 prototypes) from {tables.n_train} training {inputs}, "
+               f"cosines and test accuracy on {tables.n_test} test {inputs}.")
     left, right = st.columns(2)
     left.markdown("**Table 1** · average cosine of the prototypes to the embeddings of their *class* and to all other "
                   "(*out*) test embeddings")

@@ -1,4 +1,5 @@
-"""AppTest of the Prototypes (KMEx) view on the shipped models: Fig. 2, predictions, maps, Tables 1 and 2."""
+"""AppTest of the Prototypes (KMEx) view on the shipped models: Fig. 2, predictions, maps, Tables 1 and 2, and for
+kmex-sounds the players of the prototypes' clips and patches."""
 from __future__ import annotations
 
 import numpy as np
@@ -156,3 +157,77 @@ def test_clustered_classifier_columns_get_a_zoomed_inset(shapes_page):
     assert {t["marker"]["symbol"] for t in inset} <= {"x", "triangle-up"}
     assert "xaxis2" in figure["layout"] and np.ptp(points, axis=0).max() > 0
     assert any("c_j" in a.get("text", "") for a in figure["layout"].get("annotations", []))
+
+
+# ----------------------------------------------------------------------------- sounds (kmex-sounds)
+
+
+@pytest.fixture(scope="module")
+def sounds_page() -> AppTest:
+    at = _prototypes_page()
+    at.selectbox(key="kmex-model").set_value("kmex-sounds").run(timeout=300)
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    return at
+
+
+def _player_files(at: AppTest) -> list[str]:
+    """The media file id behind every audio player, in page order."""
+    return [element.proto.url.rsplit("/", 1)[-1].rsplit(".", 1)[0] for element in at.get("audio")]
+
+
+def _file_id(wav: bytes) -> str:
+    """The id Streamlit stores a WAV under: a hash of its bytes, so equal ids mean the player plays these bytes."""
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+    return _calculate_file_id(wav, "audio/wav")
+
+
+def test_sounds_page_predicts_and_tabulates_as_the_library(sounds_page):
+    at = sounds_page
+    model, test = _library("sounds")
+    names = test.info.class_names
+    index = at.number_input(key="kmex-sounds-index").value
+    expected = {k: names[v] for k, v in _expected_predictions(model, test.inputs([index])[0]).items()}
+    assert _shown_predictions(at) == expected and expected["CNN"] == names[int(test.labels[index])]
+    assert len(at.get("plotly_chart")) == 1 and any("10 prototypes per class" in c.value for c in at.caption)
+    cosines, accuracies = (d.value.set_index(d.value.columns[0]) for d in _tables(at))
+    with torch.no_grad():
+        y = torch.from_numpy(test.labels)
+        outputs = [model.block_outputs(test.inputs(np.arange(i, min(i + 100, len(test))))) for i in range(0, len(test), 100)]
+        z = torch.cat([model.backbone.pool(o[-1]).flatten(1) for o in outputs])
+        b234 = torch.cat([model.explain_encoder(None, "b234", outputs=o).prediction for o in outputs])
+    cnn, kmex = (float((scores.argmax(1) == y).float().mean()) for scores in (model.classifier(z), model.kmex.predict_scores(z)))
+    assert accuracies.loc["CNN", "test"] == pytest.approx(cnn) and accuracies.loc["KMEx (K/C=10)", "test"] == pytest.approx(kmex)
+    assert accuracies.loc["B234", "test"] == pytest.approx(float((b234 == y).float().mean()))
+    assert abs(kmex - cnn) <= 0.01  # the acceptance: KMEx within a point of the CNN
+    assert cosines.loc["KMEx (K/C=10)", "class"] > cosines.loc["CNN classifier columns c_j", "class"]  # Table 1's pattern
+    assert any("from 1600 training clips" in c.value and "400 test clips" in c.value for c in at.caption)
+
+
+def test_sounds_page_plays_the_prototypes_clips_and_the_patches_inside_their_cells(sounds_page):
+    from interp_core.data import load_split
+    from interp_core.data.time_frequency import HOP_LENGTH, N_FFT, NUM_SAMPLES, stft_complex
+    from interp_core.methods.kmex import listening
+    from tests.methods.kmex.test_kmex_sounds import _decode
+
+    at = sounds_page
+    model, test = _library("sounds")
+    train = load_split("sounds", "train")
+    label = at.selectbox(key="kmex-listen-sounds").value
+    index = at.number_input(key="kmex-sounds-index").value
+    clips = listening.prototype_clips(model, train, label)
+    patches = listening.patch_sounds(model, train, "b4", label)
+    expected = [listening.clip_wav(test, index)] + [w for p in clips for w in p.wavs] + [p.wav for p in patches]
+    assert _player_files(at) == [_file_id(w) for w in expected]  # the input, each prototype's clips, each patch
+    nearest, _ = listening.nearest_clips(model, train, label)
+    assert [p.clips for p in clips] == nearest.tolist() and all(len(p.wavs) == 3 for p in clips)
+    for clip, wav in zip(nearest.reshape(-1), [w for p in clips for w in p.wavs]):
+        np.testing.assert_allclose(_decode(wav), train.data[clip], atol=1.5 / 32768)
+    for patch in patches:
+        f0, t0, f1, t1 = patch.box
+        wave = _decode(patch.wav)
+        assert wave.shape == (NUM_SAMPLES,) and np.abs(wave).max() > 0
+        start, stop = t0 * HOP_LENGTH - N_FFT // 2, (t1 - 1) * HOP_LENGTH + N_FFT // 2
+        assert not wave[: max(0, start)].any() and not wave[stop + 1 :].any()  # silent outside the patch's frames
+        power = stft_complex(torch.from_numpy(wave)).abs().pow(2).numpy()
+        assert power[max(0, f0 - 3) : f1 + 3].sum() > 0.999 * power.sum()  # and outside its bins, but window leakage

@@ -6,9 +6,10 @@
   and ``propagate_attribution`` (Eq. 11 and segment-wise averaging).
 - :mod:`.model`: :class:`KMExModel`, everything fitted for one CNN as plain tensors; :mod:`.fitting`:
   the estimator :class:`KMExFitter` and ``evaluate_kmex`` (Tables 1 and 2).
-- :mod:`.recipes` (``kmex-shapes``, ``kmex-digits``), :mod:`.training` (their handler),
-  :mod:`.explainers` (``kmex-b4``, ``kmex-b234``), :mod:`.projection` (the cached UMAP of Fig. 2) and
-  :mod:`.views` (what the Prototypes view shows).
+- :mod:`.recipes` (``kmex-shapes``, ``kmex-digits``, ``kmex-sounds``), :mod:`.training` (their handler),
+  :mod:`.explainers` (``kmex-b4``, ``kmex-b234``, images and spectrograms), :mod:`.projection` (the cached
+  UMAP of Fig. 2), :mod:`.views` (what the Prototypes view shows), :mod:`.listening` (the sounds of a sound
+  model's prototypes) and :mod:`.localisation` (the maps on ground-truth masks against Grad-CAM).
 
 Importing the package is light (it only registers the view); names are loaded from their modules on use.
 """
@@ -24,6 +25,7 @@ _EXPORTS = {
     "explainers": ("KMExB4", "KMExB234"),
     "fitting": ("KMExFitter", "evaluate_kmex"),
     "kmeans": ("classwise_kmeans",),
+    "localisation": ("mask_overlap_metrics",),
     "model": ("KMExModel", "StaleKMExError", "weights_fingerprint"),
     "patches": ("PrototypePatch", "prototype_palette"),
     "projection": ("KINDS", "Projection", "default_classes", "kmex_projection", "umap_2d"),

@@ -20,8 +20,9 @@ from interp_core.store.card import ModelCard
 class KMExEncoderExplainer(Explainer):
     """Gradient-free attribution (Eq. 11 carried up by segment-wise averaging) on the explanation map.
 
-    ``attribute`` returns ``(N, H, W)`` at input resolution, piecewise constant on the segments; it is drawn
-    as a heat map with the segment map beside it. With details: ``segments`` ``(H, W)`` prototype indices
+    ``attribute`` returns ``(N, H, W)`` at input resolution (``(N, F, T)`` over a spectrogram: the prototypes
+    are then taken over time-frequency positions), piecewise constant on the segments; it is drawn as a heat
+    map with the segment map beside it. With details: ``segments`` ``(H, W)`` prototype indices
     (nearest upsampling of the explanation map) and ``palette`` ``(K, 3)``; extras ``prototypes`` (the
     prototypes in the map by area: index, class, area fraction, colour), ``prediction`` and
     ``class_scores`` (Eq. 10) and ``variant``. ``scope="all"`` (default, Eq. 9) or ``"target"`` (only the
@@ -29,7 +30,7 @@ class KMExEncoderExplainer(Explainer):
     """
 
     inherent = True
-    modalities = ("image",)
+    modalities = ("image", "audio")
     panels = ("heatmap", "segments")
     variant = "b4"
     kinds = ("kmex",)

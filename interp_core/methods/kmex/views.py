@@ -22,7 +22,17 @@ from interp_core.data.base import Split
 from interp_core.methods.kmex.fitting import class_samples, evaluate_kmex
 from interp_core.methods.kmex.model import KMExModel
 from interp_core.methods.kmex.projection import DEFAULT_UMAP, KINDS, Projection, default_classes, select_projection_samples
-from interp_core.visualize import class_colors, display_scale, enlarge, heatmap_overlay, hex_color, image_to_uint8, segment_overlay
+from interp_core.methods.kmex.listening import upright_box
+from interp_core.visualize import (
+    class_colors,
+    display_scale,
+    enlarge,
+    heatmap_overlay,
+    hex_color,
+    image_to_uint8,
+    segment_overlay,
+    spectrogram_image,
+)
 
 #: How Fig. 2 draws each point kind: label, plotly marker symbol, size, opacity.
 KIND_STYLES: dict[str, tuple[str, str, int, float]] = {
@@ -132,9 +142,11 @@ def prototype_legend(model: KMExModel, variant: str, prototypes: Sequence[dict[s
     entries = []
     for p in shown:
         patch = patches[int(p["index"])]
-        image = train.inputs([patch.image_index])[0]
+        image, box = train.inputs([patch.image_index])[0], patch.box
+        if train.info.kind == "audio":  # the spectrogram upright, low frequencies at the bottom
+            image, box = spectrogram_image(image), upright_box(box, image.shape[-2])
         entries.append(LegendEntry(patch.prototype, patch.label, float(p["area"]), hex_color(patch.color),
-                                   patch_in_context(image, patch.box, patch.color, scale=scale)))
+                                   patch_in_context(image, box, patch.color, scale=scale)))
     return entries
 
 
@@ -142,7 +154,8 @@ def prototype_legend(model: KMExModel, variant: str, prototypes: Sequence[dict[s
 class VariantView:
     """One encoder variant's explanation of one input for class ``target``: ``segments`` (the
     explanation map) and ``attribution`` pictures, ``legend`` of its largest prototypes, ``prediction``
-    (Eq. 10) and the raw ``attribution_map`` ``(H, W)``."""
+    (Eq. 10), the raw ``attribution_map`` ``(H, W)`` and ``segment_map`` ``(H, W)`` (prototype indices into
+    ``palette`` ``(K, 3)``: what a spectrogram's axes are drawn with)."""
 
     variant: str
     target: int
@@ -151,6 +164,8 @@ class VariantView:
     attribution: np.ndarray
     legend: list[LegendEntry]
     attribution_map: np.ndarray = field(repr=False, default=None)
+    segment_map: np.ndarray = field(repr=False, default=None)
+    palette: np.ndarray = field(repr=False, default=None)
 
     @property
     def title(self) -> str:
@@ -177,7 +192,7 @@ def explain_sample(loaded, x: torch.Tensor, target: int, train: Split | None = N
             segment_overlay(x, explanation.segments, explanation.palette, scale=scale),
             attribution_overlay(x, explanation.attribution, scale=scale),
             prototype_legend(model, v, extras["prototypes"], train, top=top, scale=max(1, scale // 2)),
-            explanation.attribution.numpy(),
+            explanation.attribution.numpy(), explanation.segments, explanation.palette,
         ))
     return views
 
@@ -326,22 +341,27 @@ def clicked_point(selection_points: Sequence[dict[str, Any]]) -> tuple[str, int]
 
 def point_preview(model: KMExModel, kind: str, source: int, train: Split, test: Split, *, display: int = 192) -> tuple[np.ndarray | None, str]:
     """What a clicked Fig. 2 point shows: ``(RGB uint8 image or None, caption)``. Embeddings show their
-    image, KMEx prototypes their nearest training image of their class, ``c_j`` points no image.
+    image (a clip's spectrogram, low frequencies at the bottom), KMEx prototypes their nearest training
+    image of their class, ``c_j`` points no image (:func:`~interp_core.methods.kmex.listening.point_sound`
+    plays a clip's sound).
     ``kind`` and ``source`` come from the point's ``customdata`` (see :func:`projection_figure`)."""
     names = train.info.class_names
+    audio = train.info.kind == "audio"
+    what, a_what = ("clip", "a clip") if audio else ("image", "an image")
     if kind in ("train", "test"):
         split = train if kind == "train" else test
-        image, caption = split.inputs([source])[0], f"{kind} image #{source} · true class {names[int(split.labels[source])]}"
+        image, caption = split.inputs([source])[0], f"{kind} {what} #{source} · true class {names[int(split.labels[source])]}"
     elif kind == "kmex":
         index = int(model.buffer("prototype_images")[source])
         image = train.inputs([index])[0]
-        caption = (f"KMEx prototype #{source} of {names[source // model.prototypes_per_class]}: its nearest training image "
-                   f"#{index} (the prototype itself is a centroid, not an image)")
+        caption = (f"KMEx prototype #{source} of {names[source // model.prototypes_per_class]}: its nearest training {what} "
+                   f"#{index} (the prototype itself is a centroid, not {a_what})")
     elif kind in ("classifier", "classifier_rescaled"):
-        return None, f"c_j of class {names[source]}: a column of the CNN's classifier, not an image."
+        return None, f"c_j of class {names[source]}: a column of the CNN's classifier, not {a_what}."
     else:
         raise ValueError(f"Unknown point kind {kind!r}; expected one of {', '.join(KINDS)}.")
-    return enlarge(image_to_uint8(image), display_scale(image.shape[-1], display)), caption
+    picture = spectrogram_image(image) if audio else image_to_uint8(image)
+    return enlarge(picture, display_scale(picture.shape[1], display)), caption
 
 
 def kmex_recipes() -> list[str]:

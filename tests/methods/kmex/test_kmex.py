@@ -394,4 +394,5 @@ def test_kmex_explainers_explain_only_kmex_models_and_never_guess_a_fitted_state
     fitted = load_model("test-kmex-digits", "cpu", show_bar=False)
     assert KMExB4.supports(fitted.card) and fitted.card.family == "kmex" and fitted.card.dataset == "digits"
     audio = ModelCard("x", "kmex", "kmex", "sounds", "audio", "softmax", ("a", "b"), (1, 8, 8), "0")
-    assert not KMExB4.supports(audio)
+    assert KMExB4.supports(audio)  # a KMEx model of a spectrogram CNN: prototypes over time-frequency cells
+    assert not KMExB4.supports(ModelCard("y", "standard", "classifier", "sounds", "audio", "softmax", ("a", "b"), (1, 8, 8), "0"))
