@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def loaded_recipes() -> list[str]:
-    """Names of the recipes whose models this process has loaded or trained, in the order it first did."""
+    """Names of the recipes whose models this process has loaded or trained, in the order it first did (a
+    recipe unregistered since, such as a removed imported model, is left out: it has no status any more)."""
     from interp_core.store import models
+    from interp_core.store.recipes import RECIPES
 
-    return list(dict.fromkeys(key[0] for key in models._LOADED))
+    return [name for name in dict.fromkeys(key[0] for key in models._LOADED) if name in RECIPES]
