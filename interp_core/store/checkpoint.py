@@ -47,6 +47,12 @@ def _regular_size(path: Path, refused: str) -> int:
         raise CheckpointError(f"{refused}: {err}") from None
 
 
+def cpu_kernels() -> str:
+    """The CPU instruction set torch's kernels run on here (``AVX512``, ``AVX2``...). float32 training gives
+    the same weights on two machines only when this matches: the vectorised reductions sum in another order."""
+    return str(torch.backends.cpu.get_cpu_capability())
+
+
 def save_checkpoint(stem: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
     """Write weights then metadata, each atomically; the metadata (written last) marks completeness.
     Returns the metadata as written (with the weights' SHA-256 and size)."""
@@ -58,6 +64,7 @@ def save_checkpoint(stem: Path, state: dict[str, torch.Tensor], meta: dict[str, 
     weights = with_ext(stem, ".safetensors")
     atomic_write(weights, blob, fsync=True)
     meta = dict(meta, weights_sha256=hashlib.sha256(blob).hexdigest(), weights_bytes=len(blob))
+    meta.setdefault("cpu_kernels", cpu_kernels())
     atomic_write(with_ext(stem, ".json"), json.dumps(meta, indent=2, sort_keys=True, default=str), fsync=True)
     return meta
 
