@@ -57,3 +57,6 @@ register_view(View("compare", "Compare", ":material/compare:", "Evaluate",
                    "one input, every method of every family on every model it supports, side by side", order=0))
 register_view(View("pointing_game", "Pointing game", ":material/my_location:", "Evaluate",
                    "localisation scores of any method on grids of test images (B-cos paper, Sec. 4)", order=10))
+register_view(View("benchmark", "Benchmark", ":material/leaderboard:", "Evaluate",
+                   "every method of every family on the same interventions: FunnyBirds' metrics, randomisation, "
+                   "sparseness, pointing game; one input up close", order=20))

@@ -1,5 +1,5 @@
 """B-cos view: top classes, coloured weight maps W(x), contribution maps, Δ-explanations, neurons,
-the B ablation, and the standard classifier with post-hoc maps beside it."""
+the B ablation, B-cosified models beside their origin, and the standard classifier with post-hoc maps."""
 import streamlit as st
 
 from app.figures import COLOUR_LEGENDS
@@ -19,8 +19,7 @@ from interp_core.methods.bcos import figures, views  # noqa: E402
 
 
 def ablation_localisation_panel(recipes: list[str], report) -> None:
-    """Accuracy and localisation per B (B-cos Fig. 5) as a chart and a table, computed on request. The
-    pointing game's per-grid cache (keyed on each model's weights) makes a repeated run come back at once."""
+    """Accuracy and localisation per B (B-cos Fig. 5), computed on request (the pointing game caches per grid)."""
     from interp_core.evaluation.ablation import localisation_per_setting
 
     c1, c2 = st.columns([1, 2])
@@ -40,8 +39,7 @@ def ablation_localisation_panel(recipes: list[str], report) -> None:
     show_table(st, figures.ablation_table(rows), "B ablation: accuracy and localisation per B", report=report, key="bcos-ablation")
 
 
-report = Report("B-cos networks")
-url = UrlState()
+report, url = Report("B-cos networks"), UrlState()
 # The neuron explorer's choice survives runs that skip it (e.g. Gallery -> Upload while no file is chosen).
 keep_widget_state("bcos-layer-", "bcos-channel-")
 
@@ -57,8 +55,8 @@ with guarded("The B-cos view"):
     if sample is None:
         report.offer()
         st.stop()
-    x = sample.x
-    picture = image_to_uint8(x)
+    x, audio = sample.x, loaded.card.modality == "audio"
+    picture = x.detach().cpu().numpy()[0] if audio else image_to_uint8(x)  # audio maps are drawn over the spectrogram
     top = views.top_classes(loaded, x)
     st.subheader("Top-5 classes")
     show_table(st, {"class": [names[c] for c, _ in top], f"probability ({loaded.card.output})": [percent(p) for _, p in top],
@@ -75,10 +73,10 @@ with guarded("The B-cos view"):
     p_target = dict(top).get(int(target))
     who = f"{name} · class {names[target]}" + (f" ({percent(p_target)})" if p_target is not None else "")
     c1, c2, c3 = st.columns(3)
-    show_map(c1, map_png("input", base=picture), f"{sample.source} · predicted {names[top[0][0]]}", report=report, key="bcos-png-input")
-    show_map(c2, map_png("rgba", rgba=exp.rgba), f"W(x) for {who}", report=report, key="bcos-png-w")
+    show_map(c1, map_png("input", base=picture, audio=audio), f"{sample.source} · predicted {names[top[0][0]]}", report=report, key="bcos-png-input")
+    show_map(c2, map_png("rgba", rgba=exp.rgba, audio=audio), f"W(x) for {who}", report=report, key="bcos-png-w")
     c2.caption(COLOUR_LEGENDS["rgba"])
-    show_map(c3, map_png("signed", exp.attribution.numpy(), base=picture, scale="contribution"),
+    show_map(c3, map_png("signed", exp.attribution.numpy(), base=picture, audio=audio, scale="contribution"),
              f"contributions x·W(x) for {who}: sum {float(exp.attribution.sum()):.2f} = logit − bias", report=report, key="bcos-png-c")
     st.caption(f"logit {exp.score:.3f}; contribution map total {float(exp.attribution.sum()):.3f}")
 
@@ -86,13 +84,12 @@ with guarded("The B-cos view"):
     a, b = top[0][0], top[1][0]
     d = view_result(views.delta, name, x, a, b, spinner="Explaining the difference…")
     d1, d2 = st.columns(2)
-    show_map(d1, map_png("rgba", rgba=d.rgba), f"W(x) of the evidence for {names[a]} over {names[b]}", report=report, key="bcos-png-dw")
-    show_map(d2, map_png("signed", d.attribution.numpy(), base=picture, scale="contribution"),
+    show_map(d1, map_png("rgba", rgba=d.rgba, audio=audio), f"W(x) of the evidence for {names[a]} over {names[b]}", report=report, key="bcos-png-dw")
+    show_map(d2, map_png("signed", d.attribution.numpy(), base=picture, audio=audio, scale="contribution"),
              f"red: for {names[a]} · blue: for {names[b]} (logit difference {d.score:.2f})", report=report, key="bcos-png-dc")
 
     st.subheader("Neuron explorer")
-    layers = dict(views.neuron_layers(loaded))
-    n1, n2 = st.columns(2)
+    layers, (n1, n2) = dict(views.neuron_layers(loaded)), st.columns(2)
     layer_names = list(layers)
     layer = n1.selectbox("Layer", layer_names, index=url.index("layer", layer_names, max(0, len(layer_names) - 3)),
                          key=f"bcos-layer-{name}")
@@ -103,8 +100,8 @@ with guarded("The B-cos view"):
     url.share("channel", channel)
     ne = view_result(views.neuron, name, x, layer, channel, spinner="Explaining the neuron…")
     n1, n2 = st.columns(2)
-    show_map(n1, map_png("rgba", rgba=ne.rgba), f"W(x) of {layer}[{channel}]: activation {ne.score:.3f}", report=report, key="bcos-png-nw")
-    show_map(n2, map_png("signed", ne.attribution.numpy(), base=picture, scale="activation"),
+    show_map(n1, map_png("rgba", rgba=ne.rgba, audio=audio), f"W(x) of {layer}[{channel}]: activation {ne.score:.3f}", report=report, key="bcos-png-nw")
+    show_map(n2, map_png("signed", ne.attribution.numpy(), base=picture, audio=audio, scale="activation"),
              f"contributions to {layer}[{channel}]", report=report, key="bcos-png-nc")
     st.caption(f"Neuron {layer}[{channel}] at {views.neuron_position_text(loaded, layer, ne.extras.get('position'))}.")
     if st.toggle("Show its most activating test images", key="bcos-top-images"):
@@ -113,27 +110,41 @@ with guarded("The B-cos view"):
             col.image(picture_i, width=100)
             col.image(map_png("rgba", rgba=e.rgba, width=1.2), caption=f"#{e.extras['index']}: activation {e.score:.2f}", width=100)
 
-    st.subheader("B ablation")
-    ablation = views.ablation_entries()
-    untrained = views.untrained_ablation()
-    if untrained:
-        st.info(views.untrained_ablation_text(untrained, len(ablation)))
-    if ablation:
-        for col, entry in zip(st.columns(len(ablation)), ablation):
+    if loaded.recipe.dataset == views.ablation_dataset():
+        st.subheader("B ablation")
+        ablation, untrained = views.ablation_entries(), views.untrained_ablation()
+        if untrained:
+            st.info(views.untrained_ablation_text(untrained, len(ablation)))
+        for col, entry in zip(st.columns(len(ablation) or 1), ablation):
             e = view_result(views.explain, entry.recipe, x, (int(target),), spinner="Explaining…")[0]
             accuracy = "n/a" if entry.accuracy is None else percent(entry.accuracy)
             show_map(col, map_png("rgba", rgba=e.rgba, width=1.8),
                      f"B={entry.b:g} · W(x) for {names[target]} · test accuracy {accuracy} (recorded at training, "
                      f"{entry.trained or 'date unknown'})", report=report, key=f"bcos-png-b{entry.b:g}")
-        ablation_localisation_panel([e.recipe for e in ablation], report)
+        if ablation:
+            ablation_localisation_panel([e.recipe for e in ablation], report)
+
+    st.subheader("B-cosification: trained classifiers converted into B-cos networks")
+    show_table(st, views.bcosified_table(), "B-cosified models and where they come from", report=report, key="bcos-bcosified")
+    if (origin := views.bcosified_origin(name)) is not None:
+        before, after = view_result(views.before_after, name, x, int(target), spinner="Reading the original as a B = 1 B-cos network…")
+        panels = [(e, who, kind) for e, who in ((before, f"{origin['base']} read as B = 1"), (after, name)) for kind in ("rgba", "signed")]
+        for i, (col, (e, who, kind)) in enumerate(zip(st.columns(4), panels)):
+            show_map(col, map_png(kind, e.attribution.numpy(), rgba=e.rgba, base=picture, audio=audio, scale="contribution"),
+                     f"{who} · " + ("W(x)" if kind == "rgba" else "contributions x·W(x)"), report=report, key=f"bcos-png-bcosified-{i}")
+        bias, (s0, s1) = loaded.model.logit_layer.bias, (float(e.attribution.sum()) for e in (before, after))
+        st.caption(f"Left: {origin['base']} read as a B = 1 B-cos network (B-cosification Sec. 3.2.1), the same function: contributions "
+                   f"sum {s0:.3f} of logit − bias {before.score - bias:.3f}, the rest is its biases'. Right: converted and fine-tuned: "
+                   f"sum {s1:.3f} = logit − bias {after.score - bias:.3f}.")
+        st.plotly_chart(figures.fine_tuning_figure(views.fine_tuning_curves(name)), key="bcos-fine-tuning")
 
     st.subheader("The standard classifier with post-hoc explanations")
-    baseline = views.baseline_recipe()
+    baseline = views.baseline_recipe(name)
     if baseline not in ready:
         st.info(f"{baseline} is not trained yet: train it on the Home page.")
     else:
         maps = view_result(views.posthoc_beside, baseline, x, int(target), spinner="Post-hoc explanations of the standard classifier…")
         for col, (method, e) in zip(st.columns(len(maps)), maps.items()):
-            show_map(col, map_png("signed", e.attribution.numpy(), base=picture), f"{baseline} · {method} for {names[target]}",
+            show_map(col, map_png("signed", e.attribution.numpy(), base=picture, audio=audio), f"{baseline} · {method} for {names[target]}",
                      report=report, key=f"bcos-png-{method}")
 report.offer()

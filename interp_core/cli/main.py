@@ -1,5 +1,6 @@
 """``python -m interp_core``: the parser and the entry point. The commands live in one module per group
-(:mod:`~interp_core.cli.models`, :mod:`~interp_core.cli.evaluate`, :mod:`~interp_core.cli.data`), plus the
+(:mod:`~interp_core.cli.models`, :mod:`~interp_core.cli.evaluate`, :mod:`~interp_core.cli.benchmark`,
+:mod:`~interp_core.cli.data`), plus the
 sub-commands that families and the study package register themselves."""
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import logging
 import sys
 from pathlib import Path
 
-from interp_core.cli import data, evaluate, models
+from interp_core.cli import benchmark, data, evaluate, models
 
 #: The command groups of this package, in the order ``--help`` lists them.
-COMMAND_GROUPS = (models, evaluate, data)
+COMMAND_GROUPS = (models, evaluate, benchmark, data)
 
 
 def _extension_modules() -> list[str]:

@@ -12,12 +12,27 @@ never touch the creature.
 
 Per image (extras): ``part_map`` ``(N, H, W)`` uint8, the layer each pixel shows (0 background, 1 body,
 2..6 the parts in :data:`PARTS` order, 7.. the distractors); ``masks`` (the creature: body and parts),
-``part_variants`` ``(N, 5)``, ``attributes`` (one-hot part variants, ``part::variant`` names) and
+``part_variants`` ``(N, 5)`` (the class's, drawn or not), ``removed_parts`` ``(N, 5)`` (see below),
+``attributes`` (one-hot variants of the parts drawn, ``part::variant`` names) and
 ``backgrounds``; the scene parameters (``center``, ``scale``, ``angle``, ``background_seed``,
 ``distractors``) from which :func:`render_scenes` draws any intervention.
 
 Drawing is exact (hard edges, no anti-aliasing) and layered back to front, so removing a part changes only
 the pixels it showed: they show what was behind it (the body, another part, or the background).
+
+Training images carry FunnyBirds' augmentation (notes §1.3): half of them (:data:`TRAIN_REMOVAL_FRACTION`)
+lose a random set of k parts, k uniform in 0..5, so that the part-removal interventions the benchmark scores
+are in the training distribution; test images are always complete. ``removed_parts`` ``(N, 5)`` records
+it (all False in test), ``part_map``, ``masks`` and ``attributes`` show only the parts drawn, and
+``render_scenes(scenes_of(split), remove_parts=extras["removed_parts"])`` redraws every image exactly.
+Deliberate difference: FunnyBirds trains on the set of classes consistent with the visible parts (CE
+averaged over them, or a multi-hot BCE target); our training engine takes one int label per image, so a
+training image keeps the class it was drawn from. Because every class is equally frequent and removal is
+drawn independently of the class, the classes consistent with what is left are equally likely given the
+image, so the expected single-label loss is FunnyBirds' consistent-set loss (CE averaged over the set; for
+BCE the per-class target in expectation is 1/|set| on the set instead of 1): the same minimiser for CE,
+reached with noisier gradients. :func:`consistent_classes` gives the sets, to score predictions on
+intervened images.
 """
 from __future__ import annotations
 
@@ -30,10 +45,12 @@ from interp_core.data.base import DatasetInfo, Split, cached_arrays, params_hash
 from interp_core.data.shapes import BACKGROUNDS, render_backgrounds, split_code, to_uint8
 
 IMAGE_SIZE = 64
-NUM_TRAIN_PER_CLASS = 100
+NUM_TRAIN_PER_CLASS = 200
 NUM_TEST_PER_CLASS = 40
 MAX_DISTRACTORS = 3
-_GENERATOR_VERSION = 1
+#: Share of training images that lose a random set of parts (FunnyBirds: 50%).
+TRAIN_REMOVAL_FRACTION = 0.5
+_GENERATOR_VERSION = 3
 
 PARTS = ("beak", "eye", "wing", "tail", "legs")
 _COLOURS = {"red": (0.85, 0.12, 0.10), "green": (0.12, 0.70, 0.18), "blue": (0.15, 0.30, 0.95)}
@@ -148,16 +165,16 @@ def _body(x, y) -> np.ndarray:
 def _part(part: str, shape: str, x, y) -> tuple[np.ndarray, np.ndarray | None]:
     """Pixels of one part variant ``(..)`` bool, and of a dark detail drawn on it (the eye's pupil) or None."""
     if part == "beak":
-        tips = {"short": [(15.0, -8.0), (15.0, -4.0), (20.5, -6.0)], "long": [(15.0, -7.5), (15.0, -4.5), (24.0, -6.0)],
+        tips = {"short": [(15.0, -8.0), (15.0, -4.0), (20.0, -6.0)], "long": [(15.0, -7.5), (15.0, -4.5), (24.5, -6.0)],
                 "hooked": [(15.0, -8.0), (15.0, -4.0), (18.0, -3.0), (21.0, -1.5), (19.5, -5.5)],
-                "wide": [(15.0, -9.5), (15.0, -2.5), (19.5, -6.0)]}
+                "wide": [(15.0, -10.0), (15.0, -2.0), (19.5, -6.0)]}
         return _inside_polygon(x, y, tips[shape]), None
     if part == "eye":
         if shape == "dot":
-            return _inside_ellipse(x, y, 12.5, -7.5, 1.8, 1.8), None
+            return _inside_ellipse(x, y, 12.5, -7.5, 2.1, 2.1), None
         if shape == "ring":
-            return _inside_ellipse(x, y, 12.5, -7.5, 2.4, 2.4), _inside_ellipse(x, y, 12.5, -7.5, 1.1, 1.1)
-        return (np.abs(x - 12.5) <= 2.2) & (np.abs(y + 7.5) <= 0.8), None
+            return _inside_ellipse(x, y, 12.5, -7.5, 2.6, 2.6), _inside_ellipse(x, y, 12.5, -7.5, 1.1, 1.1)
+        return (np.abs(x - 12.5) <= 3.0) & (np.abs(y + 7.5) <= 0.75), None
     if part == "wing":
         if shape == "round":
             return _inside_ellipse(x, y, -1.5, -1.0, 6.5, 3.8), None
@@ -168,9 +185,9 @@ def _part(part: str, shape: str, x, y) -> tuple[np.ndarray, np.ndarray | None]:
                   "forked": [[(-10.0, -0.5), (-19.0, -6.5), (-16.0, -0.5)], [(-10.0, 0.5), (-16.0, 0.5), (-19.0, 6.5)]]}
         return np.logical_or.reduce([_inside_polygon(x, y, p) for p in shapes[shape]]), None
     legs = {"thin": (1.2, [((-3.0, 6.0), (-3.0, 12.5)), ((3.0, 6.0), (3.0, 12.5))]),
-            "thick": (2.4, [((-3.0, 6.0), (-3.0, 12.5)), ((3.0, 6.0), (3.0, 12.5))]),
+            "thick": (2.8, [((-3.0, 6.0), (-3.0, 12.5)), ((3.0, 6.0), (3.0, 12.5))]),
             "bent": (1.4, [((-3.0, 6.0), (-5.0, 9.5)), ((-5.0, 9.5), (-2.5, 12.5)), ((3.0, 6.0), (1.0, 9.5)), ((1.0, 9.5), (3.5, 12.5))]),
-            "long": (1.2, [((-3.0, 6.0), (-3.5, 15.5)), ((3.0, 6.0), (3.5, 15.5))])}
+            "long": (1.2, [((-3.0, 6.0), (-6.0, 16.0)), ((3.0, 6.0), (6.0, 16.0))])}
     width, segments = legs[shape]
     return np.logical_or.reduce([_near_segment(x, y, a, b, width) for a, b in segments]), None
 
@@ -268,6 +285,16 @@ def distractor_masks(part_map: np.ndarray) -> np.ndarray:
     return np.stack([part_map == FIRST_DISTRACTOR_LAYER + k for k in range(MAX_DISTRACTORS)], 1)
 
 
+def consistent_classes(variants: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """``(n, C)`` bool: the classes whose part variants agree with every part still drawn, from ``variants``
+    ``(n, 5)`` and ``removed`` ``(n, 5)`` bool (or ``(5,)`` for all); a removed part matches any variant
+    (FunnyBirds' consistent label set). The drawn class is always among them."""
+    variants = np.asarray(variants)
+    removed = np.broadcast_to(np.asarray(removed, bool), variants.shape)
+    agree = (CLASS_VARIANTS[None, :, :] == variants[:, None, :]) | removed[:, None, :]
+    return agree.all(-1)
+
+
 # ----------------------------------------------------------------------------- sampling scenes
 
 
@@ -308,20 +335,31 @@ def sample_scenes(rng: np.random.Generator, labels: np.ndarray, size: int = IMAG
     return scenes
 
 
+def training_removals(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``(n, 5)`` bool, FunnyBirds' training augmentation: a share :data:`TRAIN_REMOVAL_FRACTION` of the
+    images lose k random parts, k uniform in 0..5 (so some of those keep all of them, some lose all)."""
+    chosen = rng.random(n) < TRAIN_REMOVAL_FRACTION
+    counts = rng.integers(0, len(PARTS) + 1, n)
+    ranks = rng.random((n, len(PARTS))).argsort(1).argsort(1)  # a random order of the parts per image
+    return chosen[:, None] & (ranks < counts[:, None])
+
+
 def _generate(split: str, n: int, seed: int, size: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng([seed, split_code(split), 77])
     labels = np.arange(n) % len(CLASS_NAMES)
     rng.shuffle(labels)
     scenes = sample_scenes(rng, labels, size)
-    drawn = render_scenes(scenes, size=size)
+    # Drawn after the scenes, so that test scenes do not depend on the augmentation.
+    removed = training_removals(rng, n) if split == "train" else np.zeros((n, len(PARTS)), dtype=bool)
+    drawn = render_scenes(scenes, remove_parts=removed, size=size)
     variants = scenes.variants
     attributes = np.zeros((n, len(ATTRIBUTE_NAMES)), dtype=np.uint8)
     offset = np.cumsum([0] + [len(VARIANTS[p]) for p in PARTS])[:-1]
-    attributes[np.arange(n)[:, None], offset[None, :] + variants] = 1
+    attributes[np.arange(n)[:, None], offset[None, :] + variants] = ~removed  # only the parts drawn
     return {"images": drawn.images, "labels": labels.astype(np.int64), "part_map": drawn.part_map,
             "masks": (drawn.part_map >= BODY_LAYER) & (drawn.part_map < FIRST_DISTRACTOR_LAYER),
-            "part_variants": variants, "attributes": attributes, "backgrounds": scenes.background,
-            "center": scenes.center, "scale": scenes.scale, "angle": scenes.angle,
+            "part_variants": variants, "removed_parts": removed, "attributes": attributes,
+            "backgrounds": scenes.background, "center": scenes.center, "scale": scenes.scale, "angle": scenes.angle,
             "background_seed": scenes.background_seed, "distractors": scenes.distractors}
 
 
@@ -349,7 +387,7 @@ def load_creatures(split: str = "train", *, seed: int = 0, num_samples: int | No
     n = num_samples or per_class * len(CLASS_NAMES)
     params = dict(v=_GENERATOR_VERSION, split=split, n=n, seed=seed, size=size)
     arrays = cached_arrays(f"creatures-{params_hash(params)}", lambda: _generate(split, n, seed, size))
-    extras = {k: arrays[k] for k in ("part_map", "masks", "part_variants", "attributes", "backgrounds", "center", "scale",
-                                     "angle", "background_seed", "distractors")}
+    extras = {k: arrays[k] for k in ("part_map", "masks", "part_variants", "removed_parts", "attributes", "backgrounds",
+                                     "center", "scale", "angle", "background_seed", "distractors")}
     return Split(info=creatures_info(size), data=arrays["images"], labels=arrays["labels"], to_input=uint8_images_to_input,
                  extras=extras)

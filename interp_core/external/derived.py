@@ -120,17 +120,25 @@ def _register(entry_imported: str, template_name: str, recipe: Recipe) -> Recipe
 
 
 def derived_name(template: Recipe, imported: str) -> str:
-    """``kmex-shapes`` -> ``kmex-NAME``: the template's name with its dataset replaced (or ``-NAME`` added)."""
+    """``kmex-shapes`` -> ``kmex-NAME``: the template's name with its dataset replaced (or ``-NAME`` added);
+    ``<derived_stem>-NAME`` for a recipe type that names its own stem (``bcosified-cnn-shapes`` -> ``bcos-NAME``)."""
+    if getattr(template, "derived_stem", ""):
+        return f"{template.derived_stem}-{imported}"
     suffix = f"-{template.dataset}"
     stem = template.name[: -len(suffix)] if template.name.endswith(suffix) else template.name
     return f"{stem}-{imported}"
 
 
 def default_template(family: str, dataset_kind: str) -> Recipe:
-    """The family's default recipe for data of ``dataset_kind``: ``<family>-<reference dataset>``."""
+    """The family's default recipe for data of ``dataset_kind``: its recipe on the reference dataset whose
+    type names a ``derived_stem`` (the template for imported models, e.g. the B-cosified one), else
+    ``<family>-<reference dataset>``."""
     reference = REFERENCE_DATASETS.get(dataset_kind)
     if reference is None:
         raise DeriveError(f"No family recipes are made for {dataset_kind!r} data (only {', '.join(REFERENCE_DATASETS)}).")
+    stemmed = [r for _, r in RECIPES.items() if r.family == family and r.dataset == reference and getattr(r, "derived_stem", "")]
+    if stemmed:
+        return stemmed[0]
     name = f"{family}-{reference}"
     if name not in RECIPES or get_recipe(name).family != family:
         families = sorted({r.family for _, r in RECIPES.items() if r.name == f"{r.family}-{reference}" and _references(r)})

@@ -18,8 +18,9 @@ from interp_core.io import stable_key
 from interp_core.registry import Registry
 
 #: Recipe providers outside the families: the papers' recipes on real data, the models you imported and
-#: the family recipes derived for them (after the imports they start from).
-EXTERNAL_PROVIDERS = ("interp_core.external.recipes", "interp_core.external.imported", "interp_core.external.derived")
+#: the family recipes derived for them (after the imports they start from), and the creatures benchmark's.
+EXTERNAL_PROVIDERS = ("interp_core.external.recipes", "interp_core.external.imported", "interp_core.external.derived",
+                      "interp_core.external.creatures")
 RECIPES: Registry["Recipe"] = Registry("recipe", lambda: [*family_modules("recipes"), *EXTERNAL_PROVIDERS])
 #: Architectures registered outside ``interp_core.models`` (name -> the module that registers it), filled
 #: by torch-free recipe providers: :func:`get_recipe` imports the module of a recipe's ``arch``.

@@ -122,3 +122,62 @@ def test_b_ablation_localisation_per_b_matches_the_library(page):
     assert list(shown["localisation (pointing game mean)"]) == pytest.approx([r["localisation"] for r in expected])
     assert list(shown["test accuracy (recorded at training)"]) == pytest.approx([r["accuracy"] for r in expected])
     assert all(0 <= r["localisation"] <= 1 and r["grids"] == 2 for r in expected)
+
+
+@pytest.fixture(scope="module")
+def bcosified_page() -> AppTest:
+    from interp_core.store.catalog import checkpoint_status
+
+    if checkpoint_status("bcosified-cnn-shapes") == "missing":
+        pytest.skip("bcosified-cnn-shapes is not trained")
+    at = open_page("bcos", timeout=300)
+    at.selectbox(key="bcos-model").set_value("bcosified-cnn-shapes").run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    return at
+
+
+def test_bcosified_models_appear_with_their_origin(bcosified_page):
+    from interp_core.methods.bcos import views
+
+    assert "B-cosification: trained classifiers converted into B-cos networks" in [h.value for h in bcosified_page.subheader]
+    frame = next(d.value for d in bcosified_page.dataframe if "converted from" in d.value.columns)
+    expected = views.bcosified_table()
+    assert list(frame["model"]) == [r["model"] for r in expected]
+    assert list(frame["converted from"]) == [r["converted from"] for r in expected]
+    assert dict(zip(frame["model"], frame["from-scratch twin"]))["bcosified-cnn-shapes"] == "bcos-shapes"
+
+
+def test_before_after_numbers_match_the_library(bcosified_page):
+    """The original read as a B = 1 B-cos network misses its biases' share; the converted model's
+    contributions sum to its logit minus the logit bias; both as the library computes them."""
+    import re
+
+    from interp_core.data import load_split
+    from interp_core.methods.bcos import views
+    from interp_core.store import load_model
+
+    text = next(c.value for c in bcosified_page.caption if c.value.startswith("Left: cnn-shapes read as a B = 1"))
+    s0, l0 = map(float, re.search(r"sum (-?[\d.]+) of logit − bias (-?[\d.]+)", text).groups())
+    s1, l1 = map(float, re.search(r"sum (-?[\d.]+) = logit − bias (-?[\d.]+)", text).groups())
+    loaded = load_model("bcosified-cnn-shapes", "cpu", train_if_missing=False)
+    index = bcosified_page.number_input(key="bcos-index").value
+    target = [s for s in bcosified_page.selectbox if s.label == "Explain class"][0].value
+    before, after = views.before_after(loaded, load_split("shapes", "test").inputs([index])[0], int(target))
+    bias = loaded.model.logit_layer.bias
+    assert (s0, l0) == pytest.approx((float(before.attribution.sum()), before.score - bias), abs=2e-3)
+    assert (s1, l1) == pytest.approx((float(after.attribution.sum()), after.score - bias), abs=2e-3)
+    assert abs(s1 - l1) < 2e-3 < abs(s0 - l0)
+    assert bcosified_page.get("plotly_chart")  # the fine-tuning curve beside the from-scratch one
+
+
+def test_bcosified_sound_model_draws_over_the_spectrogram():
+    from interp_core.store.catalog import checkpoint_status
+
+    if checkpoint_status("bcosified-cnn-sounds") == "missing":
+        pytest.skip("bcosified-cnn-sounds is not trained")
+    at = open_page("bcos", timeout=300)
+    at.selectbox(key="bcos-model").set_value("bcosified-cnn-sounds").run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    headers = [h.value for h in at.subheader]
+    assert "B ablation" not in headers and "B-cosification: trained classifiers converted into B-cos networks" in headers
+    assert any(c.value.startswith("Left: cnn-sounds read as a B = 1") for c in at.caption)

@@ -123,8 +123,8 @@ def test_a_template_that_does_not_fit_is_refused_with_the_reason(derived):
 
 
 def test_refusals_of_the_derive_command(derived):
-    rc, _, err = _run("derive", NAME, "--families", "bcos")
-    assert rc == 2 and "'bcos-shapes' does not start from a classifier recipe" in err
+    rc, _, err = _run("derive", NAME, "--families", "clip")
+    assert rc == 2 and "'clip-shapes' does not start from a classifier recipe" in err
     rc, _, err = _run("derive", "cnn-shapes", "--families", "kmex")
     assert rc == 2 and "'cnn-shapes' is not an imported model" in err
     rc, _, err = _run("derive", NAME, "--families", "kmex", "--set", "kmex.no_such_field=1")

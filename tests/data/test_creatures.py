@@ -73,3 +73,39 @@ def test_generation_is_seeded_and_the_attributes_name_the_part_variants(split):
         on = {names[a] for a in np.flatnonzero(attributes[i])}
         assert on == {f"{part}::{cr.VARIANTS[part][v][0]}" for part, v in zip(cr.PARTS, variants[i])}
     assert (variants == cr.CLASS_VARIANTS[split.labels]).all()
+
+
+def test_training_images_lose_random_parts_as_in_funnybirds_and_redraw_exactly():
+    train = cr.load_creatures("train", num_samples=400)
+    removed = train.extras["removed_parts"]
+    assert removed.shape == (400, len(cr.PARTS)) and removed.dtype == bool
+    assert 0.3 < removed.any(1).mean() < 0.5  # half the images are chosen, 1 in 6 of those keeps every part
+    assert removed.all(1).any() and 0.15 < removed.mean() < 0.35  # k uniform in 0..5 on half: 1.25 of 5 parts
+    again = cr.render_scenes(cr.scenes_of(train), remove_parts=removed)
+    assert np.array_equal(again.images, train.data) and np.array_equal(again.part_map, train.extras["part_map"])
+    drawn = cr.part_masks(train.extras["part_map"]).reshape(400, len(cr.PARTS), -1).any(-1)
+    assert not (drawn & removed).any()  # a removed part shows no pixel
+    offsets = np.cumsum([0] + [len(cr.VARIANTS[p]) for p in cr.PARTS])[:-1]
+    on = train.extras["attributes"][np.arange(400)[:, None], offsets + train.extras["part_variants"]]
+    assert np.array_equal(on.astype(bool), ~removed) and (train.extras["attributes"].sum(1) == (~removed).sum(1)).all()
+    assert not cr.load_creatures("test", num_samples=50).extras["removed_parts"].any()  # test images are complete
+
+
+def test_consistent_classes_are_the_classes_agreeing_with_every_part_drawn():
+    table = cr.CLASS_VARIANTS
+    full = cr.consistent_classes(table, np.zeros(len(cr.PARTS), bool))
+    assert np.array_equal(full, np.eye(len(table), dtype=bool))  # distinct classes: only itself
+    assert cr.consistent_classes(table[:3], np.ones(len(cr.PARTS), bool)).all()  # a bare body fits every class
+    differing = (table[:, None, :] != table[None, :, :])
+    for c in range(len(table)):
+        twin = int(np.flatnonzero(differing[c].sum(-1) == 1)[0])
+        part = int(np.flatnonzero(differing[c, twin])[0])
+        removed = np.zeros(len(cr.PARTS), bool)
+        removed[part] = True
+        allowed = cr.consistent_classes(table[c:c + 1], removed)[0]
+        assert allowed[c] and allowed[twin]  # removing the part that tells the twins apart leaves both
+    for p, part in enumerate(cr.PARTS):  # only part p drawn: every class with that variant of p
+        only = np.ones(len(cr.PARTS), bool)
+        only[p] = False
+        uses = np.bincount(table[:, p], minlength=len(cr.VARIANTS[part]))
+        assert np.array_equal(cr.consistent_classes(table, only).sum(1), uses[table[:, p]])

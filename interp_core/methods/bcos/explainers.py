@@ -111,9 +111,12 @@ class BcosExplainer(Explainer):
         self.smooth = smooth
         self.alpha_percentile = alpha_percentile
 
+    #: B-cos classifiers trained from scratch and B-cosified ones (B-cosification, Arya et al. 2024).
+    kinds = ("classifier", "bcosified")
+
     @classmethod
     def accepts(cls, card: ModelCard) -> bool:
-        return card.family == "bcos" and card.kind == "classifier"
+        return card.family == "bcos" and card.kind in cls.kinds
 
     # ------------------------------------------------------------ core: W(x) by one backward pass
 

@@ -1,5 +1,6 @@
 """B-cos recipes (Böhle et al., CVPR 2022) on the embedded shapes dataset: the dashboard default and the
-B ablation of B-cos Fig. 5 / Tab. 1 (torch-free).
+B ablation of B-cos Fig. 5 / Tab. 1; and the B-cosified shipped classifiers (B-cosification, Arya et al.,
+NeurIPS 2024: :mod:`interp_core.methods.bcos.bcosify_recipes`) (torch-free).
 
 All use the plain 9-layer B-cos CNN of the CIFAR-10 experiments (``arch="bcos-cnn"``, no ReLU, no
 normalisation, 3x3 kernels then a 1x1 classifier, global average pooling), sized for 64x64 inputs on a
@@ -9,6 +10,7 @@ the CIFAR widths. Training follows the paper: Adam, cosine schedule, one-hot BCE
 ``log10 γ = 1.5 B - 1.75``; the temperature ``T`` is set per B so that the spread of the initial logits
 is about the same for every B (the paper also fixed T per B by hand).
 """
+from interp_core.methods.bcos.bcosify_recipes import BcosifiedRecipe, register_bcosified
 from interp_core.methods.standard.recipes import ClassifierRecipe
 from interp_core.store.recipes import register_recipe
 
@@ -58,3 +60,45 @@ for _b, _temperature in _ABLATION_TEMPERATURE.items():
         loss="bce",
         patience=3,
     )).name)
+
+# ---------------------------------------------------------------- B-cosification (Arya et al., NeurIPS 2024)
+
+# Measured on shapes (4 epochs, 50 3x3 grids; docs/bcos.md): localisation 0.81 / 0.85 / 0.88 / 0.90 for
+# B = 2 / 2.5 / 3 / 3.5 at the same accuracy (0.99-0.995), so a higher B than the paper's 2, as our
+# from-scratch twin needed 2.5. lr 1e-3, the from-scratch rate: at the paper's tenth, 3 epochs reached 0.86.
+register_bcosified(BcosifiedRecipe(
+    name="bcosified-cnn-shapes",
+    dataset="shapes",
+    family="bcos",
+    shipped=True,
+    description="The shipped cnn-shapes B-cosified (B=3.5, biases deleted, ReLU and max-pools kept) and fine-tuned "
+                "4 epochs; against bcos-shapes, trained from scratch.",
+    base="cnn-shapes",
+    b=3.5,
+    lr=1e-3,
+    epochs=4,
+), from_scratch="bcos-shapes")
+register_bcosified(BcosifiedRecipe(
+    name="bcosified-cnn-sounds",
+    dataset="sounds",
+    family="bcos",
+    shipped=True,
+    description="The shipped cnn-sounds B-cosified and fine-tuned: B-cos contributions over the spectrogram.",
+    base="cnn-sounds",
+    b=2.5,
+    lr=1e-3,
+    epochs=8,
+    batch_size=32,
+))
+register_bcosified(BcosifiedRecipe(
+    name="bcosified-cnn-digits",
+    dataset="digits",
+    family="bcos",
+    shipped=True,
+    description="The shipped cnn-digits B-cosified and fine-tuned.",
+    base="cnn-digits",
+    b=3.5,
+    lr=1e-3,
+    epochs=4,
+    batch_size=32,
+))

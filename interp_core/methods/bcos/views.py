@@ -105,6 +105,13 @@ def ablation_entries() -> list[AblationEntry]:
     return out
 
 
+def ablation_dataset() -> str:
+    """The dataset of the B ablation's models (the view shows them only for inputs of it)."""
+    from interp_core.store.recipes import get_recipe
+
+    return get_recipe(ABLATION_RECIPES[0]).dataset
+
+
 def untrained_ablation() -> list[str]:
     """The recipes of the B ablation without a checkpoint."""
     trained = {e.recipe for e in ablation_entries()}
@@ -122,8 +129,81 @@ def untrained_ablation_text(untrained: list[str], trained: int) -> str:
             f"{format_duration(seconds, about=True)} each on the CPU ({basis}).")
 
 
-def baseline_recipe() -> str:
-    return BASELINE_RECIPE
+def baseline_recipe(name: str | None = None) -> str:
+    """The standard classifier shown beside B-cos model ``name``: a B-cosified model's own origin, else
+    :data:`BASELINE_RECIPE`."""
+    origin = bcosified_origin(name) if name else None
+    return origin["base"] if origin else BASELINE_RECIPE
+
+
+# ---------------------------------------------------------------- B-cosification (Arya et al. 2024)
+
+def bcosified_origin(name: str) -> dict | None:
+    """For a B-cosified recipe: ``base`` (the classifier it was converted from), ``from_scratch`` (its
+    twin, or None) and ``record`` (:func:`~interp_core.methods.bcos.bcosify_metrics.fine_tuning_record` of
+    its checkpoint, {} before training); None for any other recipe."""
+    from interp_core.methods.bcos.bcosify_recipes import FROM_SCRATCH, BcosifiedRecipe
+    from interp_core.store.catalog import checkpoint_meta
+    from interp_core.store.recipes import get_recipe
+
+    recipe = get_recipe(name)
+    if not isinstance(recipe, BcosifiedRecipe):
+        return None
+    from interp_core.methods.bcos.bcosify_metrics import fine_tuning_record
+
+    meta = checkpoint_meta(name)
+    twin = FROM_SCRATCH.get(name)
+    return {"base": recipe.base, "from_scratch": twin, "record": fine_tuning_record(meta, twin) if meta else {}}
+
+
+def bcosified_table() -> list[dict]:
+    """One row per B-cosified recipe: its origin, B, and what its training recorded."""
+    from interp_core.store.catalog import checkpoint_status, recorded_metrics
+    from interp_core.store.recipes import get_recipe
+
+    rows = []
+    for name in bcos_recipes():
+        origin = bcosified_origin(name)
+        if origin is None:
+            continue
+        record, reached = origin["record"], origin["record"].get("reached")
+        rows.append({"model": name, "converted from": origin["base"], "B": get_recipe(name).b,
+                     "from-scratch twin": origin["from_scratch"] or "none", "status": checkpoint_status(name),
+                     "test accuracy": recorded_metrics(name).get("accuracy"), "fine-tuning seconds": record.get("seconds"),
+                     "epochs": record.get("epochs"),
+                     "twin's accuracy reached": "" if not origin["from_scratch"] or not record else
+                     (f"epoch {reached['epoch']} ({reached['seconds']:.0f} s)" if reached else "not reached")})
+    return rows
+
+
+def before_after(loaded, x: torch.Tensor, target: int) -> tuple[Explanation, Explanation]:
+    """For a B-cosified model: the explanation of the *original* classifier read as a B = 1 B-cos network
+    (B-cosification Sec. 3.2.1, biases kept: the same function, so its contributions miss the biases'
+    share) and that of the converted, fine-tuned model, for input ``x`` and class ``target``."""
+    from interp_core.models.bcos.bcosify import bcosify
+    from interp_core.store.models import load_model
+
+    base = load_model(baseline_recipe(loaded.name), loaded.device, train_if_missing=False, show_bar=False)
+    read = bcosify(base.model, tuple(loaded.card.input_shape), b=1, keep_biases=True).eval()
+    before = BcosExplainer(read, loaded.card).explain(x, [target])[0]
+    return before, explainer(loaded).explain(x, [target])[0]
+
+
+def fine_tuning_curves(name: str) -> list[dict]:
+    """Validation accuracy per epoch (and seconds since the start) of B-cosified ``name``'s fine-tuning,
+    epoch 0 being the converted model, and of its from-scratch twin's training: rows ``{"model", "epoch",
+    "seconds", "val_accuracy"}`` from the two checkpoints' records."""
+    from interp_core.store.catalog import checkpoint_meta
+
+    origin = bcosified_origin(name)
+    rows = []
+    for model in [name] + ([origin["from_scratch"]] if origin and origin["from_scratch"] else []):
+        fit = checkpoint_meta(model).get("fit", {})
+        if "converted_val_accuracy" in fit:
+            rows.append({"model": model, "epoch": 0, "seconds": 0.0, "val_accuracy": fit["converted_val_accuracy"]})
+        rows += [{"model": model, "epoch": r["epoch"], "seconds": r["seconds"], "val_accuracy": r["val_accuracy"]}
+                 for r in fit.get("history", [])]
+    return rows
 
 
 def posthoc_beside(baseline, x: torch.Tensor, target: int) -> dict[str, Explanation]:

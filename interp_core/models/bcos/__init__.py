@@ -4,7 +4,9 @@ One module per subject: :mod:`~interp_core.models.bcos.layers` (the B-cos layers
 :mod:`~interp_core.models.bcos.kernels` (the fused autograd kernels of training steps),
 :mod:`~interp_core.models.bcos.augment` (training-time augmentation), :mod:`~interp_core.models.bcos.networks`
 (:class:`BcosNetwork` and the plain B-cos CNN, ``bcos-cnn``) and :mod:`~interp_core.models.bcos.conversions`
-(the B-cos torchvision models). Importing this package registers all their architectures.
+(the B-cos torchvision models); :mod:`~interp_core.models.bcos.bcosify` casts a trained conventional classifier
+as a B-cos network (B-cosification, Arya et al., NeurIPS 2024). Importing this package registers all their
+architectures.
 
 A B-cos unit computes ``|cos(x, ŵ)|^(B-1) · ŵᵀx`` (B-cos Eq. 9 / D.8). Every module here whose output
 scale depends on its input (the B-cos layers' ``|cos|`` factor, the uncentered batch norm's std) derives
@@ -43,6 +45,7 @@ Images enter as ``(N, C, H, W)`` in [0, 1]; the network's first step is the inpu
 from __future__ import annotations
 
 from interp_core.models.bcos.augment import AUGMENTATIONS, RandomShiftFlip
+from interp_core.models.bcos.bcosify import BcosificationError, bcosify
 from interp_core.models.bcos.conversions import convert_to_bcos
 from interp_core.models.bcos.kernels import _COMPILED  # noqa: F401  (the benchmark switches compiling off through it)
 from interp_core.models.bcos.kernels import COMPILE_MIN_NUMEL, NORM_EPS, compiled_scale_state
@@ -58,7 +61,7 @@ from interp_core.models.bcos.layers import (
 from interp_core.models.bcos.networks import CIFAR_STRIDES, CIFAR_WIDTHS, BcosNetwork, build_bcos_cnn, paper_gain
 
 __all__ = [
-    "AUGMENTATIONS", "CIFAR_STRIDES", "CIFAR_WIDTHS", "COMPILE_MIN_NUMEL", "NORM_EPS", "AddInverse", "BcosConv2d",
+    "AUGMENTATIONS", "BcosificationError", "CIFAR_STRIDES", "CIFAR_WIDTHS", "COMPILE_MIN_NUMEL", "NORM_EPS", "AddInverse", "BcosConv2d",
     "BcosLinear", "BcosNetwork", "DetachableModule", "LogitLayer", "RandomShiftFlip", "UncenteredBatchNorm2d",
-    "build_bcos_cnn", "compiled_scale_state", "convert_to_bcos", "explanation_mode", "paper_gain",
+    "bcosify", "build_bcos_cnn", "compiled_scale_state", "convert_to_bcos", "explanation_mode", "paper_gain",
 ]
