@@ -15,7 +15,7 @@ st.caption("Which explanation to trust: each input is drawn again without each o
 from interp_core.evaluation import benchmark as bench  # noqa: E402
 from interp_core.evaluation import benchmark_views as views  # noqa: E402
 
-BENCHMARKS = ("creatures", "sounds-mix")
+BENCHMARKS = tuple(bench.DEFAULTS)
 
 
 @st.cache_data(show_spinner="Explaining one input and drawing its interventions…", max_entries=32)
@@ -26,8 +26,10 @@ def cached_drill(model: str, fingerprint: str, method: str, index: int, benchmar
 report = Report("Benchmark")
 url = UrlState()
 with guarded("The benchmark"):
-    benchmark = url.select(st, "Benchmark", list(BENCHMARKS), key="bm-benchmark", param="benchmark")
-    result = st.session_state.get(f"bm-run-{benchmark}") or bench.read_results(benchmark)
+    results = {name: st.session_state.get(f"bm-run-{name}") or bench.read_results(name) for name in BENCHMARKS}
+    first_with_result = next((i for i, name in enumerate(BENCHMARKS) if results[name] is not None), 0)
+    benchmark = url.select(st, "Benchmark", list(BENCHMARKS), key="bm-benchmark", param="benchmark", default=first_with_result)
+    result = results[benchmark]
     if result is None:
         st.info(f"No recorded result of the {benchmark} benchmark for today's weights. Run it here on a few inputs, or "
                 f"in full with `python -m interp_core benchmark {benchmark} --json` (about half an hour on 2 CPU cores).")
@@ -43,10 +45,8 @@ with guarded("The benchmark"):
     if result is None:
         report.offer()
         st.stop()
-    recorded = result is not st.session_state.get(f"bm-run-{benchmark}")
-    st.caption((f"Recorded on {result['date']} (shipped with the weights it was computed on)" if recorded else
-                f"Computed now in {result['seconds']:.0f} s") + f" · {result['config'].get('images')} inputs per method "
-               f"({result['config'].get('costly_images')} for costly ones) · parts normalised by {result['config'].get('normalise')} mass.")
+    provenance = views.provenance(result, recorded=result is not st.session_state.get(f"bm-run-{benchmark}"))
+    st.caption(provenance)
     all_families, all_models = views.families(result), views.models(result)
     f1, f2 = st.columns(2)
     chosen_families = f1.multiselect("Families", all_families, default=url.defaults("families", all_families, all_families),
@@ -56,9 +56,12 @@ with guarded("The benchmark"):
                                    key=f"bm-models-{benchmark}")
     url.share("models", chosen_models)
     rows = views.chosen(result, chosen_families, chosen_models)
-    report.text(f"{benchmark} benchmark, {'recorded ' + result['date'] if recorded else 'computed now'}.")
-    show_table(st, views.table(rows), f"{benchmark} benchmark: methods x metrics", report=report, key=f"bm-table-{benchmark}",
-               formats=views.FORMATS)
+    report.text(f"{benchmark} benchmark. {provenance}")
+    if rows:
+        show_table(st, views.table(rows), f"{benchmark} benchmark: methods x metrics", report=report,
+                   key=f"bm-table-{benchmark}", formats=views.FORMATS)
+    else:
+        st.info("No row of the chosen families and models: choose at least one of each.")
     st.caption("Sweep columns are the mean over the 80 thresholds; *best t* is the paper's value at each pair's best "
                "threshold (optimistic). Randomisation: Spearman ρ of the map with the trained model's at full "
                "randomisation (lower is better). Notes: " + " ".join(result.get("notes", [])))
@@ -77,10 +80,10 @@ with guarded("The benchmark"):
         model, method = d1.selectbox("Model · method", pairs, index=url.index("pair", pairs, to_text=lambda p: f"{p[0]}:{p[1]}"),
                                      format_func=lambda p: f"{p[1]} on {p[0]}", key=f"bm-pair-{benchmark}")
         url.share("pair", f"{model}:{method}")
-        index = int(d2.number_input("Test input", 0, result["config"].get("test_inputs", 1) - 1,
-                                    url.number("input", 0, result["config"].get("test_inputs", 1) - 1, 0), key=f"bm-input-{benchmark}"))
+        last = result.get("config", {}).get("test_inputs", 1) - 1
+        index = int(d2.number_input("Test input", 0, last, url.number("input", 0, last, 0), key=f"bm-input-{benchmark}"))
         url.share("input", index)
-        drill = cached_drill(model, result["fingerprints"].get(model, ""), method, index, benchmark)
+        drill = cached_drill(model, result.get("fingerprints", {}).get(model, ""), method, index, benchmark)
         names = drill["class_names"]
         d3.markdown(f"label **{names[drill['label']]}**, predicted **{names[drill['prediction']]}**; single deletion "
                     + ("n/a" if drill["single_deletion"] is None else f"{drill['single_deletion']:.2f}"))

@@ -63,6 +63,14 @@ def _sign_in(page) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def _show_one_input(page) -> None:
+    """Switch the Benchmark view's drill-down on (not drawn without a result to show)."""
+    toggle = page.get_by_text("Show one input", exact=False)
+    if toggle.count() == 0:
+        raise NoControl("Show one input")
+    toggle.first.click()
+
+
 @dataclass(frozen=True)
 class ViewCheck:
     """One view in the benchmark and the browser test: its ``page`` (URL path), the text it shows when
@@ -85,6 +93,8 @@ VIEW_CHECKS: tuple[ViewCheck, ...] = (
               "target → choose a class"),
     ViewCheck("pointing_game", "Estimated time", lambda p: p.get_by_text("2×2", exact=True).first.click(), None,
               "grid → 2×2"),
+    ViewCheck("benchmark", re.compile("Recorded on|No recorded result of the"), _show_one_input, "single deletion",
+              "one input up close → on"),
     ViewCheck("bcos", re.compile("Neuron explorer|No B-cos model is trained yet"), lambda p: _fill_number(p, "Channel", 3), "[3] at",
               "neuron channel → 3"),
     ViewCheck("prototypes", "Computed now: train columns", lambda p: p.get_by_text("test embeddings", exact=True).first.click(),

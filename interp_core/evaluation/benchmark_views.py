@@ -40,6 +40,16 @@ def chosen(result: dict[str, Any], chosen_families: Sequence[str] | None = None,
             and (chosen_models is None or row["model"] in chosen_models)]
 
 
+def provenance(result: dict[str, Any], recorded: bool) -> str:
+    """Where ``result`` comes from and its sizes: ``Recorded on <date> ...`` for the shipped result (``recorded``)
+    or ``Computed now in <n> s`` for a run of this session. Any key may be missing (an older file)."""
+    config = result.get("config", {})
+    source = (f"Recorded on {result.get('date', 'an unknown date')} (shipped with the weights it was computed on)"
+              if recorded else f"Computed now in {result.get('seconds', 0):.0f} s")
+    return (f"{source} · {config.get('images', '?')} inputs per method ({config.get('costly_images', '?')} for costly ones) "
+            f"· parts normalised by {config.get('normalise', '?')} mass.")
+
+
 def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Result rows as the view's table rows (labelled columns)."""
     return [{"model": r["model"], "method": r["method"], "family": r["family"], **{label: r.get(key) for key, label in COLUMNS}}

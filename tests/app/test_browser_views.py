@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _assert_no_exception, server  # noqa: F401  (fixture)
 
-from interp_core.bench.views import LOCAL_HOSTS, VIEW_CHECKS, change_view, open_view, wait_until_idle
+from interp_core.bench.views import LOCAL_HOSTS, VIEW_CHECKS, change_view, open_view, wait_until_drawn, wait_until_idle
 
 pytestmark = pytest.mark.browser
 PAGE_FIELD = re.compile(r"^Page \(1")  # the Data view's page number (not the menu, "App pages")
@@ -110,6 +110,31 @@ def test_downloads_a_figure_a_table_and_the_report(server, context):  # noqa: F8
     html = open(report.value.path(), encoding="utf-8").read()
     assert "<img src='data:image/png;base64," in html and "<table" in html and "Compare explanations" in html
     _assert_no_exception(page)
+
+
+def test_the_benchmark_view_shows_its_recorded_results(server, context):  # noqa: F811
+    """Each benchmark with a recorded result: dated, its table and summary chart drawn, its CSV the recorded rows."""
+    from interp_core.evaluation.benchmark import DEFAULTS, read_results
+
+    recorded = {name: result for name in DEFAULTS if (result := read_results(name)) is not None}
+    if not recorded:
+        pytest.skip("no benchmark has a recorded result for today's weights")
+    check = next(c for c in VIEW_CHECKS if c.page == "benchmark")
+    page = context.new_page()
+    open_view(page, server, check)  # no link: it opens on a benchmark with a recorded result
+    assert _params(page.url)["benchmark"] == [next(iter(recorded))]
+    for name, result in recorded.items():
+        page.goto(f"{server}/benchmark?benchmark={name}", timeout=60_000)
+        page.get_by_text(f"Recorded on {result['date']}").first.wait_for(timeout=120_000)
+        wait_until_drawn(page)
+        _assert_no_exception(page)
+        assert page.locator('[data-testid="stDataFrame"]').count() == 1
+        assert page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count() == 1
+        with page.expect_download() as table:
+            page.locator('[data-testid="stDownloadButton"]').filter(has_text="CSV").first.click()
+        lines = open(table.value.path(), encoding="utf-8").read().splitlines()
+        assert lines[0].startswith("model,method,family,completeness,")
+        assert len(lines) == 1 + len(result["rows"]) + len(result["references"])
 
 
 def test_bcos_neuron_controls_follow_the_picture_after_gallery_to_upload(server, context, tmp_path):  # noqa: F811
