@@ -68,7 +68,10 @@ with guarded("The benchmark"):
     if rows:
         figure = views.summary_figure(rows)
         st.plotly_chart(figure, key=f"bm-summary-{benchmark}", config=plotly_config(f"{benchmark}-benchmark"))
-        report.plotly(figure, "Completeness, correctness, contrastivity and background independence per method")
+        axes = ", ".join(label for _, label in views.summary_axes(rows)) or "No summary axis"
+        st.caption(f"One chart per model · method over the axes that apply to {benchmark} ({axes}; 0-1). Dashed: "
+                   "the same model's references, random and uniform maps (chance) and the oracle (ceiling).")
+        report.plotly(figure, f"{axes} per model · method, the model's references dashed")
 
     st.subheader("One input up close")
     methods_rows = [r for r in rows if r["family"] != "reference"]

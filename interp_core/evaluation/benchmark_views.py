@@ -56,21 +56,80 @@ def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def summary_figure(rows: list[dict[str, Any]], *, height: int = 420):
-    """FunnyBirds' summary figure: one closed polygon per result row over :data:`SUMMARY_AXES` (0-1), the
-    reference rows dotted."""
-    import plotly.graph_objects as go
+def summary_axes(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The :data:`SUMMARY_AXES` that apply to ``rows``: those with a value on at least one row (on sounds-mix
+    only correctness; completeness, contrastivity and background independence are None there)."""
+    return [(key, label) for key, label in SUMMARY_AXES if any(row.get(key) is not None for row in rows)]
 
-    axes = [label for _, label in SUMMARY_AXES]
-    fig = go.Figure()
-    for row in rows:
-        values = [0.0 if row.get(key) is None else float(row[key]) for key, _ in SUMMARY_AXES]
-        reference = row["family"] == "reference"
-        fig.add_trace(go.Scatterpolar(r=values + values[:1], theta=axes + axes[:1], name=f"{row['method']} · {row['model']}",
-                                      line=dict(dash="dot" if reference else "solid"), fill=None if reference else "toself",
-                                      opacity=0.85))
-    fig.update_layout(height=height, polar=dict(radialaxis=dict(range=[0, 1], tickvals=[0.25, 0.5, 0.75, 1.0])),
-                      margin=dict(l=40, r=40, t=30, b=30), legend=dict(font=dict(size=10)))
+
+#: How each reference row outlines the charts of its model: faint, dashed, grey to black towards the ceiling.
+REFERENCE_LINES = {"random": dict(color="#9e9e9e", dash="dash"), "uniform": dict(color="#9e9e9e", dash="dot"),
+                   "oracle": dict(color="#424242", dash="dash")}
+
+
+def summary_figure(rows: list[dict[str, Any]], *, cols: int = 4, row_height: int = 270):
+    """FunnyBirds' summary figure as small multiples: one spider chart per model·method, titled "method · model",
+    over the :func:`summary_axes` that apply to ``rows`` (every radius 0-1). A None on one row is a gap in its
+    outline, never a 0; an axis that is None on every row is not drawn at all.
+
+    The reference rows (family "reference": random, uniform, oracle) are drawn as a faint dashed outline on every
+    chart of their model, so chance and the ceiling (oracle) sit beside each method; a reference whose model has
+    no method among ``rows`` (only the reference family chosen) gets its own chart at the end instead. One figure:
+    ``cols`` charts a row, ``row_height`` pixels per row of charts; the hover gives every value to 3 decimals."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    axes = summary_axes(rows)
+    if not axes:
+        fig = go.Figure()
+        fig.add_annotation(text="None of the summary axes (" + ", ".join(label for _, label in SUMMARY_AXES)
+                           + ") applies to these rows.", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.update_layout(height=120, xaxis_visible=False, yaxis_visible=False, margin=dict(l=10, r=10, t=10, b=10))
+        return fig
+    methods = [row for row in rows if row["family"] != "reference"]
+    with_methods = {row["model"] for row in methods}
+    references = [row for row in rows if row["family"] == "reference"]
+    charts = [*methods, *(row for row in references if row["model"] not in with_methods)]
+    cols = max(1, min(cols, len(charts)))
+    n_rows = -(-len(charts) // cols)
+    cells = [{"type": "polar"} if i < len(charts) else None for i in range(n_rows * cols)]
+    fig = make_subplots(rows=n_rows, cols=cols, specs=[cells[r * cols:(r + 1) * cols] for r in range(n_rows)],
+                        subplot_titles=[f"{row['method']} · {row['model']}" for row in charts],
+                        horizontal_spacing=0.09, vertical_spacing=min(0.3, 0.35 / n_rows))
+    labels = [label for _, label in axes]
+    closed = labels + labels[:1] if len(labels) > 1 else labels
+    palette = {family: qualitative.Plotly[i % len(qualitative.Plotly)]
+               for i, family in enumerate(dict.fromkeys(row["family"] for row in methods))}
+    in_legend: set[str] = set()
+
+    def outline(row: dict[str, Any], chart: int, **style) -> None:
+        values = [None if row.get(key) is None else float(row[key]) for key, _ in axes]
+        fig.add_trace(go.Scatterpolar(r=values + values[:1] if len(values) > 1 else values, theta=closed,
+                                      mode="lines+markers", marker=dict(size=5),
+                                      hovertemplate=f"%{{theta}}: %{{r:.3f}}<extra>{row['method']} · {row['model']}</extra>",
+                                      **style), row=chart // cols + 1, col=chart % cols + 1)
+
+    for chart, row in enumerate(charts):
+        if row["family"] != "reference":
+            for reference in (r for r in references if r["model"] == row["model"]):
+                shown = reference["method"] not in in_legend
+                in_legend.add(reference["method"])
+                outline(reference, chart, name=reference["method"], legendgroup=reference["method"], showlegend=shown,
+                        opacity=0.6, line=dict(width=1, **REFERENCE_LINES.get(reference["method"], dict(dash="dash"))))
+            outline(row, chart, name=f"{row['method']} · {row['model']}", showlegend=False, fill="toself",
+                    line=dict(color=palette[row["family"]], width=2))
+        else:
+            outline(row, chart, name=f"{row['method']} · {row['model']}", showlegend=False,
+                    line=dict(width=1.5, **REFERENCE_LINES.get(row["method"], dict(dash="dash"))))
+    fig.update_polars(radialaxis=dict(range=[0, 1], tickvals=[0.25, 0.5, 0.75, 1.0], tickfont=dict(size=8)),
+                      angularaxis=dict(categoryorder="array", categoryarray=labels, rotation=90, direction="clockwise",
+                                       tickfont=dict(size=9)))
+    fig.update_annotations(font=dict(size=12), yshift=14)
+    # the legend sits above the first row's titles: 40 px over a plot area of row_height per row of charts
+    fig.update_layout(height=110 + row_height * n_rows, margin=dict(l=50, r=50, t=80, b=30),
+                      legend=dict(title="references", orientation="h", y=1 + 40 / (row_height * n_rows),
+                                  yanchor="bottom", x=1.0, xanchor="right"))
     return fig
 
 

@@ -1,5 +1,5 @@
 """AppTest of the Benchmark view on the shipped (recorded) results: the caption that dates them, the table
-and the summary chart against the recorded rows, the filters, a shared link, the drill-down against the
+and the summary charts (one per model·method) against the recorded rows, the filters, a shared link, the drill-down against the
 library's, and the first render from the shipped results (torch-free, under 5 s).
 
 Every check runs for each benchmark that has a recorded result for today's weights
@@ -22,6 +22,11 @@ PAGE = str(ROOT / "pages" / "benchmark.py")
 #: Recorded keys and the table's column labels, written out here rather than taken from the view's own list.
 SHOWN = {"completeness": "completeness", "correctness": "correctness (SD)", "contrastivity": "contrastivity (TS)",
          "pc": "PC", "d": "D", "bi": "BI", "sparseness": "sparseness (Gini)", "images": "inputs"}
+#: The summary charts' axes as FunnyBirds names them: recorded key -> axis label, written out here too.
+AXES = {"completeness": "Completeness", "correctness": "Correctness", "contrastivity": "Contrastivity",
+        "bi": "Background independence"}
+#: The axes the sounds-mix benchmark cannot measure (no parts to complete, no contrast class, no background).
+NOT_ON_SOUNDS = ("completeness", "contrastivity", "bi")
 
 
 @pytest.fixture(params=tuple(bench.DEFAULTS))
@@ -63,6 +68,55 @@ def _same(shown, expected) -> bool:
     return shown == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
+def _charts(figure: dict) -> dict[str, list[dict]]:
+    """The summary figure's spider charts by their title ("method · model"): the traces drawn on each. A title
+    belongs to the polar subplot whose domain it is centred above."""
+    layout = figure["layout"]
+    polars = {key: layout[key]["domain"] for key in layout if key.startswith("polar")}
+    charts = {}
+    for title in layout.get("annotations", []):
+        polar = next(key for key, d in polars.items()
+                     if title["x"] == pytest.approx(sum(d["x"]) / 2) and title["y"] == pytest.approx(d["y"][1]))
+        charts[title["text"]] = [t for t in figure["data"] if t.get("subplot", "polar") == polar]
+    return charts
+
+
+def _values(trace: dict) -> dict[str, float | None]:
+    """A spider outline as axis label -> radius (its closing point dropped); a gap is None."""
+    assert trace["type"] == "scatterpolar"
+    return dict(zip(trace["theta"], trace["r"]))
+
+
+def _check_summary(figure: dict, name: str, rows: list[dict]) -> None:
+    """One chart per model·method with exactly the recorded values on the axes that apply, the model's
+    references dashed on it, no inapplicable axis, no None drawn as 0, every radius 0-1, hover to 3 decimals."""
+    applicable = {label for key, label in AXES.items() if any(r.get(key) is not None for r in rows)}
+    if name == "sounds-mix":  # the recorded file itself: three of FunnyBirds' four axes do not apply
+        assert all(r.get(key) is None for r in rows for key in NOT_ON_SOUNDS)
+        assert applicable == {"Correctness"}
+    methods = [r for r in rows if r["family"] != "reference"]
+    charts = _charts(figure)
+    assert list(charts) == [f"{r['method']} · {r['model']}" for r in methods]
+    for row in methods:
+        traces = charts[f"{row['method']} · {row['model']}"]
+        references = {r["method"]: r for r in rows if r["family"] == "reference" and r["model"] == row["model"]}
+        assert sorted(t["name"] for t in traces) == sorted([f"{row['method']} · {row['model']}", *references])
+        for trace in traces:
+            recorded = row if trace["name"] == f"{row['method']} · {row['model']}" else references[trace["name"]]
+            assert (trace["line"].get("dash") is not None) == (recorded is not row)  # references dashed
+            assert set(trace["theta"]) == applicable, (trace["name"], trace["theta"])
+            for key, label in AXES.items():
+                if label in applicable:
+                    want = recorded.get(key)
+                    got = _values(trace)[label]
+                    assert got is None if want is None else got == pytest.approx(want, rel=1e-12), (trace["name"], label)
+            assert ":.3f}" in trace["hovertemplate"]
+    for key in (k for k in figure["layout"] if k.startswith("polar")):
+        polar = figure["layout"][key]
+        assert polar["radialaxis"]["range"] == [0, 1]
+        assert set(polar["angularaxis"]["categoryarray"]) == applicable
+
+
 def _image_captions(at: AppTest) -> list[str]:
     def walk(node):
         if type(node).__name__ == "Image":
@@ -90,12 +144,7 @@ def test_the_recorded_result_opens_dated_with_the_recorded_numbers(recorded):
     for got, want in zip(table.to_dict("records"), views.table(views.chosen(result))):  # every cell, the library's order
         assert got.keys() == want.keys()
         assert all(_same(got[column], value) for column, value in want.items()), (got, want)
-    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert len(figure["data"]) == len(rows)
-    for trace, row in zip(figure["data"], rows):
-        assert trace["name"] == f"{row['method']} · {row['model']}"
-        expected = [0.0 if row.get(key) is None else row[key] for key, _ in views.SUMMARY_AXES]
-        assert trace["r"] == pytest.approx(expected + expected[:1])
+    _check_summary(json.loads(at.get("plotly_chart")[0].proto.spec), name, rows)
     labels = [b.label for b in at.get("download_button")]
     assert "CSV" in labels and "Download report (HTML)" in labels
 
@@ -127,7 +176,8 @@ def test_the_filters_keep_only_the_chosen_family_and_model(recorded):
     table = at.dataframe[0].value
     assert set(table["model"]) == {model} and set(table["family"]) == {family}
     assert len(table) == sum(r["family"] == family and r["model"] == model for r in views.all_rows(result))
-    assert len(json.loads(at.get("plotly_chart")[0].proto.spec)["data"]) == len(table)
+    charts = _charts(json.loads(at.get("plotly_chart")[0].proto.spec))
+    assert list(charts) == [f"{method} · {model}" for method, model in zip(table["method"], table["model"])]
     at.multiselect(key=f"bm-families-{name}").set_value([]).run()
     _no_errors(at)
     assert not at.dataframe and not at.get("plotly_chart")
