@@ -78,26 +78,57 @@ def model_table() -> list[dict[str, Any]]:
     return rows
 
 
+def _function(target: str) -> Callable:
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def _frozen(compute: Callable, args: tuple, kwargs: dict) -> tuple[str, tuple, tuple]:
+    """``compute`` by import path and its arguments as hashable cache keys (tensors as tokens,
+    :func:`interp_core.io.freeze`)."""
+    from interp_core.io import freeze
+
+    return (f"{compute.__module__}:{compute.__qualname__}", tuple(map(freeze, args)),
+            tuple(sorted((k, freeze(v)) for k, v in kwargs.items())))
+
+
+def _spinning(spinner: str | None, compute: Callable[[], Any]):
+    if spinner is None:
+        return compute()
+    with st.spinner(spinner):
+        return compute()
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def _view_result(target: str, name: str, fingerprint: str, args: tuple, kwargs: tuple):
     from interp_core.io import thaw
 
-    module, _, function = target.partition(":")
-    compute = getattr(importlib.import_module(module), function)
-    return compute(cached_model(name), *map(thaw, args), **{k: thaw(v) for k, v in kwargs})
+    return _function(target)(cached_model(name), *map(thaw, args), **{k: thaw(v) for k, v in kwargs})
 
 
 def view_result(compute: Callable, name: str, *args, spinner: str | None = None, **kwargs):
     """``compute(ready model name, *args, **kwargs)`` (a module-level ``interp_core`` function taking a loaded
     model first), cached per weights fingerprint: retrained weights never reuse an older result. Tensors
     among the arguments travel as hashable tokens (:func:`interp_core.io.freeze`)."""
-    from interp_core.io import freeze
     from interp_core.store.catalog import checkpoint_fingerprint
 
-    target = f"{compute.__module__}:{compute.__qualname__}"
-    call = (target, name, checkpoint_fingerprint(name), tuple(map(freeze, args)),
-            tuple(sorted((k, freeze(v)) for k, v in kwargs.items())))
-    if spinner is None:
-        return _view_result(*call)
-    with st.spinner(spinner):
-        return _view_result(*call)
+    target, frozen_args, frozen_kwargs = _frozen(compute, args, kwargs)
+    return _spinning(spinner, lambda: _view_result(target, name, checkpoint_fingerprint(name), frozen_args, frozen_kwargs))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _models_result(target: str, fingerprints: tuple, args: tuple, kwargs: tuple):
+    # ``fingerprints`` only keys the cache: retrained weights never reuse an older result.
+    from interp_core.io import thaw
+
+    return _function(target)(*map(thaw, args), **{k: thaw(v) for k, v in kwargs})
+
+
+def models_result(compute: Callable, *args, models: tuple[str, ...], spinner: str | None = None, **kwargs):
+    """``compute(*args, **kwargs)`` (a module-level ``interp_core`` function that loads the ready ``models``
+    itself, e.g. a comparison), cached per the weights fingerprints of ``models``."""
+    from interp_core.store.catalog import checkpoint_fingerprint
+
+    target, frozen_args, frozen_kwargs = _frozen(compute, args, kwargs)
+    fingerprints = tuple((m, checkpoint_fingerprint(m)) for m in models)
+    return _spinning(spinner, lambda: _models_result(target, fingerprints, frozen_args, frozen_kwargs))

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app.figures import probability_text as percent
 from app.inputs import input_picker
+from app.models import models_result
 from app.report import Report, map_png, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
@@ -13,8 +14,7 @@ st.title("Compare explanations")
 st.caption("Every method on every ready model it explains, for one input and one target class: inherent methods "
            "on their own models, post-hoc methods on every classifier. Each map is titled with its model's prediction.")
 
-from interp_core.evaluation.compare import compare, comparison_pairs, is_costly, pair_fingerprints  # noqa: E402
-from interp_core.io import freeze  # noqa: E402
+from interp_core.evaluation.compare import compare, compared_models, comparison_pairs, is_costly  # noqa: E402
 from interp_core.store.recipes import all_recipes  # noqa: E402
 
 report = Report("Compare explanations")
@@ -22,14 +22,6 @@ url = UrlState()
 #: How each explanation panel is drawn: map kind and what its colour bar measures.
 PANEL_KINDS = {"heatmap": ("signed", "attribution"), "signed": ("signed", "contribution"), "mask": ("mask", "mask"),
                "rgba": ("rgba", ""), "segments": ("segments", "")}
-
-
-@st.cache_data(show_spinner="Explaining…", max_entries=64)
-def cached_compare(x_token: tuple, target: int | None, pairs: tuple, fingerprints: tuple):
-    # ``fingerprints`` only keys the cache: retrained weights never reuse old explanations.
-    from interp_core.io import TensorToken, thaw
-
-    return compare(thaw(TensorToken(x_token)), target, list(pairs))
 
 
 def panel_png(panel: str, explanation, base: np.ndarray, audio: bool) -> bytes:
@@ -68,7 +60,7 @@ def explanations(dataset: str, sample, chosen: list[str], chosen_models: list[st
             url.forget("class")
         pairs = tuple((m, model) for m, model in all_pairs if m in chosen and model in chosen_models)
         x = sample.x
-        entries = cached_compare(tuple(freeze(x)), target, pairs, pair_fingerprints(list(pairs)))
+        entries = models_result(compare, x, target, pairs, models=compared_models(pairs), spinner="Explaining…")
         base = np.asarray(x.detach().cpu(), dtype=np.float32).reshape(x.shape[-2], x.shape[-1]) if audio else image_to_uint8(x)
         left, right = st.columns([1, 2] if audio else [1, 3])
         truth = f" · true class: {info.class_names[sample.label]}" if sample.label is not None else ""

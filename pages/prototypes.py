@@ -14,7 +14,7 @@ st.caption("KMEx turns a trained CNN into a prototype model without retraining: 
 
 from interp_core.methods.kmex import KINDS, listening, views  # noqa: E402
 
-TRAIN_SAMPLE = 2000  # training images behind Table 2's train column unless the user asks for all
+TRAIN_SAMPLE = views.TABLES_TRAIN_SAMPLE  # training images behind Table 2's train column unless the user asks for all
 
 report = Report("Prototypes (KMEx)")
 url = UrlState()

@@ -163,7 +163,8 @@ def test_wheel_installs_into_a_fresh_venv_and_works_from_any_folder(tmp_path):
     assert in_wheel == [f"interp_core/{paths.INSTALLED_ASSETS}/checkpoints/{name}" for name in shipped]
     assert sum(n.endswith(".safetensors") for n in names) == sum(n.endswith(".safetensors") for n in shipped)
     projections = sorted(p.name for p in (REPO / "assets" / "projections").glob("*.npz"))
-    assert sorted(n.rsplit("/", 1)[1] for n in names if n.endswith(".npz")) == projections
+    results = sorted(p.name for p in (REPO / "assets" / "results").rglob("*.npz"))  # shipped results (ship-results)
+    assert sorted(n.rsplit("/", 1)[1] for n in names if n.endswith(".npz")) == sorted(projections + results)
     print(f"\nwheel {wheel.name}: {wheel.stat().st_size / 2**20:.1f} MiB, {len(names)} files, "
           f"{len(shipped)} checkpoint files")
 

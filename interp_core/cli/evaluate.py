@@ -66,9 +66,15 @@ def cmd_pointing_game(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
+    import inspect
 
-    module = importlib.import_module(f"interp_core.bench.{args.which}")
-    print_mapping(getattr(module, f"run_{args.which}_benchmark")(), args.json, key_width=28)
+    run = getattr(importlib.import_module(f"interp_core.bench.{args.which}"), f"run_{args.which}_benchmark")
+    options = {"views": tuple(comma_separated(args.views)) or None, "home": args.home}
+    options = {name: value for name, value in options.items() if value is not None}
+    unsupported = sorted(set(options) - set(inspect.signature(run).parameters))
+    if unsupported:
+        raise ValueError(f"bench {args.which} takes no " + ", ".join(f"--{name}" for name in unsupported) + ".")
+    print_mapping(run(**options), args.json, key_width=28)
     return 0
 
 
@@ -109,5 +115,8 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("bench", help="benchmarks that print ratios against a baseline measured in the same run")
     p.add_argument("which", choices=benchmark_names())
+    p.add_argument("--views", default=None, help="views: only these, comma-separated (page names, e.g. home,qsenn)")
+    p.add_argument("--home", default=None, help="views: the server's INTERP_CORE_HOME: 'fresh' (default: a new empty "
+                                                 "temporary cache, as a newcomer has it), 'user' (this environment's) or a folder")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)

@@ -1,4 +1,5 @@
-"""Model commands: ``list``, ``train`` (one process or torchrun), ``import-model``, ``derive`` and ``ship``."""
+"""Model commands: ``list``, ``train`` (one process or torchrun), ``import-model``, ``derive``, ``ship`` and
+``ship-results``."""
 from __future__ import annotations
 
 import argparse
@@ -149,8 +150,23 @@ def cmd_ship(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ship_results(args: argparse.Namespace) -> int:
+    from interp_core.evaluation.warmup import ship_default_results
+
+    result = ship_default_results(comma_separated(args.views) or None)
+    if args.json:
+        print_json(result)
+    else:
+        for path in result["files"]:
+            print(path)
+        for view, error in result["errors"].items():
+            print(f"{view}: failed: {error}")
+    return 0 if not result["errors"] else 2
+
+
 def register(subparsers) -> None:
-    """Add ``list``, ``train``, ``import-model``, ``derive`` and ``ship`` to the command line's ``subparsers``."""
+    """Add ``list``, ``train``, ``import-model``, ``derive``, ``ship`` and ``ship-results`` to the command line's
+    ``subparsers``."""
     p = subparsers.add_parser("list", help="recipes, datasets and explanation methods")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
@@ -206,3 +222,9 @@ def register(subparsers) -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_ship)
+
+    p = subparsers.add_parser("ship-results", help="compute the dashboard views' default results of the shipped models in a "
+                                                    "fresh cache and copy them into assets/results (trains nothing)")
+    p.add_argument("--views", default=None, help="views to compute, comma-separated (default: every view)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ship_results)

@@ -100,3 +100,14 @@ def write_preview(dataset: str, out: str | Path, *, split: str = "train", count:
     out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).save(out)
     return out
+
+
+def warm_up(context) -> None:
+    """The Data view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): the
+    first dataset's training split (the view opens on it) and its test split (the input widget's gallery)."""
+    from interp_core.data import embedded_datasets
+
+    name = next(iter(embedded_datasets()), None)
+    if name is not None:
+        context.split(name, "train")
+        context.split(name, "test")

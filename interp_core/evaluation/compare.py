@@ -40,11 +40,6 @@ def comparison_pairs(dataset: str, methods: list[str] | None = None, models: lis
     return pairs
 
 
-def pair_fingerprints(pairs: list[tuple[str, str]]) -> tuple[str, ...]:
-    """The weight fingerprint of each pair's model: what a cache of comparison results must key on."""
-    return tuple(loaded(model).card.fingerprint for _, model in pairs)
-
-
 def compare(x: torch.Tensor, target: int | None, pairs: list[tuple[str, str]]) -> list[ComparisonEntry]:
     """Explain ``x`` ``(C, H, W)`` for class ``target`` (None: each model's own prediction) with every pair.
 
@@ -71,3 +66,27 @@ def compare(x: torch.Tensor, target: int | None, pairs: list[tuple[str, str]]) -
 def is_costly(method: str) -> bool:
     """Methods that cost hundreds of forward passes per map (declared ``costly`` on the explainer)."""
     return explainer_class(method).costly
+
+
+def compared_models(pairs) -> tuple[str, ...]:
+    """The models of ``(method, model)`` pairs, each once in order: what a cache of their comparison keys on."""
+    return tuple(dict.fromkeys(model for _, model in pairs))
+
+
+def warm_up(context) -> None:
+    """The Compare view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): on
+    the first dataset with ready models, every cheap method on every model, each explaining its prediction
+    of the first test sample the first classifier gets right."""
+    from interp_core.evaluation.models import datasets_with_models
+    from interp_core.store.recipes import all_recipes
+
+    datasets = datasets_with_models()
+    if not datasets:
+        return
+    dataset = datasets[0]
+    pairs = context.step(f"loading every model of {dataset}", lambda: comparison_pairs(dataset))
+    models, recipes = compared_models(pairs), all_recipes()
+    first_classifier = next((m for m in models if m in recipes and recipes[m].kind == "classifier"), models[0] if models else None)
+    x = context.sample(dataset, first_classifier).x
+    chosen = tuple((method, model) for method, model in pairs if not is_costly(method))
+    context.call(compare, x, None, chosen, models=compared_models(chosen))

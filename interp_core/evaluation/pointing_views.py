@@ -64,3 +64,13 @@ def scores_figure(long_rows: list[dict], size: int):
     fig.add_hline(y=1 / size ** 2, line_dash="dot", annotation_text="chance")
     fig.update_yaxes(title="share of positive attribution in the own cell", range=[0, 1])
     return fig
+
+
+def warm_up(context) -> None:
+    """The Pointing game view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`):
+    its default models (their cards decide which methods it offers)."""
+    from interp_core.evaluation.pointing import default_selection, pointing_models
+
+    models, _ = context.step("choosing the default models", lambda: default_selection(pointing_models()))
+    for name in models:
+        context.model(name)

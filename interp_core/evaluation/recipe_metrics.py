@@ -25,6 +25,20 @@ def evaluate_with_code_status(name: str, device: str | torch.device | None = Non
     return metrics
 
 
+#: Reference rows that need orchestration (running other models), by recipe kind: ``module:function`` with
+#: the signature of :data:`interp_core.store.references.ReferenceRows`.
+ORCHESTRATED_REFERENCES = {"bcosified": "interp_core.evaluation.bcosified:bcosified_references"}
+
+
+def _orchestrated(kind: str):
+    import importlib
+
+    if kind not in ORCHESTRATED_REFERENCES:
+        return None
+    module, _, function = ORCHESTRATED_REFERENCES[kind].partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def reference_metrics(name: str, device: str | torch.device | None, metrics: dict[str, Any]) -> dict[str, Any]:
     """The reference rows of recipe ``name`` (empty when its kind registers none), from the model the
     metrics were computed on; a reference key that would overwrite a metric raises ``KeyError``."""
@@ -32,7 +46,8 @@ def reference_metrics(name: str, device: str | torch.device | None, metrics: dic
     from interp_core.store.recipes import get_recipe
     from interp_core.store.references import reference_rows
 
-    compute = reference_rows(get_recipe(name).kind)
+    kind = get_recipe(name).kind
+    compute = reference_rows(kind) or _orchestrated(kind)
     if compute is None:
         return {}
     loaded = load_model(name, device, train_if_missing=False, show_bar=False)

@@ -47,11 +47,12 @@ _on_creatures("cnn-shapes", "cnn-creatures",
 # B-cos v2's uncentered batch norm after every 3x3 layer (as bcos-resnet50-cub): the plain v1 network of
 # bcos-shapes stayed at the trivial loss (4.80 against 4.86) for 8 epochs on creatures, whose classes differ
 # only in small parts on a body common to all; with the norm it learns from the first epochs. T = 0.11 gives
-# the initial logits the spread T = 1.7e4 gives without the norm; lr 2e-3 and 16 epochs as cnn-creatures.
+# the initial logits the spread T = 1.7e4 gives without the norm; lr 2e-3 as cnn-creatures. 32 epochs: after 16
+# (2026-12-07) the test accuracy was 0.943, 5 points under cnn-creatures, with the loss still falling.
 _BCOS = get_recipe("bcos-shapes")
 _on_creatures("bcos-shapes", "bcos-creatures",
               "9-layer B-cos CNN (B=2.5) with B-cos v2's uncentered batch norm on creatures (bcos-shapes otherwise).",
-              arch_kwargs={**_BCOS.arch_kwargs, "norm": "uncentered-bn", "temperature": 0.11}, lr=2e-3, epochs=16, patience=4)
+              arch_kwargs={**_BCOS.arch_kwargs, "norm": "uncentered-bn", "temperature": 0.11}, lr=2e-3, epochs=32, patience=6)
 _on_creatures("kmex-shapes", "kmex-creatures",
               "KMEx prototypes (5 per class) and B4/B34/B234 encoder prototypes of the frozen cnn-creatures.",
               backbone="cnn-creatures")

@@ -117,3 +117,18 @@ def stale_modules(name: str) -> list[str] | None:
     if not meta:
         return None
     return changed_modules(get_recipe(name), meta.get("code_fingerprint"))
+
+
+def warm_up(context) -> None:
+    """Home's default view, warmed at server start (:mod:`interp_core.evaluation.warmup`): every recipe's
+    status and code status (the provenance parse behind "trained by"), then the device (imports torch)."""
+    from interp_core.store.recipes import all_recipes
+
+    context.step("reading the model store", lambda: [code_status(name) for name in all_recipes()])
+    context.step("detecting the device", _device)
+
+
+def _device() -> str:
+    from interp_core.device import choose_device, describe_device
+
+    return describe_device(choose_device())

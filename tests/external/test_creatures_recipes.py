@@ -18,7 +18,7 @@ from interp_core.store.recipes import EXTERNAL_PROVIDERS, all_recipes, get_recip
 TEMPLATES = {
     "cnn-creatures": ("cnn-shapes", {"epochs": 16, "patience": 4}),
     "bcos-creatures": ("bcos-shapes", {"arch_kwargs": {**get_recipe("bcos-shapes").arch_kwargs, "norm": "uncentered-bn",
-                                                       "temperature": 0.11}, "lr": 2e-3, "epochs": 16, "patience": 4}),
+                                                       "temperature": 0.11}, "lr": 2e-3, "epochs": 32, "patience": 6}),
     "kmex-creatures": ("kmex-shapes", {"backbone": "cnn-creatures"}),
     "qsenn-dense-creatures": ("qsenn-dense-shapes", {"init_from": "cnn-creatures"}),
     "qsenn-creatures": ("qsenn-shapes", {"dense": "qsenn-dense-creatures", "compare": ()}),

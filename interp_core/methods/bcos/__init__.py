@@ -5,4 +5,5 @@ classifier handler."""
 from interp_core.views import View, register_view
 
 register_view(View("bcos", "B-cos", ":material/palette:", "Methods",
-                   "coloured weight maps W(x), contribution maps, Δ-explanations, neurons, the B ablation", order=0))
+                   "coloured weight maps W(x), contribution maps, Δ-explanations, neurons, the B ablation", order=0,
+                   warm="interp_core.methods.bcos.views:warm_up"))

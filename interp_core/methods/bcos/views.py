@@ -236,3 +236,32 @@ def neuron_position_text(loaded, layer: str, position: tuple[int, int] | None) -
     y, x = (row + 0.5) * height / rows, (col + 0.5) * width / cols
     return (f"row {row + 1} of {rows}, column {col + 1} of {cols} of the layer's {rows}×{cols} feature map (where this "
             f"channel is most active for this input), centred over input pixel (y {y:.0f}, x {x:.0f}) of {height}×{width}")
+
+
+def warm_up(context) -> None:
+    """The B-cos view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): the
+    first ready B-cos model on the first test sample it gets right, explained for its top class (W(x),
+    contributions, the Δ-explanation, the neuron explorer's first neuron, the B ablation) with the standard
+    classifier's post-hoc maps beside it: the same calls the page makes."""
+    from interp_core.store.catalog import ready_models
+
+    ready = set(ready_models())
+    names = [n for n in bcos_recipes() if n in ready]
+    if not names:
+        return
+    name = names[0]
+    loaded = context.model(name)
+    x = context.sample(loaded.recipe.dataset, name).x
+    top = context.step(f"classifying the first {loaded.recipe.dataset} sample", lambda: top_classes(loaded, x))
+    target = top[0][0]
+    context.result(explain, name, x, (target,))
+    context.result(delta, name, x, top[0][0], top[1][0])
+    layers = [layer for layer, _ in neuron_layers(loaded)]
+    if layers:
+        context.result(neuron, name, x, layers[max(0, len(layers) - 3)], 0)
+    if loaded.recipe.dataset == ablation_dataset():
+        for entry in ablation_entries():
+            context.result(explain, entry.recipe, x, (target,))
+    baseline = baseline_recipe(name)
+    if baseline in ready:
+        context.result(posthoc_beside, baseline, x, target)

@@ -18,7 +18,8 @@ import importlib
 from interp_core.views import View, register_view
 
 register_view(View("prototypes", "Prototypes (KMEx)", ":material/hub:", "Methods",
-                   "k-means prototypes of a frozen CNN, the UMAP of Fig. 2, B4/B234 explanation maps, Tables 1 and 2", order=10))
+                   "k-means prototypes of a frozen CNN, the UMAP of Fig. 2, B4/B234 explanation maps, Tables 1 and 2", order=10,
+                   warm="interp_core.methods.kmex.views:warm_up"))
 
 _EXPORTS = {
     "encoder": ("EncoderKMEx", "classifier_attribution", "combine_blocks", "propagate_attribution", "segment_average"),

@@ -409,6 +409,8 @@ def loaded_point_preview(loaded, kind: str, source: int) -> tuple[np.ndarray | N
     return point_preview(loaded.model, kind, source, _split(loaded, "train"), _split(loaded, "test"))
 
 
+#: Training images behind Table 2's train column unless the user asks for all (the view's default).
+TABLES_TRAIN_SAMPLE = 2000
 #: How Tables 1 and 2 show their numbers.
 TABLE1_FORMATS = {"class": "%.2f", "out": "%.2f"}
 TABLE2_FORMATS = {"train": "percent", "test": "percent"}
@@ -417,3 +419,19 @@ TABLE2_FORMATS = {"train": "percent", "test": "percent"}
 def projection_classes(model: KMExModel) -> list[int]:
     """The classes Fig. 2 opens with (a view preference, not part of the model)."""
     return default_classes(model.n_classes)
+
+
+def warm_up(context) -> None:
+    """The Prototypes view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`):
+    the first ready KMEx model's Fig. 2 of its default classes, its predictions and B4/B234 explanations of
+    the first test sample it gets right, and Tables 1 and 2 on the default training sample."""
+    names = kmex_recipes()
+    if not names:
+        return
+    name = names[0]
+    loaded = context.model(name)
+    context.result(loaded_projection, name, tuple(sorted(projection_classes(loaded.model))))
+    x = context.sample(loaded.recipe.dataset, name).x
+    predictions = context.result(loaded_predictions, name, x)
+    context.result(loaded_explanations, name, x, int(predictions[0].label))
+    context.result(loaded_tables, name, TABLES_TRAIN_SAMPLE)

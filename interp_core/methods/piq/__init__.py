@@ -15,4 +15,4 @@ from interp_core.views import View, register_view
 
 register_view(View("piq", "PIQ", ":material/filter_center_focus:", "Methods",
                    "class-specific quantised interpretation masks for images and audio, mixtures, listen to the interpretation, "
-                   "fidelity and faithfulness against Grad-CAM and LIME", order=30))
+                   "fidelity and faithfulness against Grad-CAM and LIME", order=30, warm="interp_core.methods.piq.views:warm_up"))

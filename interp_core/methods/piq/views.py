@@ -295,3 +295,28 @@ def mixture_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
               "mixture_other_iou": "IoU of that mask with the other source", "mixture_predicted_beats_other": "share where the decision's source wins",
               "mixture_chosen_iou": "IoU of the other class's mask with the other source"}
     return [{"score": text, "value": metrics[key]} for key, text in labels.items() if key in metrics]
+
+
+def warm_up(context) -> None:
+    """The PIQ view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): the first
+    ready interpreter on the first test sample its classifier gets right, interpreted for the decision, and
+    its dataset's contaminated inputs."""
+    from interp_core.methods.piq import contaminated
+
+    names = piq_recipes()
+    if not names:
+        return
+    name = names[0]
+    loaded = context.model(name)
+    dataset = loaded.recipe.dataset
+    context.step(f"preparing the contaminated {dataset} inputs", lambda: (test_size(dataset), extra_inputs(dataset)))
+    picked = context.sample(dataset, name)
+    sample = contaminated.from_sample(picked.x, picked.label, picked.source, picked.waveform)
+    x = sample.x.float().contiguous()
+    if loaded.card.modality == "audio":
+        wave = None if sample.waveform is None else np.asarray(sample.waveform, np.float32)
+        first = context.result(interpret_sound, name, x, wave, None)
+        context.result(interpret_sound, name, x, wave, int(first.prediction))
+    else:
+        first = context.result(interpret_image, name, x, None)
+        context.result(interpret_image, name, x, int(first.prediction))

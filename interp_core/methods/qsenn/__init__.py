@@ -6,4 +6,4 @@ from interp_core.views import View, register_view
 
 register_view(View("qsenn", "Q-SENN", ":material/grid_on:", "Methods",
                    "each class by ~5 ternary features, each feature named (CLIP and attributes), local explanations, Tables 1/4/6",
-                   order=20))
+                   order=20, warm="interp_core.methods.qsenn.views:warm_up"))

@@ -1,7 +1,9 @@
 """Every Q-SENN feature named twice: through a CLIP model (Q-SENN Eqs. 11-13) and by its best ground-truth
 attribute (Eq. 9), checked against each other (Eqs. 14-16, Table 6, Fig. 6). What ``align`` prints and the
 Q-SENN view shows; cached in the one result cache (:mod:`interp_core.store.results`) under the model's recipe
-hash and weights fingerprint and the CLIP model's identity."""
+hash and weights fingerprint and the CLIP model's identity. The naming of the shipped ``qsenn-shapes`` by the
+shipped ``clip-shapes`` and its training features ship beside the checkpoints
+(:mod:`interp_core.store.shipped_results`), used only for exactly those weights."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +15,8 @@ import torch
 
 from interp_core.io import stable_key
 from interp_core.methods.clip.alignment import FeatureNaming, naming_from_matrices
-from interp_core.store.results import cached_arrays, cached_json, result_dir
+from interp_core.store.results import result_dir
+from interp_core.store.shipped_results import shipped_or_cached_arrays, shipped_or_cached_json
 
 #: The kind of results these are in the result cache.
 CACHE_KIND = "qsenn_views"
@@ -29,7 +32,7 @@ def training_features(loaded) -> np.ndarray:
         split = load_split(loaded.recipe.dataset, "train")
         return {"features": extract_features(loaded.model, split, loaded.device).numpy()}
 
-    return cached_arrays(result_dir(CACHE_KIND, loaded) / "train_features.npz", compute)["features"]
+    return shipped_or_cached_arrays(result_dir(CACHE_KIND, loaded) / "train_features.npz", compute)["features"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,15 @@ class ClipChoice:
         loaded = load_model(self.recipe, device, train_if_missing=False, show_bar=False)
         return loaded.model, f"{self.recipe}|{loaded.card.fingerprint}"
 
+    def identity(self) -> str | None:
+        """What :meth:`load` returns as the identity, read without loading the model (our recipes: the recipe
+        and its checkpoint's weights fingerprint); None for pretrained weights, which are loaded to be found."""
+        if self.model:
+            return None
+        from interp_core.store.catalog import checkpoint_fingerprint
+
+        return f"{self.recipe}|{checkpoint_fingerprint(self.recipe)}"
+
 
 def concept_prompts_for(dataset: str) -> dict[str, list[str]]:
     """The concept prompts of a dataset's attributes, in its attribute order (the shapes datasets)."""
@@ -103,19 +115,23 @@ def feature_naming(loaded, clip: ClipChoice | None = None, *, encoder=None) -> F
     clip = clip or ClipChoice()
     dataset = loaded.recipe.dataset
     prompts = concept_prompts_for(dataset)
-    model, identity = encoder or clip.load(loaded.device)
+    # A cached naming needs the CLIP model's identity only: our CLIP recipes are loaded only to compute one.
+    model, identity = encoder or (None, clip.identity())
+    if identity is None:
+        model, identity = clip.load(loaded.device)
 
     def compute() -> dict[str, Any]:
+        encoder_model = model if model is not None else clip.load(loaded.device)[0]
         train = load_split(dataset, "train")
         features = training_features(loaded)
-        images = model.embed_split(train).numpy()
-        concepts = model.prompt_embeddings(prompts).cpu().numpy()
+        images = encoder_model.embed_split(train).numpy()
+        concepts = encoder_model.prompt_embeddings(prompts).cpu().numpy()
         a_clip = ClipFeatureAlignment().fit(features, images, concepts).alignment_
         a_gt = alignment_matrix(features, train.extras["attributes"])
         return {"clip": identity, "concepts": list(prompts), "a_clip": a_clip.tolist(),
                 "a_gt": np.where(np.isnan(a_gt), None, a_gt).tolist()}
 
-    cached = cached_json(result_dir(CACHE_KIND, loaded) / f"naming-{stable_key(identity)}.json", compute)
+    cached = shipped_or_cached_json(result_dir(CACHE_KIND, loaded) / f"naming-{stable_key(identity)}.json", compute)
     a_gt = np.array([[np.nan if v is None else v for v in row] for row in cached["a_gt"]], dtype=np.float64)
     return naming_from_matrices(np.asarray(cached["a_clip"]), a_gt, cached["concepts"])
 

@@ -257,3 +257,26 @@ def qsenn_tables(dataset: str) -> dict[str, Any]:
             continue
         rows.append({"model": label, **{key: metrics.get(prefix + key) for key, _ in TABLE_COLUMNS}})
     return {"dataset": dataset, "rows": rows, "missing": list(metrics.get("missing", [])), "metrics": metrics}
+
+
+#: The page's default naming model (``app.clip_widgets.DEFAULT_CLIP``): our ``clip-shapes``.
+DEFAULT_CLIP = ("clip-shapes", None, None, None)
+
+
+def warm_up(context) -> None:
+    """The Q-SENN view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): the
+    first ready Q-SENN model's features named by ``clip-shapes``, the first class through its features, the
+    decision layer's default cell, and the local explanation of the first test sample it gets right (its
+    prediction against the runner-up)."""
+    names = qsenn_recipes()
+    if not names:
+        return
+    name = names[0]
+    loaded = context.model(name)
+    context.result(naming_for, name, DEFAULT_CLIP)
+    context.result(named_class_features, name, DEFAULT_CLIP, 0)
+    order = feature_order(loaded.model.decision_weight.detach())
+    context.result(named_feature_on_class, name, DEFAULT_CLIP, 0, int((loaded.model.class_features(0) or order)[0]))
+    x = context.sample(loaded.recipe.dataset, name).x
+    ranked = [int(i) for i in context.result(predictions, name, x).argsort()[::-1]]
+    context.result(explain_local, name, x, (ranked[0], ranked[1]))

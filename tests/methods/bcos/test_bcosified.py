@@ -108,3 +108,23 @@ def test_bcosified_recipes_and_the_explainer():
     for dataset, modality in (("shapes", "image"), ("sounds", "audio")):
         card = ModelCard("m", "bcos", "bcosified", dataset, modality, "sigmoid", ("a", "b"), (1, 4, 4), "f")
         assert "bcos" in methods_for(card)
+
+
+def test_eval_references_compare_the_pointing_game_with_the_twin_and_the_posthoc_methods_on_the_base():
+    from interp_core.evaluation.pointing import run_pointing_game
+    from interp_core.evaluation.bcosified import bcosified_references, posthoc_methods
+    from interp_core.store.catalog import checkpoint_status
+    from interp_core.store.models import load_model
+
+    if checkpoint_status("bcosified-cnn-shapes") == "missing":
+        pytest.skip("bcosified-cnn-shapes is not trained here")
+    converted = load_model("bcosified-cnn-shapes", "cpu", train_if_missing=False)
+    rows = bcosified_references(converted.recipe, converted.model, converted.device, grids=3)
+    base = load_model("cnn-shapes", "cpu", train_if_missing=False)
+    assert set(rows["pointing_game_posthoc_on_base"]) == set(posthoc_methods(base.card)) >= {"gradcam", "integrated_gradients"}
+    assert "bcos" not in posthoc_methods(converted.card)
+    ours = run_pointing_game(["bcosified-cnn-shapes", "bcos-shapes"], ["bcos"], 3, train_if_missing=False)["results"]
+    assert [rows["pointing_game"]["mean"], rows["pointing_game_from_scratch"]["mean"]] == pytest.approx([r["mean"] for r in ours], abs=1e-4)
+    assert rows["pointing_game"]["grids"] == 3 and rows["pointing_game_from_scratch"]["recipe"] == "bcos-shapes"
+    best = max(v["mean"] for v in rows["pointing_game_posthoc_on_base"].values())
+    assert rows["pointing_game"]["above_best_posthoc"]["margin"] == pytest.approx(rows["pointing_game"]["mean"] - best, abs=1e-4)

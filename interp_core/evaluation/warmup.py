@@ -1,0 +1,297 @@
+"""The dashboard's warm-up: each view's default selection computed in the background when the server starts,
+in the order of the menu, so that a visitor finds it ready.
+
+What to warm comes from each view's registration (:attr:`interp_core.views.View.warm`, ``module:function``):
+a function of a :class:`WarmupContext` that makes the same calls its page makes for its default selection
+(load the default model, pick the default sample, compute each cached result). The context decides where
+the results go: the dashboard's (``app/warmup.py``) fills the page caches, so the page finds exactly what it
+asks for; :class:`LibraryContext` fills only the library's caches (models and splits in memory, the disk
+result cache), which is what ``python -m interp_core ship-results`` ships.
+
+A visitor never waits for the warm-up: it runs in one daemon thread of lower scheduling priority (Linux),
+starts no step while a visitor's page run is in progress (:meth:`Warmup.visit`), and holds no lock a page
+needs beyond the one cache entry it is computing, which a page asking for the same entry waits for instead
+of computing it twice. A failing view
+is logged and skipped. ``INTERP_CORE_WARMUP=0`` turns it off. Torch-free at import.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import threading
+import time
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+log = logging.getLogger("interp_core.warmup")
+
+#: The environment variable that turns the warm-up off (``0``, ``false``, ``no`` or ``off``).
+ENV = "INTERP_CORE_WARMUP"
+#: The warm-up thread's name (the dashboard silences Streamlit's "missing ScriptRunContext" warning for it).
+THREAD_NAME = "interp-core-warmup"
+#: The longest the warm-up waits for visitors' page runs to end before it starts its next step, seconds.
+MAX_YIELD_SECONDS = 30.0
+#: How much lower the warm-up thread's scheduling priority is than the server's (Linux nice value, per thread).
+NICE_INCREMENT = 10
+
+
+def enabled() -> bool:
+    """Whether the warm-up runs (``INTERP_CORE_WARMUP`` is not ``0``, ``false``, ``no`` or ``off``)."""
+    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+class WarmupContext(Protocol):
+    """What a view's warm-up function computes through; each call is one step of the progress."""
+
+    def model(self, name: str) -> Any:
+        """The ready model ``name``, loaded."""
+
+    def split(self, dataset: str, split: str) -> Any:
+        """One split of a dataset (generated and cached on first use)."""
+
+    def sample(self, dataset: str, model: str | None) -> Any:
+        """The gallery sample a view of ``model`` opens with (the input widget's default)."""
+
+    def result(self, compute: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``compute(loaded model name, *args, **kwargs)``, as the page's per-model result cache keys it."""
+
+    def call(self, compute: Callable, *args: Any, models: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        """``compute(*args, **kwargs)`` of several ready ``models``, as the page's cache keys it."""
+
+    def step(self, label: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``: library work that fills the library's own caches."""
+
+
+class LibraryContext:
+    """A :class:`WarmupContext` without the dashboard: models and splits through the library's in-memory
+    caches, results computed directly (what they cache on disk is what ``ship-results`` ships)."""
+
+    def model(self, name: str) -> Any:
+        from interp_core.evaluation.models import loaded
+
+        return loaded(name)
+
+    def split(self, dataset: str, split: str) -> Any:
+        from interp_core.data import load_split
+
+        return load_split(dataset, split)
+
+    def sample(self, dataset: str, model: str | None) -> Any:
+        from interp_core.evaluation.examples import first_correct_index, gallery_sample
+
+        split = self.split(dataset, "test")
+        return gallery_sample(split, first_correct_index(model, split) if model else 0, dataset)
+
+    def result(self, compute: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
+        return compute(self.model(name), *args, **kwargs)
+
+    def call(self, compute: Callable, *args: Any, models: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        return compute(*args, **kwargs)
+
+    def step(self, label: str, compute: Callable[[], Any]) -> Any:
+        return compute()
+
+
+def _words(compute: Callable) -> str:
+    """A function's name as the progress note says it: ``loaded_tables`` -> ``tables``, ``naming_for`` -> ``naming``."""
+    words = getattr(compute, "__name__", "result").strip("_").split("_")
+    words = words[1:] if len(words) > 1 and words[0] in ("loaded", "named") else words
+    return " ".join(words[:-1] if len(words) > 1 and words[-1] == "for" else words)
+
+
+class _Tracked:
+    """A context that reports each call to its :class:`Warmup` as the current step before making it."""
+
+    def __init__(self, context: WarmupContext, warmup: "Warmup") -> None:
+        self._context, self._warmup = context, warmup
+
+    def model(self, name: str) -> Any:
+        self._warmup._begin(f"loading {name}")
+        return self._context.model(name)
+
+    def split(self, dataset: str, split: str) -> Any:
+        self._warmup._begin(f"preparing the {dataset} {split} split")
+        return self._context.split(dataset, split)
+
+    def sample(self, dataset: str, model: str | None) -> Any:
+        self._warmup._begin(f"choosing the first {dataset} sample" + (f" for {model}" if model else ""))
+        return self._context.sample(dataset, model)
+
+    def result(self, compute: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
+        self._warmup._begin(f"computing {_words(compute)} for {name}")
+        return self._context.result(compute, name, *args, **kwargs)
+
+    def call(self, compute: Callable, *args: Any, models: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        self._warmup._begin(f"computing {_words(compute)}" + (f" for {len(models)} models" if models else ""))
+        return self._context.call(compute, *args, models=models, **kwargs)
+
+    def step(self, label: str, compute: Callable[[], Any]) -> Any:
+        self._warmup._begin(label)
+        return self._context.step(label, compute)
+
+
+def menu_views() -> list[Any]:
+    """Every registered view, in the order of the menu (:func:`interp_core.views.navigation`)."""
+    from interp_core.views import navigation
+
+    return [view for views in navigation().values() for view in views]
+
+
+def warm_function(view: Any) -> Callable[[WarmupContext], None] | None:
+    """The function that warms ``view`` (None when it has none)."""
+    if not view.warm:
+        return None
+    module, _, name = view.warm.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class Warmup:
+    """One warm-up of ``views`` (default: the menu's) through ``context``; :meth:`start` runs it in a
+    daemon thread, :meth:`run` in the caller's. ``states`` says per view ``waiting``, ``warming``, ``ready``
+    or ``failed``; ``steps`` lists every ``(view, step)`` begun, in order."""
+
+    def __init__(self, context: WarmupContext, views: Sequence[Any] | None = None, *,
+                 max_yield: float = MAX_YIELD_SECONDS) -> None:
+        self.views = list(menu_views() if views is None else views)
+        self.states = {view.page: "waiting" for view in self.views}
+        self.errors: dict[str, str] = {}
+        self.steps: list[tuple[str, str]] = []
+        self.current: tuple[str, str] | None = None  # (view, step) being computed
+        self.seconds: dict[str, float] = {}
+        self.finished = threading.Event()
+        self.max_yield = max_yield
+        self._context = _Tracked(context, self)
+        self._visits = 0
+        self._idle = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "Warmup":
+        """Run the warm-up in a daemon thread of lower priority (once; later calls do nothing)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run_in_background, name=THREAD_NAME, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run_in_background(self) -> None:
+        # Linux keeps a nice value per thread, inherited by the threads it starts (torch's OpenMP workers): a
+        # visitor's page run and its own workers come first whenever both want a core.
+        if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+            with contextlib.suppress(OSError):
+                thread = threading.get_native_id()
+                os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + NICE_INCREMENT))
+        self.run()
+
+    def run(self) -> None:
+        """Warm every view in order; a view that fails is logged and marked ``failed``."""
+        begun = time.perf_counter()
+        try:
+            for view in self.views:
+                self.states[view.page] = "warming"
+                start = time.perf_counter()
+                try:
+                    if (function := warm_function(view)) is not None:
+                        self.current = (view.page, f"preparing {view.title}")
+                        function(self._context)
+                    self.states[view.page] = "ready"
+                except Exception as err:  # the dashboard must start whatever one view's warm-up raises
+                    log.warning("Warming up the %s view failed: %s", view.page, err, exc_info=True)
+                    self.states[view.page], self.errors[view.page] = "failed", f"{type(err).__name__}: {err}"
+                self.seconds[view.page] = round(time.perf_counter() - start, 3)
+        finally:
+            self.current = None
+            self.finished.set()
+            log.info("Warm-up done in %.1f s: %s", time.perf_counter() - begun,
+                     ", ".join(f"{page} {state} ({self.seconds.get(page, 0):.1f} s)" for page, state in self.states.items()))
+
+    @contextlib.contextmanager
+    def visit(self) -> Iterator[None]:
+        """Mark a visitor's page run: the warm-up starts no new step until it ends."""
+        with self._idle:
+            self._visits += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._visits -= 1
+                self._idle.notify_all()
+
+    def _begin(self, label: str) -> None:
+        view = self.current[0] if self.current else ""
+        with self._idle:
+            self._idle.wait_for(lambda: self._visits == 0, timeout=self.max_yield)
+        self.current = (view, label)
+        self.steps.append((view, label))
+
+    def note(self, page: str) -> str | None:
+        """The progress line for view ``page`` while its data is still warming up (None once it is ready,
+        failed or not part of the warm-up)."""
+        state = self.states.get(page)
+        if state not in ("waiting", "warming"):
+            return None
+        pages = [view.page for view in self.views]
+        current = self.current
+        if state == "warming" and current:
+            return f"Warming up: {current[1]}… ({pages.index(page) + 1} of {len(pages)})"
+        if current and current[0] in pages:
+            title = next(view.title for view in self.views if view.page == current[0])
+            return (f"Warming up the views in menu order, now {title}: {current[1]}… ({pages.index(current[0]) + 1} of "
+                    f"{len(pages)}). What this view needs before then is computed as it is shown.")
+        return f"Warming up the views in menu order in the background… ({pages.index(page) + 1} of {len(pages)})"
+
+
+_LOCK = threading.Lock()
+_RUNNING: Warmup | None = None
+
+
+def start_once(make_context: Callable[[], WarmupContext], views: Sequence[Any] | None = None) -> Warmup | None:
+    """Start the warm-up of this process unless it is started already or turned off (``INTERP_CORE_WARMUP=0``);
+    returns the process's warm-up (None when turned off)."""
+    global _RUNNING
+    if not enabled():
+        return None
+    with _LOCK:
+        if _RUNNING is None:
+            _RUNNING = Warmup(make_context(), views).start()
+    return _RUNNING
+
+
+def running() -> Warmup | None:
+    """The warm-up started in this process, if any."""
+    return _RUNNING
+
+
+def ship_default_results(views: Sequence[str] | None = None, *, shipped=None) -> dict[str, Any]:
+    """Compute the default selection of every view (or of ``views``) in a fresh temporary cache through a
+    :class:`LibraryContext` and ship every result it cached for a shipped model's weights
+    (:func:`interp_core.store.shipped_results.ship_result_files`). Trains nothing; ``INTERP_CORE_HOME`` names
+    the temporary cache while it runs. Returns the shipped ``files``, the ``seconds`` per view and any view
+    ``errors``."""
+    import tempfile
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from interp_core.store.catalog import checkpoint_fingerprint, checkpoint_status
+    from interp_core.store.recipes import get_recipe
+    from interp_core.store.results import model_tag
+    from interp_core.store.shipped_results import computing_afresh, ship_result_files
+    from interp_core.store.shipping import shipped_recipe_names
+
+    chosen = [view for view in menu_views() if views is None or view.page in views]
+    before = os.environ.get("INTERP_CORE_HOME")
+    with tempfile.TemporaryDirectory(prefix="interp-core-ship-results-") as home:
+        os.environ["INTERP_CORE_HOME"] = home
+        try:
+            warmup = Warmup(LibraryContext(), chosen, max_yield=0)
+            with computing_afresh():
+                warmup.run()
+            # The shipped weights' tags, read from their metadata (nothing loaded); any other weights' shipped results go.
+            tags = {model_tag(SimpleNamespace(recipe=get_recipe(name), card=SimpleNamespace(fingerprint=checkpoint_fingerprint(name))))
+                    for name in shipped_recipe_names() if checkpoint_status(name) == "shipped"}
+            files = ship_result_files(Path(home), tags, shipped)
+        finally:
+            if before is None:
+                os.environ.pop("INTERP_CORE_HOME", None)
+            else:
+                os.environ["INTERP_CORE_HOME"] = before
+    return {"files": [str(f) for f in files], "seconds": warmup.seconds, "errors": warmup.errors}

@@ -1,0 +1,183 @@
+"""The dashboard's warm-up (interp_core.evaluation.warmup, app/warmup.py): started once per process and
+off with INTERP_CORE_WARMUP=0, the views in menu order through their registered functions, a failing view
+skipped, no step started while a visitor's page runs, the page caches filled so that the page computes
+nothing anew, and the progress note a view shows while it is still warming up."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+from page_runner import open_page
+
+from interp_core.evaluation import warmup
+from interp_core.views import View
+
+
+class Recorder:
+    """A warm-up context that records what it is asked for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def model(self, name):
+        self.calls.append(("model", name))
+        return name
+
+    def split(self, dataset, split):
+        self.calls.append(("split", dataset, split))
+
+    def sample(self, dataset, model):
+        self.calls.append(("sample", dataset, model))
+
+    def result(self, compute, name, *args, **kwargs):
+        self.calls.append(("result", compute.__name__, name, args))
+        return compute(name, *args)
+
+    def call(self, compute, *args, models=(), **kwargs):
+        self.calls.append(("call", compute.__name__, models))
+
+    def step(self, label, compute):
+        self.calls.append(("step", label))
+        return compute()
+
+
+def double(name, value):
+    return 2 * value
+
+
+def warm_first(context):
+    context.model("model-a")
+    context.result(double, "model-a", 21)
+
+
+def warm_broken(context):
+    context.split("shapes", "train")
+    raise RuntimeError("no such dataset")
+
+
+def warm_last(context):
+    context.sample("digits", "model-b")
+
+
+NICE_SEEN: list[int] = []
+
+
+def warm_nice(context):
+    NICE_SEEN.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+
+def _views(*functions: str) -> list[View]:
+    return [View(f"view{i}", f"View {i}", ":material/home:", "Overview", "", warm=f"{__name__}:{f}" if f else "")
+            for i, f in enumerate(functions)]
+
+
+@pytest.fixture()
+def no_running_warmup(monkeypatch):
+    monkeypatch.setattr(warmup, "_RUNNING", None)
+
+
+def test_views_are_warmed_in_order_and_a_failing_view_is_skipped():
+    context = Recorder()
+    run = warmup.Warmup(context, _views("warm_first", "warm_broken", "", "warm_last"), max_yield=0)
+    assert run.note("view0") == "Warming up the views in menu order in the background… (1 of 4)"
+    run.run()
+    assert context.calls == [("model", "model-a"), ("result", "double", "model-a", (21,)), ("split", "shapes", "train"),
+                             ("sample", "digits", "model-b")]
+    assert run.states == {"view0": "ready", "view1": "failed", "view2": "ready", "view3": "ready"}
+    assert run.errors == {"view1": "RuntimeError: no such dataset"}
+    assert run.steps == [("view0", "loading model-a"), ("view0", "computing double for model-a"),
+                         ("view1", "preparing the shapes train split"), ("view3", "choosing the first digits sample for model-b")]
+    assert run.finished.is_set() and all(run.note(v) is None for v in run.states)
+
+
+def test_the_warmup_starts_once_per_process_and_not_at_all_when_turned_off(monkeypatch, no_running_warmup):
+    made = []
+    monkeypatch.setenv("INTERP_CORE_WARMUP", "0")
+    assert warmup.start_once(lambda: made.append(1) or Recorder(), _views("warm_first")) is None
+    assert warmup.running() is None and not made
+    monkeypatch.setenv("INTERP_CORE_WARMUP", "1")
+    first = warmup.start_once(lambda: made.append(1) or Recorder(), _views("warm_first", "warm_nice"))
+    second = warmup.start_once(lambda: made.append(1) or Recorder(), _views("warm_first"))
+    assert first is second is warmup.running() and made == [1]
+    assert first.finished.wait(10) and first._thread.name == warmup.THREAD_NAME
+    assert first.states == {"view0": "ready", "view1": "ready"}
+    # Its own thread runs at a lower priority than the process's (a per-thread nice value on Linux).
+    assert NICE_SEEN[-1] == min(19, os.getpriority(os.PRIO_PROCESS, 0) + warmup.NICE_INCREMENT)
+
+
+def test_no_step_starts_while_a_visitor_page_runs():
+    context = Recorder()
+    run = warmup.Warmup(context, _views("warm_first"), max_yield=30)
+    with run.visit():
+        run.start()
+        time.sleep(0.3)
+        assert context.calls == [] and run.states["view0"] == "warming"  # waiting for the visit to end
+    assert run.finished.wait(10)
+    assert context.calls[0] == ("model", "model-a")
+
+
+def test_the_progress_note_names_the_step_and_the_position_in_the_menu():
+    run = warmup.Warmup(Recorder(), _views("warm_first", "warm_last", "warm_last"))
+    run.states.update(view0="ready", view1="warming")
+    run.current = ("view1", "loading qsenn-shapes")
+    assert run.note("view0") is None
+    assert run.note("view1") == "Warming up: loading qsenn-shapes… (2 of 3)"
+    assert run.note("view2") == ("Warming up the views in menu order, now View 1: loading qsenn-shapes… (2 of 3). "
+                                 "What this view needs before then is computed as it is shown.")
+    assert run.note("not-a-view") is None
+
+
+def test_a_view_shows_the_progress_note_while_it_is_warming(monkeypatch):
+    views = warmup.menu_views()
+    run = warmup.Warmup(Recorder(), views)  # never started: its state is set by hand
+    run.states["study_session"] = "warming"
+    run.current = ("study_session", "loading bcos-shapes")
+    monkeypatch.setattr(warmup, "_RUNNING", run)
+    position = [v.page for v in views].index("study_session") + 1
+    at = open_page("study_session")
+    assert f"Warming up: loading bcos-shapes… ({position} of {len(views)})" in [c.value for c in at.caption]
+    run.states["study_session"] = "ready"
+    at = open_page("study_session")
+    assert not [c.value for c in at.caption if c.value.startswith("Warming up")]
+
+
+def test_the_dashboard_warmup_fills_the_caches_the_page_reads(monkeypatch):
+    """After the PIQ view's warm-up through the dashboard's context, opening the view computes no result anew:
+    the warm-up made exactly the calls the page makes."""
+    import app.models
+    from app.warmup import DashboardContext
+
+    piq = next(v for v in warmup.menu_views() if v.page == "piq")
+    run = warmup.Warmup(DashboardContext(), [piq], max_yield=0)
+    run.run()
+    assert run.states == {"piq": "ready"}, run.errors
+    computed = [target for view, target in run.steps if target.startswith("computing")]
+    assert len(computed) == 2  # the decision's interpretation, then the chosen class's (the same class)
+
+    misses: list[str] = []
+    function = app.models._function
+    monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
+    at = open_page("piq")
+    assert not at.error, [e.value for e in at.error]
+    assert misses == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", ["bcos", "prototypes", "qsenn", "compare"])
+def test_every_views_warmup_leaves_its_page_nothing_to_compute(page, monkeypatch):
+    """The same check on the views with the costliest default selections."""
+    import app.models
+    from app.warmup import DashboardContext
+
+    view = next(v for v in warmup.menu_views() if v.page == page)
+    run = warmup.Warmup(DashboardContext(), [view], max_yield=0)
+    run.run()
+    assert run.states == {page: "ready"}, run.errors
+    misses: list[str] = []
+    function = app.models._function
+    monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
+    at = open_page(page)
+    assert not at.error, [e.value for e in at.error]
+    assert misses == []
