@@ -56,7 +56,7 @@ def register(subparsers) -> None:
     p.add_argument("--models", default=None, help="recipe names, comma-separated (default: every ready model)")
     p.add_argument("--methods", default=None, help="explanation methods, comma-separated (default: every applicable one)")
     p.add_argument("--images", type=int, default=None, help="test inputs per method (default: 200)")
-    p.add_argument("--costly-images", type=int, default=None, help="test inputs for costly methods (IG, LIME, RISE; default: 10)")
+    p.add_argument("--costly-images", type=int, default=None, help="test inputs for costly methods (IG, LIME, RISE; default: 50 on creatures, 10 on sounds-mix)")
     p.add_argument("--randomisation-images", type=int, default=None, help="inputs of the randomisation test (0: skip it)")
     p.add_argument("--grids", type=int, default=None, help="pointing-game 3x3 grids (0: skip it)")
     p.add_argument("--normalise", choices=("positive", "signed"), default="positive",
