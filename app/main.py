@@ -1,9 +1,12 @@
 """Dashboard entry point: ``streamlit run app/main.py``.
 
 Streamlit only auto-discovers ``pages/`` next to the entry script, so the views registered in
-``interp_core.views`` are turned into ``st.Page`` entries here, one file ``pages/<view>.py`` each. The first
-run in a server process starts the warm-up of every view's default selection (``app.warmup``); Streamlit
-runs no app code before a browser connects, so that first visit is its start.
+``interp_core.views`` are turned into ``st.Page`` entries here, one file ``pages/<view>.py`` each.
+
+``streamlit run`` finds the ASGI app ``app`` below (Streamlit's ``st.App``) and serves this same file as the
+script of every page run through it; its lifespan starts the warm-up of every view's default selection
+(``app.warmup``) when the server starts, before any browser connects. A page run also starts it (once per
+server process), for a script run without the server's app (``AppTest``).
 """
 from __future__ import annotations
 
@@ -18,22 +21,30 @@ import streamlit as st  # noqa: E402
 
 from app import warmup  # noqa: E402
 from app.shell import PAGE_ICON, existing_views  # noqa: E402
-from interp_core.runtime import retain_freed_memory  # noqa: E402
 
-retain_freed_memory()  # training started from the dashboard reuses freed memory like the CLI's
 
-# A local file: a material icon as page icon is fetched from the internet on every load.
-st.set_page_config(page_title="interp-core · explanation explorer", page_icon=str(PAGE_ICON), layout="wide")
+def run_page() -> None:
+    """One page run: the menu, the chosen view, the warm-up's note on it."""
+    from interp_core.runtime import retain_freed_memory
 
-menu = existing_views()
-sections = {
-    section: [st.Page(ROOT / "pages" / f"{view.page}.py", title=view.title, icon=view.icon, default=(view.page == "home"),
-                      url_path=view.page)
-              for view in views]
-    for section, views in menu.items()
-}
-page = st.navigation(sections)
-warmup.start([view for views in menu.values() for view in views])
-warmup.show_note(page.url_path or "home")  # the default page's path is ""
-with warmup.visit():
-    page.run()
+    retain_freed_memory()  # training started from the dashboard reuses freed memory like the CLI's
+    # A local file: a material icon as page icon is fetched from the internet on every load.
+    st.set_page_config(page_title="interp-core · explanation explorer", page_icon=str(PAGE_ICON), layout="wide")
+    menu = existing_views()
+    sections = {
+        section: [st.Page(ROOT / "pages" / f"{view.page}.py", title=view.title, icon=view.icon, default=(view.page == "home"),
+                          url_path=view.page)
+                  for view in views]
+        for section, views in menu.items()
+    }
+    page = st.navigation(sections)
+    warmup.start([view for views in menu.values() for view in views])
+    warmup.show_note(page.url_path or "home")  # the default page's path is ""
+    with warmup.visit():
+        page.run()
+
+
+if __name__ == "__main__":  # a page run: Streamlit runs the script as __main__
+    run_page()
+else:  # imported by `streamlit run`, which serves this ASGI app with uvicorn
+    app = st.App(__file__, lifespan=warmup.at_server_start)

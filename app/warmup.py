@@ -1,12 +1,13 @@
 """The dashboard's side of the warm-up (:mod:`interp_core.evaluation.warmup`): a context that computes through
 the page caches, so that a page finds exactly what the warm-up computed for it; the start, once per server
-process however many sessions run ``app/main.py``; and the note a view shows while its data is warming up."""
+process, when the server starts (:func:`at_server_start`) or else at the first page run; and the note a view
+shows while its data is warming up."""
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
-from typing import Any, Callable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import streamlit as st
 
@@ -62,6 +63,16 @@ def start(views=None):
     if not any(isinstance(f, _WithoutScriptRunWarnings) for f in logger.filters):
         logger.addFilter(_WithoutScriptRunWarnings())
     return start_once(DashboardContext, views)
+
+
+@contextlib.asynccontextmanager
+async def at_server_start(app: Any) -> AsyncIterator[None]:
+    """The lifespan of the dashboard's ASGI app (``app/main.py``): the warm-up of every view in the menu starts
+    with the server, before any browser connects."""
+    from app.shell import existing_views
+
+    start([view for views in existing_views().values() for view in views])
+    yield
 
 
 def show_note(page: str) -> None:

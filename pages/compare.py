@@ -14,7 +14,7 @@ st.title("Compare explanations")
 st.caption("Every method on every ready model it explains, for one input and one target class: inherent methods "
            "on their own models, post-hoc methods on every classifier. Each map is titled with its model's prediction.")
 
-from interp_core.evaluation.compare import compare, compared_models, comparison_pairs, is_costly  # noqa: E402
+from interp_core.evaluation.compare import compare, compared_models, comparison_pairs, default_models, is_costly  # noqa: E402
 from interp_core.store.recipes import all_recipes  # noqa: E402
 
 report = Report("Compare explanations")
@@ -120,7 +120,8 @@ with guarded("Comparing explanations"):
                             key=f"compare-methods-{dataset}",
                             help="Costly methods (LIME, RISE, Integrated Gradients) run hundreds of forward passes per map.")
     url.share("methods", chosen)
-    chosen_models = c2.multiselect("Models", models, default=url.defaults("models", models, models), key=f"compare-models-{dataset}")
+    chosen_models = c2.multiselect("Models", models, default=url.defaults("models", models, default_models(models)), key=f"compare-models-{dataset}",
+                                   help="Opens on each family's own model; add the ablations, baselines and conversions here.")
     url.share("models", chosen_models)
     recipes = all_recipes()
     # The sample picker opens on an input this classifier gets right (models of other kinds wrap one).

@@ -72,7 +72,7 @@ with guarded("Reading the model store"):
         st.success("All models are ready.")
 
 with guarded("Detecting the device"):
-    from interp_core.device import choose_device, describe_device  # imports torch: after the table is shown
+    from interp_core.device_label import device_label  # torch-free until torch is imported
 
-    device_slot.metric("Device", describe_device(choose_device()))
+    device_slot.metric("Device", device_label())
 report.offer()

@@ -104,10 +104,9 @@ def write_preview(dataset: str, out: str | Path, *, split: str = "train", count:
 
 def warm_up(context) -> None:
     """The Data view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): the
-    first dataset's training split (the view opens on it) and its test split (the input widget's gallery)."""
+    first dataset's test split (the view and its input widget's gallery open on it)."""
     from interp_core.data import embedded_datasets
 
     name = next(iter(embedded_datasets()), None)
     if name is not None:
-        context.split(name, "train")
         context.split(name, "test")

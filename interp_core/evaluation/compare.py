@@ -31,13 +31,34 @@ class ComparisonEntry:
 
 
 def comparison_pairs(dataset: str, methods: list[str] | None = None, models: list[str] | None = None) -> list[tuple[str, str]]:
-    """(method, model) pairs for ``dataset``: each method with each ready model whose card it supports."""
+    """(method, model) pairs for ``dataset``: each method with each ready model whose card it supports (the
+    cards are read from the checkpoints' metadata: nothing is loaded)."""
+    from interp_core.store.catalog import checkpoint_meta
+    from interp_core.store.models import model_card
+    from interp_core.store.recipes import get_recipe
+
     methods = methods or available_explainers()
     pairs = []
     for model_name in models or ready_models(dataset=dataset):
-        card = loaded(model_name).card
+        card = model_card(get_recipe(model_name), checkpoint_meta(model_name))
         pairs += [(m, model_name) for m in methods if explainer_class(m).supports(card)]
     return pairs
+
+
+def default_models(models: list[str]) -> list[str]:
+    """The models among ``models`` (recipe names of one dataset) that the Compare view opens with: one per
+    family, its own model of the dataset (``FAMILY-DATASET``: ``bcos-shapes``, not its B ablation
+    ``bcos-shapes-b2``; ``qsenn-shapes``, not the SLDD baseline), else its first. The ablations, baselines and
+    conversions are one choice away; every map costs a model load, an explanation and a picture."""
+    from interp_core.store.recipes import get_recipe
+
+    by_family: dict[str, list] = {}
+    for name in models:
+        recipe = get_recipe(name)
+        by_family.setdefault(recipe.family, []).append(recipe)
+    chosen = {next((r for r in recipes if r.name == f"{family}-{r.dataset}"), recipes[0]).name
+              for family, recipes in by_family.items()}
+    return [name for name in models if name in chosen]
 
 
 def compare(x: torch.Tensor, target: int | None, pairs: list[tuple[str, str]]) -> list[ComparisonEntry]:
@@ -75,8 +96,8 @@ def compared_models(pairs) -> tuple[str, ...]:
 
 def warm_up(context) -> None:
     """The Compare view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): on
-    the first dataset with ready models, every cheap method on every model, each explaining its prediction
-    of the first test sample the first classifier gets right."""
+    the first dataset with ready models, every cheap method on the default models (:func:`default_models`),
+    each explaining its prediction of the first test sample the first classifier gets right."""
     from interp_core.evaluation.models import datasets_with_models
     from interp_core.store.recipes import all_recipes
 
@@ -84,9 +105,10 @@ def warm_up(context) -> None:
     if not datasets:
         return
     dataset = datasets[0]
-    pairs = context.step(f"loading every model of {dataset}", lambda: comparison_pairs(dataset))
+    pairs = context.step(f"reading the models of {dataset}", lambda: comparison_pairs(dataset))
     models, recipes = compared_models(pairs), all_recipes()
     first_classifier = next((m for m in models if m in recipes and recipes[m].kind == "classifier"), models[0] if models else None)
     x = context.sample(dataset, first_classifier).x
-    chosen = tuple((method, model) for method, model in pairs if not is_costly(method))
+    shown = default_models(list(models))
+    chosen = tuple((method, model) for method, model in pairs if not is_costly(method) and model in shown)
     context.call(compare, x, None, chosen, models=compared_models(chosen))

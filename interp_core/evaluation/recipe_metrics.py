@@ -25,33 +25,50 @@ def evaluate_with_code_status(name: str, device: str | torch.device | None = Non
     return metrics
 
 
-#: Reference rows that need orchestration (running other models), by recipe kind: ``module:function`` with
-#: the signature of :data:`interp_core.store.references.ReferenceRows`.
-ORCHESTRATED_REFERENCES = {"bcosified": "interp_core.evaluation.bcosified:bcosified_references"}
+#: Grids of a pointing-game comparison (the B-cos papers' 500 3x3 grids; costly methods the game's default).
+COMPARISON_GRIDS = 500
 
 
-def _orchestrated(kind: str):
-    import importlib
+def pointing_comparison_rows(name: str, device=None, *, grids: int = COMPARISON_GRIDS) -> dict[str, Any]:
+    """The pointing-game groups the recipe's family names (:func:`interp_core.store.references.pointing_comparison`),
+    played with the per-grid result cache: the first group as ``{"mean", "grids"}`` of its one pair, every
+    other as ``{model (one method) or method: {"mean", "grids"}, "best", "gap"}`` where ``gap`` is the first group's mean
+    minus that group's best."""
+    from interp_core.evaluation.pointing import run_pointing_game
+    from interp_core.store.recipes import get_recipe
+    from interp_core.store.references import pointing_comparison
 
-    if kind not in ORCHESTRATED_REFERENCES:
-        return None
-    module, _, function = ORCHESTRATED_REFERENCES[kind].partition(":")
-    return getattr(importlib.import_module(module), function)
+    groups_of = pointing_comparison(get_recipe(name).kind)
+    groups = groups_of(get_recipe(name)) if groups_of else {}
+    rows: dict[str, Any] = {}
+    own: float | None = None
+    for key, (models, methods) in groups.items():
+        played = run_pointing_game(models, methods, grids, device=device, train_if_missing=False)["results"]
+        scores = {(r["model"] if len(methods) == 1 else r["method"]): {"mean": round(float(r["mean"]), 4), "grids": int(r["grids"])}
+                  for r in played}
+        if own is None:
+            rows[key] = next(iter(scores.values()))
+            own = rows[key]["mean"]
+            continue
+        best = max(scores, key=lambda k: scores[k]["mean"])
+        rows[key] = {**scores, "best": best, "gap": round(own - scores[best]["mean"], 4)}
+    return rows
 
 
 def reference_metrics(name: str, device: str | torch.device | None, metrics: dict[str, Any]) -> dict[str, Any]:
     """The reference rows of recipe ``name`` (empty when its kind registers none), from the model the
-    metrics were computed on; a reference key that would overwrite a metric raises ``KeyError``."""
+    metrics were computed on, and its family's pointing-game comparison (:func:`pointing_comparison_rows`); a
+    reference key that would overwrite a metric raises ``KeyError``."""
     from interp_core.store.models import load_model
     from interp_core.store.recipes import get_recipe
     from interp_core.store.references import reference_rows
 
-    kind = get_recipe(name).kind
-    compute = reference_rows(kind) or _orchestrated(kind)
-    if compute is None:
-        return {}
-    loaded = load_model(name, device, train_if_missing=False, show_bar=False)
-    rows = compute(loaded.recipe, loaded.model, loaded.device)
+    compute = reference_rows(get_recipe(name).kind)
+    rows: dict[str, Any] = {}
+    if compute is not None:
+        loaded = load_model(name, device, train_if_missing=False, show_bar=False)
+        rows = compute(loaded.recipe, loaded.model, loaded.device)
+    rows.update(pointing_comparison_rows(name, device))
     if clash := sorted(set(rows) & set(metrics)):
         raise KeyError(f"Reference rows of {name!r} would overwrite its metrics: {', '.join(clash)}.")
     return rows

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 ReferenceRows = Callable[["Recipe", "nn.Module", "torch.device"], dict[str, Any]]
 
 REFERENCES: Registry[ReferenceRows] = Registry("reference rows", lambda: family_modules("references"))
+#: ``recipe -> {key: (models, methods)}``: pointing-game groups ``eval`` plays beside a recipe's metrics (the
+#: first group is the recipe's own maps; every other is reported with its gap to it).
+PointingComparison = Callable[["Recipe"], dict[str, tuple[list[str], list[str]]]]
+POINTING_COMPARISONS: Registry[PointingComparison] = Registry("pointing-game comparisons", lambda: family_modules("references"))
 
 
 def register_references(kind: str, compute: ReferenceRows) -> ReferenceRows:
@@ -33,3 +37,13 @@ def register_references(kind: str, compute: ReferenceRows) -> ReferenceRows:
 def reference_rows(kind: str) -> ReferenceRows | None:
     """The reference rows of recipe ``kind``, or None when its family registers none."""
     return REFERENCES.get(kind) if kind in REFERENCES else None
+
+
+def register_pointing_comparison(kind: str, groups: PointingComparison) -> PointingComparison:
+    """Make ``groups`` the pointing-game comparison ``eval`` shows for every recipe of ``kind``."""
+    return POINTING_COMPARISONS.register(kind, groups)
+
+
+def pointing_comparison(kind: str) -> PointingComparison | None:
+    """The pointing-game comparison of recipe ``kind``, or None when its family registers none."""
+    return POINTING_COMPARISONS.get(kind) if kind in POINTING_COMPARISONS else None

@@ -250,8 +250,9 @@ print(json.dumps({"seconds": time.perf_counter() - start, "torch": "torch" in sy
 """
 
 
-def test_the_first_render_from_the_shipped_results_is_torch_free_and_under_5_s(recorded):
-    """In a fresh process (cold imports): the recorded result opens without torch or any model."""
+def test_the_first_render_from_the_shipped_results_is_torch_free(recorded):
+    """In a fresh process (cold imports): the recorded result opens without torch or any model (its time is
+    measured by ``bench views``, not asserted here)."""
     name, _ = recorded
     done = subprocess.run([sys.executable, "-c", FIRST_RENDER, str(ROOT / "app" / "main.py"), PAGE, name], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
@@ -259,4 +260,3 @@ def test_the_first_render_from_the_shipped_results_is_torch_free_and_under_5_s(r
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert not out["problems"] and out["tables"] == 1, out
     assert not out["torch"]
-    assert out["seconds"] < 5.0, out

@@ -34,8 +34,13 @@ def test_home_lists_models_and_device():
 
 
 def test_data_page_shows_shapes_with_masks_and_attributes():
+    from interp_core.data import load_split
+
     at = run_page("data")
     assert not at.error
+    # Opens on the test split (the galleries' split, quick to generate), not the training split.
+    assert at.radio(key="data-split").value == "test"
+    assert any(c.value.startswith(f"{len(load_split('shapes', 'test'))} samples") for c in at.caption)
     assert any("Attributes:" in md.value and "shape::" in md.value for md in at.markdown)
     assert any("Background:" in md.value for md in at.markdown)
     assert any("Caption:" in md.value for md in at.markdown)

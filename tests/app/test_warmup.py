@@ -107,6 +107,43 @@ def test_the_warmup_starts_once_per_process_and_not_at_all_when_turned_off(monke
     assert NICE_SEEN[-1] == min(19, os.getpriority(os.PRIO_PROCESS, 0) + warmup.NICE_INCREMENT)
 
 
+def test_streamlit_run_serves_the_app_whose_lifespan_starts_the_warmup_with_the_server(monkeypatch):
+    """``streamlit run app/main.py`` finds the ASGI app in app/main.py (Streamlit's st.App) and runs its lifespan
+    when the server starts, before any browser connects: that lifespan starts the warm-up of the menu's views."""
+    import asyncio
+    from pathlib import Path
+
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    import app.warmup
+    from app.shell import existing_views
+
+    main = Path(app.warmup.__file__).with_name("main.py")
+    assert discover_asgi_app(main).import_string == "main:app"
+    started = []
+    monkeypatch.setattr(app.warmup, "start", lambda views=None: started.append([v.page for v in views]))
+
+    async def serve() -> None:
+        async with app.warmup.at_server_start(None):
+            assert started  # started on entering, before the server answers anything
+
+    asyncio.run(serve())
+    assert started == [[v.page for views in existing_views().values() for v in views]]
+
+
+@pytest.mark.slow
+def test_a_fresh_server_warms_up_before_any_visit(tmp_path):
+    """A real ``streamlit run app/main.py`` in an empty cache, and no browser: the warm-up still prepares the
+    Data view's split (the second view in the menu) on its own."""
+    from interp_core.bench.views import dashboard
+
+    with dashboard({"INTERP_CORE_HOME": str(tmp_path), "INTERP_CORE_WARMUP": "1"}):
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob("datasets/*/COMPLETE")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert list(tmp_path.glob("datasets/shapes-*/COMPLETE"))
+
+
 def test_no_step_starts_while_a_visitor_page_runs():
     context = Recorder()
     run = warmup.Warmup(context, _views("warm_first"), max_yield=30)

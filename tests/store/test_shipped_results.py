@@ -90,9 +90,10 @@ def test_every_shipped_result_belongs_to_todays_shipped_weights():
 
 
 def test_the_shipped_qsenn_naming_is_read_not_computed(tmp_path, monkeypatch):
-    """In an empty cache the Q-SENN view's default naming and training features come from assets/results:
-    no training split is generated and no CLIP model is loaded."""
-    from interp_core.methods.qsenn import naming
+    """In an empty cache the Q-SENN view's default naming, training features and galleries (the first class's
+    features, the decision layer's default cell) come from assets/results: no training split is generated
+    and no CLIP model is loaded."""
+    from interp_core.methods.qsenn import naming, views
     from interp_core.store.models import load_model
 
     monkeypatch.setenv("INTERP_CORE_HOME", str(tmp_path))
@@ -102,4 +103,8 @@ def test_the_shipped_qsenn_naming_is_read_not_computed(tmp_path, monkeypatch):
     named = naming.feature_naming(loaded)
     assert len(named.clip_label) == loaded.model.n_features
     assert naming.training_features(loaded).shape == (10_000, loaded.model.n_features)
-    assert not any(tmp_path.rglob("*.json"))  # nothing computed into the cache
+    first = views.named_class_features(loaded, views.DEFAULT_CLIP, 0)
+    assert [f.feature for f in first] == list(loaded.model.class_features(0)) and all(len(f.images) == 5 for f in first)
+    cell = views.named_feature_on_class(loaded, views.DEFAULT_CLIP, 0, first[0].feature)
+    assert cell["view"].feature == first[0].feature and len(cell["view"].images) == 5
+    assert not any(tmp_path.rglob("*.json")) and not any(tmp_path.rglob("*.npz"))  # nothing computed into the cache

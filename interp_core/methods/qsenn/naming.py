@@ -2,7 +2,7 @@
 attribute (Eq. 9), checked against each other (Eqs. 14-16, Table 6, Fig. 6). What ``align`` prints and the
 Q-SENN view shows; cached in the one result cache (:mod:`interp_core.store.results`) under the model's recipe
 hash and weights fingerprint and the CLIP model's identity. The naming of the shipped ``qsenn-shapes`` by the
-shipped ``clip-shapes`` and its training features ship beside the checkpoints
+shipped ``clip-shapes``, its training features and labels ship beside the checkpoints
 (:mod:`interp_core.store.shipped_results`), used only for exactly those weights."""
 from __future__ import annotations
 
@@ -33,6 +33,17 @@ def training_features(loaded) -> np.ndarray:
         return {"features": extract_features(loaded.model, split, loaded.device).numpy()}
 
     return shipped_or_cached_arrays(result_dir(CACHE_KIND, loaded) / "train_features.npz", compute)["features"]
+
+
+def training_labels(loaded) -> np.ndarray:
+    """The labels ``(N,)`` of the model's training split, in :func:`training_features`' order, cached (and
+    shipped with them): class statistics over the training features need no generated split."""
+    from interp_core.data import load_split
+
+    def compute() -> dict[str, np.ndarray]:
+        return {"labels": np.asarray(load_split(loaded.recipe.dataset, "train").labels)}
+
+    return shipped_or_cached_arrays(result_dir(CACHE_KIND, loaded) / "train_labels.npz", compute)["labels"]
 
 
 @dataclass(frozen=True)

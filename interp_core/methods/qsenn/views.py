@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from interp_core.io import stable_key
 from interp_core.methods.clip.alignment import FeatureNaming
 from interp_core.methods.qsenn.figures import (  # noqa: F401 (the view's figures, re-exported for the page)
     CLASS_FEATURE_FORMATS,
@@ -38,13 +39,17 @@ from interp_core.methods.qsenn.figures import (  # noqa: F401 (the view's figure
     upsample_maps,
 )
 from interp_core.methods.qsenn.naming import (  # noqa: F401 (re-exported for the page)
+    CACHE_KIND,
     ClipChoice,
     attribute_strength,
     concept_prompts_for,
     feature_naming,
     has_concept_prompts,
     training_features,
+    training_labels,
 )
+from interp_core.store.results import result_dir
+from interp_core.store.shipped_results import shipped_or_cached_arrays
 from interp_core.visualize import display_scale, enlarge
 
 #: The rows of Tables 1/4: label and the prefix of their keys in ``eval qsenn-<dataset>``.
@@ -90,21 +95,38 @@ def _weak_features(naming: FeatureNaming) -> set[int]:
     return set(naming.bins[0]["features"]) if len(naming.bins) > 1 else set()
 
 
+def feature_gallery(loaded, c: int | None, feature: int, *, top: int = 5) -> dict[str, np.ndarray]:
+    """Feature ``feature``'s ``top`` most activating training images (of class ``c`` only; None: of any
+    class) with its colour-coded map laid over them: ``indices`` ``(top,)`` and ``images`` ``(top, H, W, 3)``
+    uint8 at input size. The overlays share one scale (the largest map value among them), so weaker
+    activations look weaker. Cached on disk, and shipped for the view's default selection
+    (:mod:`interp_core.store.shipped_results`): the training split is generated only for a gallery never
+    shown before."""
+    from interp_core.data import load_split
+
+    color = feature_colors(loaded.model.n_features)[feature]
+
+    def compute() -> dict[str, np.ndarray]:
+        train = load_split(loaded.recipe.dataset, "train")
+        values = training_features(loaded)[:, feature]
+        pool = np.flatnonzero(train.labels == c) if c is not None else np.arange(len(values))
+        indices = pool[np.argsort(-values[pool], kind="stable")[:top]].tolist()
+        maps = _maps_of(loaded, train, indices, feature)
+        images = [feature_overlay(train.inputs([i])[0], m, color, vmax=float(maps.max())) for i, m in zip(indices, maps)]
+        return {"indices": np.asarray(indices, dtype=np.int64), "images": np.stack(images)}
+
+    # The colour is part of the key: the pictures are drawn in it.
+    key = stable_key({"class": None if c is None else int(c), "feature": int(feature), "top": int(top), "color": color})
+    return shipped_or_cached_arrays(result_dir(CACHE_KIND, loaded) / f"gallery-{key}.npz", compute)
+
+
 def feature_view(loaded, naming: FeatureNaming, c: int | None, feature: int, *, top: int = 5, display: int = 96,
                  within_class: bool = False) -> FeatureView:
     """Feature ``feature`` (for class ``c``; None: no class) with its ``top`` most activating training images
-    (of class ``c`` only when ``within_class``), each with the colour-coded map; the overlays share one
-    scale (the largest map value among them), so weaker activations look weaker."""
-    from interp_core.data import load_split
-
-    train = load_split(loaded.recipe.dataset, "train")
-    values = training_features(loaded)[:, feature]
-    pool = np.flatnonzero(train.labels == c) if (within_class and c is not None) else np.arange(len(values))
-    indices = pool[np.argsort(-values[pool], kind="stable")[:top]].tolist()
-    maps = _maps_of(loaded, train, indices, feature)
-    color = feature_colors(loaded.model.n_features)[feature]
-    scale = display_scale(train.info.input_shape[-1], display)
-    images = [feature_overlay(train.inputs([i])[0], m, color, vmax=float(maps.max()), scale=scale) for i, m in zip(indices, maps)]
+    (of class ``c`` only when ``within_class``), each with the colour-coded map (:func:`feature_gallery`),
+    enlarged to about ``display`` pixels."""
+    gallery = feature_gallery(loaded, c if within_class else None, feature, top=top)
+    scale = display_scale(gallery["images"].shape[2], display)
     weight = loaded.model.decision_weight.detach().cpu()
     w = float(weight[c, feature]) if c is not None else 0.0
     clip_max = float(naming.clip_value.max()) if len(naming.clip_value) else 1.0
@@ -112,7 +134,8 @@ def feature_view(loaded, naming: FeatureNaming, c: int | None, feature: int, *, 
         feature, w, "+" if w > 0 else ("−" if w < 0 else "0"), naming.clip_label[feature], float(naming.clip_value[feature]),
         float(np.clip(naming.clip_value[feature] / clip_max, 0, 1)) if clip_max > 0 else 0.0, feature in _weak_features(naming),
         naming.attribute_label[feature], float(naming.attribute_value[feature]), float(attribute_strength(loaded, naming)[feature]),
-        int((weight[:, feature] != 0).sum()), color, images, indices)
+        int((weight[:, feature] != 0).sum()), feature_colors(loaded.model.n_features)[feature],
+        [enlarge(image, scale) for image in gallery["images"]], gallery["indices"].tolist())
 
 
 def class_features(loaded, naming: FeatureNaming, c: int, *, top: int = 5, display: int = 96) -> list[FeatureView]:
@@ -124,10 +147,8 @@ def class_features(loaded, naming: FeatureNaming, c: int, *, top: int = 5, displ
 def feature_on_class(loaded, naming: FeatureNaming, c: int, feature: int, *, top: int = 5, display: int = 96) -> dict[str, Any]:
     """What a clicked matrix cell shows: the feature's weight for the class, its most activating training
     images *of that class*, and its mean activation on the class's training images against all others."""
-    from interp_core.data import load_split
-
     view = feature_view(loaded, naming, c, feature, top=top, display=display, within_class=True)
-    labels = load_split(loaded.recipe.dataset, "train").labels
+    labels = training_labels(loaded)
     values = training_features(loaded)[:, feature]
     return {"view": view, "class_mean": float(values[labels == c].mean()), "other_mean": float(values[labels != c].mean())}
 
@@ -267,7 +288,8 @@ def warm_up(context) -> None:
     """The Q-SENN view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): the
     first ready Q-SENN model's features named by ``clip-shapes``, the first class through its features, the
     decision layer's default cell, and the local explanation of the first test sample it gets right (its
-    prediction against the runner-up)."""
+    prediction against the runner-up); then the training split, which the galleries of any other class or cell
+    are drawn from (those of the default selection ship: :func:`feature_gallery`)."""
     names = qsenn_recipes()
     if not names:
         return
@@ -280,3 +302,4 @@ def warm_up(context) -> None:
     x = context.sample(loaded.recipe.dataset, name).x
     ranked = [int(i) for i in context.result(predictions, name, x).argsort()[::-1]]
     context.result(explain_local, name, x, (ranked[0], ranked[1]))
+    context.split(loaded.recipe.dataset, "train")

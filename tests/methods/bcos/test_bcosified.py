@@ -110,21 +110,26 @@ def test_bcosified_recipes_and_the_explainer():
         assert "bcos" in methods_for(card)
 
 
-def test_eval_references_compare_the_pointing_game_with_the_twin_and_the_posthoc_methods_on_the_base():
+def test_eval_compares_the_pointing_game_with_the_twin_and_the_posthoc_methods_on_the_base():
     from interp_core.evaluation.pointing import run_pointing_game
-    from interp_core.evaluation.bcosified import bcosified_references, posthoc_methods
+    from interp_core.evaluation.recipe_metrics import pointing_comparison_rows
+    from interp_core.methods.bcos.references import bcosified_comparison, posthoc_methods
     from interp_core.store.catalog import checkpoint_status
     from interp_core.store.models import load_model
 
     if checkpoint_status("bcosified-cnn-shapes") == "missing":
         pytest.skip("bcosified-cnn-shapes is not trained here")
-    converted = load_model("bcosified-cnn-shapes", "cpu", train_if_missing=False)
-    rows = bcosified_references(converted.recipe, converted.model, converted.device, grids=3)
     base = load_model("cnn-shapes", "cpu", train_if_missing=False)
-    assert set(rows["pointing_game_posthoc_on_base"]) == set(posthoc_methods(base.card)) >= {"gradcam", "integrated_gradients"}
-    assert "bcos" not in posthoc_methods(converted.card)
+    groups = bcosified_comparison(get_recipe("bcosified-cnn-shapes"))
+    assert groups["pointing_game"] == (["bcosified-cnn-shapes"], ["bcos"]) and groups["pointing_game_from_scratch"] == (["bcos-shapes"], ["bcos"])
+    assert groups["pointing_game_posthoc_on_base"] == (["cnn-shapes"], posthoc_methods(base.card))
+    assert {"gradcam", "integrated_gradients"} <= set(posthoc_methods(base.card)) and "bcos" not in posthoc_methods(base.card)
+    assert bcosified_comparison(get_recipe("bcosified-cnn-sounds")) == {}  # no pointing game on sounds
+
+    rows = pointing_comparison_rows("bcosified-cnn-shapes", "cpu", grids=3)
     ours = run_pointing_game(["bcosified-cnn-shapes", "bcos-shapes"], ["bcos"], 3, train_if_missing=False)["results"]
-    assert [rows["pointing_game"]["mean"], rows["pointing_game_from_scratch"]["mean"]] == pytest.approx([r["mean"] for r in ours], abs=1e-4)
-    assert rows["pointing_game"]["grids"] == 3 and rows["pointing_game_from_scratch"]["recipe"] == "bcos-shapes"
-    best = max(v["mean"] for v in rows["pointing_game_posthoc_on_base"].values())
-    assert rows["pointing_game"]["above_best_posthoc"]["margin"] == pytest.approx(rows["pointing_game"]["mean"] - best, abs=1e-4)
+    assert rows["pointing_game"] == {"mean": pytest.approx(ours[0]["mean"], abs=1e-4), "grids": 3}
+    assert rows["pointing_game_from_scratch"]["bcos-shapes"]["mean"] == pytest.approx(ours[1]["mean"], abs=1e-4)
+    posthoc = rows["pointing_game_posthoc_on_base"]
+    best = max((k for k in posthoc if isinstance(posthoc[k], dict)), key=lambda k: posthoc[k]["mean"])
+    assert posthoc["best"] == best and posthoc["gap"] == pytest.approx(rows["pointing_game"]["mean"] - posthoc[best]["mean"], abs=1e-4)
