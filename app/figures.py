@@ -137,6 +137,8 @@ def map_png(
         shape = values.shape
     elif base is not None:
         shape = base.shape[:2]
+    elif rgba is not None:  # the coloured weight map alone (B-cos on a spectrogram)
+        shape = np.asarray(rgba).shape[:2]
     axes = AudioAxes.for_shape(*shape[:2]) if audio and shape is not None else None
     imshow = dict(origin="lower", aspect="auto", extent=axes.extent) if audio else {}
 

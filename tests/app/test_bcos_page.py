@@ -157,8 +157,9 @@ def test_before_after_numbers_match_the_library(bcosified_page):
     from interp_core.store import load_model
 
     text = next(c.value for c in bcosified_page.caption if c.value.startswith("Left: cnn-shapes read as a B = 1"))
-    s0, l0 = map(float, re.search(r"sum (-?[\d.]+) of logit − bias (-?[\d.]+)", text).groups())
-    s1, l1 = map(float, re.search(r"sum (-?[\d.]+) = logit − bias (-?[\d.]+)", text).groups())
+    number = r"(-?\d+(?:\.\d+)?)"  # a sentence's full stop is not a decimal point
+    s0, l0 = map(float, re.search(rf"sum {number} of logit − bias {number}", text).groups())
+    s1, l1 = map(float, re.search(rf"sum {number} = logit − bias {number}", text).groups())
     loaded = load_model("bcosified-cnn-shapes", "cpu", train_if_missing=False)
     index = bcosified_page.number_input(key="bcos-index").value
     target = [s for s in bcosified_page.selectbox if s.label == "Explain class"][0].value
