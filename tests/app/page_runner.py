@@ -17,3 +17,14 @@ def open_page(stem: str | None = None, timeout: float = 120) -> AppTest:
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def image_captions(at: AppTest) -> list[str]:
+    """The captions of every image the page shows, in page order."""
+    def walk(node):
+        if type(node).__name__ == "Image":
+            yield from (i.caption for i in node.proto.imgs)
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+
+    return list(walk(at.main))

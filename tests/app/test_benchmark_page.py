@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from page_runner import ROOT
+from page_runner import ROOT, image_captions
 from streamlit.testing.v1 import AppTest
 
 from interp_core.evaluation import benchmark as bench
@@ -117,16 +117,6 @@ def _check_summary(figure: dict, name: str, rows: list[dict]) -> None:
         assert set(polar["angularaxis"]["categoryarray"]) == applicable
 
 
-def _image_captions(at: AppTest) -> list[str]:
-    def walk(node):
-        if type(node).__name__ == "Image":
-            yield from (i.caption for i in node.proto.imgs)
-        for child in getattr(node, "children", {}).values():
-            yield from walk(child)
-
-    return list(walk(at.main))
-
-
 def test_the_recorded_result_opens_dated_with_the_recorded_numbers(recorded):
     name, result = recorded
     at = _open({"benchmark": name})
@@ -213,7 +203,7 @@ def test_a_link_opens_the_same_selection_and_the_drill_down_agrees_with_the_libr
     for column, key in (("map share", "share"), ("signed mass", "signed"), ("true score drop", "true_drop")):
         assert importance[column].tolist() == pytest.approx([e[key] for e in drill["importance"]], rel=1e-5, abs=1e-9)
     assert 0.0 <= sum(importance["map share"]) <= 1.0 + 1e-9  # shares of the map's positive mass, some of it off the items
-    captions = _image_captions(at)
+    captions = image_captions(at)
     assert f"test input {index}" in captions
     for entry in drill["interventions"]:  # every re-rendered intervention with the score it changed
         assert views.intervention_caption(entry, drill["class_names"]) in captions

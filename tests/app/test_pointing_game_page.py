@@ -1,7 +1,7 @@
 """AppTest of the Pointing game view: run with progress, table, box plot, CSV, example grids, repeated runs."""
 from __future__ import annotations
 
-from page_runner import open_page
+from page_runner import image_captions, open_page
 
 METHODS = ["gradcam", "input_x_gradient"]
 
@@ -12,16 +12,6 @@ def _configured(at, grids: int = 6):
     at.radio(key="pg-grid").set_value(2)
     at.number_input(key="pg-grids").set_value(grids)
     return at.run()
-
-
-def _image_captions(at) -> list[str]:
-    def walk(node):
-        if type(node).__name__ == "Image":
-            yield from (i.caption for i in node.proto.imgs)
-        for child in getattr(node, "children", {}).values():
-            yield from walk(child)
-
-    return list(walk(at.main))
 
 
 def test_pointing_game_page_runs_and_matches_the_library():
@@ -41,7 +31,7 @@ def test_pointing_game_page_runs_and_matches_the_library():
     labels = [b.label for b in at.get("download_button")]
     assert "Download scores (CSV)" in labels and "CSV" in labels and "PNG" in labels
     # Example grids: the grid and one map per cell (all 4 classes of a 2x2 grid, not a subset), per grid.
-    captions = [c for c in _image_captions(at) if c.startswith("grid ")]
+    captions = [c for c in image_captions(at) if c.startswith("grid ")]
     for g in (1, 2):
         per_grid = [c for c in captions if c.startswith(f"grid {g} ·")]
         assert len(set(per_grid)) == 1 + 4, per_grid
