@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app import warmup  # noqa: E402
+from app.report import charts_switch  # noqa: E402
 from app.shell import PAGE_ICON, existing_views  # noqa: E402
 
 
@@ -38,6 +39,7 @@ def run_page() -> None:
         for section, views in menu.items()
     }
     page = st.navigation(sections)
+    charts_switch()
     warmup.start([view for views in menu.values() for view in views])
     warmup.show_note(page.url_path or "home")  # the default page's path is ""
     with warmup.visit():

@@ -164,6 +164,55 @@ def show_table(where, frame, caption: str, *, report: Report | None = None, key:
         report.table(frame, caption)
 
 
+#: The sidebar switch (session state key) that draws charts with plotly instead of as pictures.
+INTERACTIVE_CHARTS = "interactive-charts"
+#: The environment variable whose ``1`` turns that switch on by default.
+INTERACTIVE_CHARTS_ENV = "INTERP_CORE_INTERACTIVE_CHARTS"
+
+
+def charts_switch() -> None:
+    """The sidebar's "Interactive charts" switch, on every page (its state lives for the session)."""
+    import os
+
+    if INTERACTIVE_CHARTS not in st.session_state:
+        st.session_state[INTERACTIVE_CHARTS] = os.environ.get(INTERACTIVE_CHARTS_ENV, "0").strip().lower() in ("1", "true", "yes", "on")
+    st.sidebar.toggle("Interactive charts", key=INTERACTIVE_CHARTS,
+                      help="Off: charts are pictures, which a browser shows at once. On: plotly charts you can hover, "
+                           "zoom and click (the decision layer's cells, the UMAP's points); the first one takes the browser "
+                           f"about a second to load. `{INTERACTIVE_CHARTS_ENV}=1` turns it on by default.")
+
+
+def interactive_charts() -> bool:
+    return bool(st.session_state.get(INTERACTIVE_CHARTS, False))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def chart_png(figure_json: str, width: int = 900) -> bytes | None:
+    """:func:`app.charts.figure_png`, cached on the figure's JSON (so the warm-up's picture is the page's)."""
+    from app import charts
+
+    return charts.figure_png(figure_json, width)
+
+
+def show_chart(where, figure, caption: str, *, key: str, report: Report | None = None, name: str | None = None,
+               width: int = 900, on_select: bool = False):
+    """A plotly ``figure`` in ``where``: a picture (:mod:`app.charts`) with a PNG download, or with the sidebar's
+    "Interactive charts" on (or a figure the picture cannot draw) the plotly chart, whose selection event is
+    returned when ``on_select`` (None otherwise). ``name`` names the downloaded file; ``width`` is the picture's
+    width in pixels before the room its labels need."""
+    if report is not None:
+        report.plotly(figure, caption)
+    if not interactive_charts():
+        png = chart_png(figure.to_json(), width)
+        if png is not None:
+            where.image(png)
+            where.download_button("PNG", png, f"{_slug(name or caption)}.png", "image/png", key=f"{key}-png", on_click="ignore",
+                                  icon=":material/download:", help="Download this chart as PNG")
+            return None
+    select = {"on_select": "rerun", "selection_mode": "points"} if on_select else {}
+    return where.plotly_chart(figure, key=key, config=plotly_config(name or caption), **select)
+
+
 def plotly_config(name: str) -> dict:
     """Plotly's own export (the camera button) as a PNG named ``name``, drawn in the browser: offline."""
     return {"toImageButtonOptions": {"format": "png", "filename": _slug(name), "scale": 2}, "displaylogo": False}

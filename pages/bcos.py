@@ -6,7 +6,7 @@ from app.figures import COLOUR_LEGENDS
 from app.figures import probability_text as percent
 from app.inputs import input_picker
 from app.models import model_picker, view_result
-from app.report import Report, map_png, show_map, show_table
+from app.report import Report, map_png, show_chart, show_map, show_table
 from app.shell import guarded, keep_widget_state
 from app.url import UrlState
 
@@ -35,7 +35,8 @@ def ablation_localisation_panel(recipes: list[str], report) -> None:
                                     progress=lambda p: bar.progress(min(1.0, p.fraction), text=p.message))
     bar.empty()
     st.session_state["bcos-ablation-done"] = (tuple(recipes), n_grids)
-    st.plotly_chart(figures.ablation_figure(rows), key="bcos-ablation-chart")
+    show_chart(st, figures.ablation_figure(rows), "B ablation: accuracy and localisation against B (Fig. 5)", key="bcos-ablation-chart",
+               report=report)
     show_table(st, figures.ablation_table(rows), "B ablation: accuracy and localisation per B", report=report, key="bcos-ablation")
 
 
@@ -136,7 +137,8 @@ with guarded("The B-cos view"):
         st.caption(f"Left: {origin['base']} read as a B = 1 B-cos network (B-cosification Sec. 3.2.1), the same function: contributions "
                    f"sum {s0:.3f} of logit − bias {before.score - bias:.3f}, the rest is its biases'. Right: converted and fine-tuned: "
                    f"sum {s1:.3f} = logit − bias {after.score - bias:.3f}.")
-        st.plotly_chart(figures.fine_tuning_figure(views.fine_tuning_curves(name)), key="bcos-fine-tuning")
+        show_chart(st, figures.fine_tuning_figure(views.fine_tuning_curves(name)), f"fine-tuning of {name} beside training from scratch",
+                   key="bcos-fine-tuning", report=report)
 
     st.subheader("The standard classifier with post-hoc explanations")
     baseline = views.baseline_recipe(name)

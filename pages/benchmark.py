@@ -2,7 +2,7 @@
 FunnyBirds' metrics, the randomisation test, sparseness and the pointing game, with a look at one input."""
 import streamlit as st
 
-from app.report import Report, map_png, plotly_config, show_map, show_table
+from app.report import Report, map_png, show_chart, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
 
@@ -66,12 +66,11 @@ with guarded("The benchmark"):
                "threshold (optimistic). Randomisation: Spearman ρ of the map with the trained model's at full "
                "randomisation (lower is better). Notes: " + " ".join(result.get("notes", [])))
     if rows:
-        figure = views.summary_figure(rows)
-        st.plotly_chart(figure, key=f"bm-summary-{benchmark}", config=plotly_config(f"{benchmark}-benchmark"))
         axes = ", ".join(label for _, label in views.summary_axes(rows)) or "No summary axis"
+        show_chart(st, views.summary_figure(rows), f"{axes} per model · method, the model's references dashed", key=f"bm-summary-{benchmark}",
+                   report=report, name=f"{benchmark}-benchmark")
         st.caption(f"One chart per model · method over the axes that apply to {benchmark} ({axes}; 0-1). Dashed: "
                    "the same model's references, random and uniform maps (chance) and the oracle (ceiling).")
-        report.plotly(figure, f"{axes} per model · method, the model's references dashed")
 
     st.subheader("One input up close")
     methods_rows = [r for r in rows if r["family"] != "reference"]

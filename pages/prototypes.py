@@ -3,7 +3,7 @@ import streamlit as st
 
 from app.inputs import input_picker, sample_caption
 from app.models import model_picker, view_result
-from app.report import Report, map_png, plotly_config, show_map, show_table
+from app.report import Report, interactive_charts, map_png, show_chart, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
 
@@ -51,11 +51,10 @@ def embeddings_and_prototypes() -> None:
                                               spinner="Projecting with UMAP… (a new class choice takes about 30 s the first time)")
             figure = views.projection_figure(projection, sources, names, [k for k in KINDS if k in kinds])
             left, right = st.columns([3, 1])
-            event = left.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"kmex-umap-{dataset}",
-                                      config=plotly_config(f"{name}-umap"))
-            section.plotly(figure, f"UMAP of the embeddings and prototypes of {name} (Fig. 2)")
+            event = show_chart(left, figure, f"UMAP of the embeddings and prototypes of {name} (Fig. 2)", key=f"kmex-umap-{dataset}",
+                               report=section, name=f"{name}-umap", on_select=True)
             left.caption("Each class in the colour its name says (shades tell apart the classes that share a colour word); "
-                         "marker shape = kind of point (key in the legend). The camera button saves the chart as PNG.")
+                         "marker shape = kind of point (key in the legend).")
             clicked = views.clicked_point(event.selection.points if event else [])
             if clicked:
                 image, caption = view_result(views.loaded_point_preview, name, *clicked)
@@ -66,7 +65,8 @@ def embeddings_and_prototypes() -> None:
                     if audio:
                         right.audio(view_result(listening.loaded_point_sound, name, *clicked), format="audio/wav")
             else:
-                right.caption(f"Click a point to see {'and hear its clip' if audio else 'its image'}. Train embeddings are dots, "
+                click = "Click a point" if interactive_charts() else "Turn on *Interactive charts* in the sidebar and click a point"
+                right.caption(f"{click} to see {'and hear its clip' if audio else 'its image'}. Train embeddings are dots, "
                               "test embeddings open dots; c_j raw are crosses, c_j rescaled to the class norm triangles, KMEx prototypes squares.")
 
 

@@ -5,7 +5,7 @@ from app.clip_widgets import clip_picker
 from app.figures import probability_text as percent
 from app.inputs import input_picker, sample_caption
 from app.models import model_picker, view_result
-from app.report import Report, map_png, plotly_config, show_map, show_table
+from app.report import Report, interactive_charts, map_png, show_chart, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
 
@@ -68,12 +68,11 @@ def class_and_decision_layer() -> None:
 
     st.header("The whole decision layer")
     with guarded("Drawing the matrix"):
-        st.caption("Classes × features (red +α, blue −α, grey 0), features sorted by how many classes use them. Click a "
-                   "cell to see that feature on that class.")
-        matrix = views.matrix_figure(loaded, naming)
-        event = st.plotly_chart(matrix, on_select="rerun", selection_mode="points", key=f"qsenn-matrix-{name}",
-                                config=plotly_config(f"{name}-decision-layer"))
-        section.plotly(matrix, f"decision layer of {name}: classes × features")
+        st.caption("Classes × features (red +α, blue −α, grey 0), features sorted by how many classes use them. "
+                   + ("Click a cell to see that feature on that class." if interactive_charts() else
+                      "Choose a cell below to see that feature on that class (or turn on *Interactive charts* in the sidebar and click it)."))
+        event = show_chart(st, views.matrix_figure(loaded, naming), f"decision layer of {name}: classes × features",
+                           key=f"qsenn-matrix-{name}", report=section, name=f"{name}-decision-layer", on_select=True)
         clicked = views.clicked_cell(event.selection.points if event else [])
         order = views.feature_order(model.decision_weight.detach())
         default_j = clicked[1] if clicked else (model.class_features(int(c)) or order)[0]
@@ -111,16 +110,14 @@ with guarded("Explaining the input"):
         audio = info.kind == "audio"
         base = x.reshape(x.shape[-2], x.shape[-1]).numpy() if audio else sample.display
         for k, (column, view) in enumerate(zip(st.columns(2), (a, b))):
-            bars = views.contribution_figure(view, naming, names[view.target])
-            column.plotly_chart(bars, key=f"qsenn-bars-{view.target}", config=plotly_config(f"qsenn-{names[view.target]}"))
-            report.plotly(bars, f"contributions to {names[view.target]}")
+            show_chart(column, views.contribution_figure(view, naming, names[view.target]), f"contributions to {names[view.target]}",
+                       key=f"qsenn-bars-{view.target}", report=report, name=f"qsenn-{names[view.target]}", width=560)
             show_map(column, map_png("signed", view.attribution_map, base=base, audio=audio, scale="contribution"),
                      f"Σ w·M for {names[view.target]} ({percent(view.probability)}) · {name}", report=report, key=f"qsenn-png-{k}")
             column.image([view.overlays[j] for j in view.class_features], width=110,
                          caption=[views.feature_title(naming, j) for j in view.class_features])
-        difference = views.difference_figure(a, b, naming, names)
-        st.plotly_chart(difference, key="qsenn-difference", config=plotly_config("qsenn-difference"))
-        report.plotly(difference, f"why {names[a.target]} and not {names[b.target]}")
+        show_chart(st, views.difference_figure(a, b, naming, names), f"why {names[a.target]} and not {names[b.target]}",
+                   key="qsenn-difference", report=report, name="qsenn-difference")
 
 st.header("Metrics")
 with guarded("Computing Table 6"):
@@ -128,9 +125,8 @@ with guarded("Computing Table 6"):
                 f"over {len(naming.a_clip)} features and {len(naming.concepts)} attributes")
     show_table(st, naming.table6(), "Table 6", report=report, key="qsenn-table6", formats=views.TABLE6_FORMATS)
     st.markdown("**Fig. 6** · pos_pred_rel of the features in four evenly sized bins of their alignment value max(a_clip)")
-    fig6 = views.certainty_figure(naming)
-    st.plotly_chart(fig6, key="qsenn-fig6", config=plotly_config("qsenn-fig6"))
-    report.plotly(fig6, "Fig. 6: pos_pred_rel per alignment bin")
+    show_chart(st, views.certainty_figure(naming), "Fig. 6: pos_pred_rel per alignment bin", key="qsenn-fig6", report=report,
+               name="qsenn-fig6")
 with guarded("Computing Tables 1/4"):
     from interp_core.store.catalog import checkpoint_status  # noqa: E402
 

@@ -5,12 +5,17 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from app.report import INTERACTIVE_CHARTS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def open_page(stem: str | None = None, timeout: float = 120) -> AppTest:
-    """Run the app, switch to ``pages/<stem>.py`` (Home when None) and check that nothing raised."""
+def open_page(stem: str | None = None, timeout: float = 120, *, interactive: bool = False) -> AppTest:
+    """Run the app, switch to ``pages/<stem>.py`` (Home when None) and check that nothing raised; ``interactive``
+    turns the sidebar's "Interactive charts" on first (charts as plotly figures, whose data a test can read)."""
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=timeout)
+    if interactive:
+        at.session_state[INTERACTIVE_CHARTS] = True
     at.run()
     if stem:
         at.switch_page(str(ROOT / "pages" / f"{stem}.py"))

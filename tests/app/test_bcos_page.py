@@ -52,7 +52,7 @@ def test_sections_render(page):
 
 
 def test_neuron_top_images_and_other_class(page):
-    page.toggle[0].set_value(True).run()
+    page.toggle(key="bcos-top-images").set_value(True).run()
     assert not page.exception and not page.error
     box = [s for s in page.selectbox if s.label == "Explain class"][0]
     box.set_value(3).run()
@@ -130,7 +130,7 @@ def bcosified_page() -> AppTest:
 
     if checkpoint_status("bcosified-cnn-shapes") == "missing":
         pytest.skip("bcosified-cnn-shapes is not trained")
-    at = open_page("bcos", timeout=300)
+    at = open_page("bcos", timeout=300, interactive=True)
     at.selectbox(key="bcos-model").set_value("bcosified-cnn-shapes").run()
     assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
     return at

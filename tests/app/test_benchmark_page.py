@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from page_runner import ROOT, image_captions
+from page_runner import INTERACTIVE_CHARTS, ROOT, image_captions
 from streamlit.testing.v1 import AppTest
 
 from interp_core.evaluation import benchmark as bench
@@ -45,6 +45,7 @@ def _open(params: dict | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
     at.switch_page(PAGE)
     at.query_params.update(params or {})
+    at.session_state[INTERACTIVE_CHARTS] = True  # the spider charts as plotly figures, whose data the tests read
     at.run()
     _no_errors(at)
     return at

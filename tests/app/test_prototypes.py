@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 
 def _prototypes_page() -> AppTest:
-    return open_page("prototypes")
+    return open_page("prototypes", interactive=True)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 @pytest.fixture(scope="module")
 def qsenn_page() -> AppTest:
     """One rendered page for the read-only checks (each rerun costs seconds)."""
-    return open_page("qsenn", timeout=600)
+    return open_page("qsenn", timeout=600, interactive=True)
 
 
 @pytest.fixture(scope="module")
