@@ -149,19 +149,45 @@ def column_config(formats: dict[str, str | tuple[str, str]]) -> dict:
     return out
 
 
+def static_table(frame, formats: dict[str, str | tuple[str, str]] | None = None):
+    """``frame`` as ``st.table`` shows it: hidden columns left out, numbers written as ``formats`` says (see
+    :func:`column_config`; a progress bar as its value), a missing value as a dash, labels as column names."""
+    formats = formats or {}
+    frame = frame.drop(columns=[c for c, spec in formats.items() if spec == "hidden" and c in frame.columns])
+    writers = {}
+    for column, spec in formats.items():
+        label, fmt = spec if isinstance(spec, tuple) else (column, spec)
+        if column not in frame.columns or fmt == "hidden":
+            continue
+        write = ((lambda v: f"{v:.1%}") if fmt == "percent" else (lambda v: f"{v:.2f}") if fmt == "progress"
+                 else (lambda v, fmt=fmt: fmt % v))
+        writers[label] = lambda v, write=write: "–" if v is None or v != v else write(v)
+        frame = frame.rename(columns={column: label})
+    return frame.style.format(writers, na_rep="–").hide(axis="index")
+
+
 def show_table(where, frame, caption: str, *, report: Report | None = None, key: str,
                formats: dict[str, str | tuple[str, str]] | None = None, **dataframe) -> None:
-    """A table with a CSV download under it and its place in the report; ``formats``: see :func:`column_config`."""
+    """A table with a CSV download under it and its place in the report: a static table, which a browser draws at
+    once, or with the sidebar's "Interactive charts" on a sortable ``st.dataframe`` (``dataframe``: its options).
+    ``formats``: see :func:`column_config`."""
     import pandas as pd
 
     frame = pd.DataFrame(frame)
-    if formats:
-        dataframe["column_config"] = {**column_config(formats), **dataframe.get("column_config", {})}
-    where.dataframe(frame, hide_index=True, key=f"{key}-table", **dataframe)
+    if not interactive_charts():
+        where.table(static_table(frame, formats), height=min(TABLE_HEIGHT, 38 + 35 * len(frame)) if len(frame) > 12 else "content")
+    else:
+        if formats:
+            dataframe["column_config"] = {**column_config(formats), **dataframe.get("column_config", {})}
+        where.dataframe(frame, hide_index=True, key=f"{key}-table", **dataframe)
     where.download_button("CSV", frame.to_csv(index=False), f"{key}.csv", "text/csv", key=f"{key}-csv", on_click="ignore",
                           icon=":material/download:", help=f"Download {caption} as CSV")
     if report is not None:
         report.table(frame, caption)
+
+
+#: The height of a static table of many rows (it scrolls, its header stays), pixels.
+TABLE_HEIGHT = 460
 
 
 #: The sidebar switch (session state key) that draws charts with plotly instead of as pictures.
@@ -177,9 +203,10 @@ def charts_switch() -> None:
     if INTERACTIVE_CHARTS not in st.session_state:
         st.session_state[INTERACTIVE_CHARTS] = os.environ.get(INTERACTIVE_CHARTS_ENV, "0").strip().lower() in ("1", "true", "yes", "on")
     st.sidebar.toggle("Interactive charts", key=INTERACTIVE_CHARTS,
-                      help="Off: charts are pictures, which a browser shows at once. On: plotly charts you can hover, "
-                           "zoom and click (the decision layer's cells, the UMAP's points); the first one takes the browser "
-                           f"about a second to load. `{INTERACTIVE_CHARTS_ENV}=1` turns it on by default.")
+                      help="Off: charts are pictures and tables are static, which a browser shows at once. On: plotly "
+                           "charts you can hover, zoom and click (the decision layer's cells, the UMAP's points) and "
+                           "tables you can sort; the browser takes about a second to load them. "
+                           f"`{INTERACTIVE_CHARTS_ENV}=1` turns it on by default.")
 
 
 def interactive_charts() -> bool:

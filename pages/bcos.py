@@ -62,7 +62,7 @@ with guarded("The B-cos view"):
     st.subheader("Top-5 classes")
     show_table(st, {"class": [names[c] for c, _ in top], f"probability ({loaded.card.output})": [percent(p) for _, p in top],
                     "value": [p for _, p in top]}, f"top-5 classes of {name}", report=report, key="bcos-top5",
-               column_config={"value": None})
+               formats={"value": "hidden"})
     st.caption(f"{name} predicts **{names[top[0][0]]}** ({percent(top[0][1])}). With a sigmoid output every class has "
                "its own probability, so they need not sum to 100%.")
     classes = list(range(len(names)))

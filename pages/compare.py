@@ -101,7 +101,7 @@ def explanations(dataset: str, sample, chosen: list[str], chosen_models: list[st
         if rows:
             st.subheader("All maps in numbers")
             show_table(st, rows, "every method and model on this input", report=section, key="compare-summary",
-                       column_config={"p_explained": None, "p_predicted": None})
+                       formats={"p_explained": "hidden", "p_predicted": "hidden"})
 
 
 with guarded("Comparing explanations"):

@@ -17,9 +17,8 @@ st.markdown(
 )
 
 st.subheader("Views")
-st.dataframe(pd.DataFrame([{"section": section, "view": view.title, "what you see": view.summary}
-                           for section, views in existing_views().items() for view in views]),
-             hide_index=True, width="stretch")
+st.table(pd.DataFrame([{"section": section, "view": view.title, "what you see": view.summary}
+                       for section, views in existing_views().items() for view in views]), hide_index=True)
 st.caption("Every view keeps its state (dataset, sample, class, models, methods) in the page's address: copy the "
            "address to share exactly what you see, or to prepare a lesson as a list of links. Figures download as "
            "PNG, tables as CSV, and the sidebar's *Download report* saves the whole view as one HTML file.")
@@ -38,7 +37,7 @@ with guarded("Reading the model store"):
     url.share("models", shown)
     kept = frame if shown == "all" else frame[(frame["status"] != "missing") == (shown == "ready")]
     show_table(st, kept, "models", report=report, key="home-models", width="stretch",
-               column_config={RECORDED_ACCURACY: st.column_config.NumberColumn(format="%.3f")})
+               formats={RECORDED_ACCURACY: "%.3f"})
     st.caption("Accuracies are the test metrics recorded in each checkpoint when it was trained (date beside them); "
                "`python -m interp_core eval NAME` computes them now.")
 

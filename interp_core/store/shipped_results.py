@@ -59,14 +59,23 @@ def shipped_or_cached_json(path: Path, compute: Callable[[], Any] | None) -> Any
     return cached_json(path, compute)
 
 
-def shipped_or_cached_arrays(path: Path, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def shipped_or_cached_arrays(path: Path, compute: Callable[[], dict[str, np.ndarray]], *,
+                             compressed: bool = False) -> dict[str, np.ndarray]:
     """:func:`~interp_core.store.results.cached_arrays` that first takes the shipped copy of ``path`` when
-    the cache has none."""
+    the cache has none; ``compressed`` writes what it computes as a compressed ``.npz`` (pictures that ship)."""
     if not Path(path).exists() and (twin := shipped_twin(path)) is not None:
         found = read_arrays(twin)
         if found is not None:
             return found
-    return cached_arrays(path, compute)
+    if not compressed:
+        return cached_arrays(path, compute)
+    found = read_arrays(path)
+    if found is None:
+        from interp_core.io import atomic_write
+
+        found = compute()
+        atomic_write(path, lambda handle: np.savez_compressed(handle, **found))
+    return found
 
 
 def ship_result_files(home: Path, tags: set[str], shipped: Path | None = None) -> list[Path]:

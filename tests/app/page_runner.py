@@ -10,9 +10,10 @@ from app.report import INTERACTIVE_CHARTS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def open_page(stem: str | None = None, timeout: float = 120, *, interactive: bool = False) -> AppTest:
-    """Run the app, switch to ``pages/<stem>.py`` (Home when None) and check that nothing raised; ``interactive``
-    turns the sidebar's "Interactive charts" on first (charts as plotly figures, whose data a test can read)."""
+def open_page(stem: str | None = None, timeout: float = 120, *, interactive: bool = True) -> AppTest:
+    """Run the app, switch to ``pages/<stem>.py`` (Home when None) and check that nothing raised. ``interactive``
+    turns the sidebar's "Interactive charts" on first: charts as plotly figures and tables as dataframes, whose
+    numbers the page tests read (the pictures and static tables of the default are tested in test_charts.py)."""
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=timeout)
     if interactive:
         at.session_state[INTERACTIVE_CHARTS] = True

@@ -87,3 +87,16 @@ def test_the_environment_turns_interactive_charts_on_by_default(monkeypatch):
     monkeypatch.setenv("INTERP_CORE_INTERACTIVE_CHARTS", "1")
     at = _benchmark(None)
     assert at.sidebar.toggle(key=INTERACTIVE_CHARTS).value is True and len(at.get("plotly_chart")) == 1
+
+
+def test_a_static_table_writes_numbers_as_its_formats_say():
+    import pandas as pd
+
+    from app.report import static_table
+
+    frame = pd.DataFrame({"method": ["a", "b"], "accuracy": [0.91234, None], "loss": [0.5, 0.25], "secret": [1, 2]})
+    styled = static_table(frame, {"accuracy": ("accuracy ↑", "percent"), "loss": "%.3f", "secret": "hidden"})
+    assert list(styled.data.columns) == ["method", "accuracy ↑", "loss"]
+    text = styled.to_string(delimiter="|")
+    assert "91.2%" in text and "0.500" in text and "0.250" in text and "–" in text and "secret" not in text
+    assert list(frame.columns) == ["method", "accuracy", "loss", "secret"]  # the caller's frame (CSV, report) is unchanged

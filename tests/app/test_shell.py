@@ -16,12 +16,12 @@ def run_page(page: str | None = None, timeout: float = 60) -> AppTest:
 def test_home_lists_models_and_device():
     at = run_page()
     assert "explanation explorer" in at.title[0].value
-    views = at.dataframe[0].value
+    views = at.table[0].value
     from interp_core.views import VIEWS
 
     assert list(views["view"]) == [v.title for section in navigation().values() for v in section]
     assert len(views) == len(VIEWS.names())  # every registered view, and only those
-    frame = at.dataframe[1].value
+    frame = at.dataframe[0].value
     assert {"cnn-shapes", "cnn-digits"} <= set(frame["model"])
     shipped = frame.set_index("model").loc["cnn-shapes"]
     assert shipped["status"] in ("shipped", "cache")
@@ -168,7 +168,7 @@ def test_home_estimates_training_time_from_the_recorded_cards():
     from interp_core.store.catalog import checkpoint_meta, checkpoint_status
 
     at = run_page()
-    missing = [r for r in at.dataframe[1].value.itertuples() if r.status == "missing"]
+    missing = [r for r in at.dataframe[0].value.itertuples() if r.status == "missing"]
     if not missing:
         pytest.skip("every model is trained")
     caption = next(c.value for c in at.caption if c.value.startswith("Estimated training time"))
@@ -194,10 +194,10 @@ def test_home_estimates_training_time_from_the_recorded_cards():
 
 def test_home_filter_shows_only_untrained_models_and_is_shared_in_the_link():
     at = run_page()
-    everything = at.dataframe[1].value
+    everything = at.dataframe[0].value
     at.radio(key="home-models-filter").set_value("not trained").run()
     assert not at.exception
-    shown = at.dataframe[1].value
+    shown = at.dataframe[0].value
     assert set(shown["model"]) == set(everything.loc[everything["status"] == "missing", "model"])
     assert at.query_params["models"] in ("not trained", ["not trained"])
 

@@ -380,13 +380,60 @@ def _split(loaded, split: str) -> Split:
     return load_split(loaded.recipe.dataset, split)
 
 
+#: The kind of the Prototypes view's results in the result cache (shipped for the default model).
+CACHE_KIND = "kmex_views"
+#: The buffers that name the training images a model's prototypes are shown by.
+_PATCH_IMAGE_BUFFERS = ("b4_patch_images", "b234_patch_images", "prototype_images")
+
+
+class _RowsByIndex:
+    """A few rows of a split's raw data, indexed by their position in the whole split (as ``Split.data``)."""
+
+    def __init__(self, indices: np.ndarray, rows: np.ndarray) -> None:
+        self._position = {int(i): k for k, i in enumerate(indices)}
+        self._rows = rows
+
+    def __getitem__(self, index) -> np.ndarray:
+        wanted = np.atleast_1d(np.asarray(index))
+        missing = [int(i) for i in wanted if int(i) not in self._position]
+        if missing:
+            raise IndexError(f"training images {missing[:5]} are not among those the model's prototypes refer to")
+        rows = self._rows[[self._position[int(i)] for i in wanted]]
+        return rows if np.ndim(index) else rows[0]
+
+
+def referenced_training_split(loaded) -> Split:
+    """The model's training split as far as the view's default needs it: every label (Fig. 2's sources) and the
+    raw data of the training images its prototypes are shown by (their patches in the B4/B234 legends), cached
+    on disk and shipped for the default model (``ship-results``), so that a fresh install does not generate the
+    whole split for them. Any other image (a clicked point) comes from :func:`_split`."""
+    def compute() -> dict[str, np.ndarray]:
+        train = _split(loaded, "train")
+        indices = set()
+        for name in _PATCH_IMAGE_BUFFERS:
+            try:
+                indices |= {int(i) for i in loaded.model.buffer(name).flatten().tolist()}
+            except KeyError:  # a model fitted without that variant
+                continue
+        indices = np.asarray(sorted(indices), dtype=np.int64)
+        return {"indices": indices, "rows": np.asarray(train.data[indices]), "labels": np.asarray(train.labels)}
+
+    from interp_core.store.results import result_dir
+    from interp_core.store.shipped_results import shipped_or_cached_arrays
+
+    found = shipped_or_cached_arrays(result_dir(CACHE_KIND, loaded) / "referenced_train.npz", compute, compressed=True)
+    test = _split(loaded, "test")  # the same dataset's description and input transform
+    return Split(info=test.info, data=_RowsByIndex(found["indices"], found["rows"]), labels=found["labels"], to_input=test.to_input)
+
+
 def loaded_projection(loaded, classes: tuple[int, ...]) -> tuple[Projection, np.ndarray]:
     """Fig. 2's projection of ``classes`` and where each of its points comes from (:func:`projection_sources`)."""
     from interp_core.methods.kmex import kmex_projection
 
     projection = kmex_projection(loaded.model, classes)
     prototype_classes = loaded.model.buffer("prototype_classes")
-    return projection, projection_sources(projection, _split(loaded, "train").labels, _split(loaded, "test").labels, prototype_classes)
+    return projection, projection_sources(projection, referenced_training_split(loaded).labels, _split(loaded, "test").labels,
+                                          prototype_classes)
 
 
 def loaded_predictions(loaded, x: torch.Tensor) -> list[ModelPrediction]:
@@ -396,12 +443,27 @@ def loaded_predictions(loaded, x: torch.Tensor) -> list[ModelPrediction]:
 
 def loaded_explanations(loaded, x: torch.Tensor, target: int) -> list[VariantView]:
     """:func:`explain_sample` with the model's training split (for the prototypes' patches)."""
-    return explain_sample(loaded, x, target, _split(loaded, "train"))
+    return explain_sample(loaded, x, target, referenced_training_split(loaded))
 
 
 def loaded_tables(loaded, train_sample: int | None) -> KMExTables:
-    """:func:`kmex_tables` of the loaded model on its own splits."""
-    return kmex_tables(loaded.model, _split(loaded, "train"), _split(loaded, "test"), train_sample=train_sample)
+    """:func:`kmex_tables` of the loaded model on its own splits, cached on disk (and shipped for the default model
+    and sample)."""
+    import dataclasses
+    import json
+
+    from interp_core.store.results import result_dir
+    from interp_core.store.shipped_results import shipped_or_cached_json
+
+    def compute() -> dict[str, Any]:
+        tables = kmex_tables(loaded.model, _split(loaded, "train"), _split(loaded, "test"), train_sample=train_sample)
+        return json.loads(json.dumps(dataclasses.asdict(tables), default=float))  # numpy numbers as JSON numbers
+
+    found = shipped_or_cached_json(result_dir(CACHE_KIND, loaded) / f"tables-{train_sample or 'all'}.json", compute)
+    # JSON files keep their keys sorted: the tables' columns in the order kmex_tables writes them
+    return KMExTables(cosines=[{k: row[k] for k in ("prototypes", "class", "out")} for row in found["cosines"]],
+                      accuracies=[{k: row[k] for k in ("model", "train", "test")} for row in found["accuracies"]],
+                      n_train=found["n_train"], n_test=found["n_test"], metrics=found["metrics"])
 
 
 def loaded_point_preview(loaded, kind: str, source: int) -> tuple[np.ndarray | None, str]:

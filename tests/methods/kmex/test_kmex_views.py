@@ -177,3 +177,39 @@ def test_clicked_point_reads_plotly_selections_as_lists_or_typed_arrays():
     assert views.clicked_point([{"x": 1.0, "y": 2.0}]) is None  # the grey marker key carries no customdata
     assert views.clicked_point([{"customdata": [4, 17]}]) == ("kmex", 17)
     assert views.clicked_point([{"customdata": {"1": 250, "0": 1}}]) == ("test", 250)  # a typed array from the browser
+
+
+def test_the_view_needs_only_the_training_images_its_prototypes_refer_to(tmp_path, monkeypatch):
+    """In an empty cache, the legends of B4/B234 and Fig. 2's sources come from the referenced training images and
+    every training label (one small file), and equal what the whole training split gives; Tables 1/2 are computed
+    once, then read from disk."""
+    from interp_core.evaluation.models import loaded as load
+    from interp_core.data import load_split
+    from interp_core.methods.kmex import views as kv
+
+    monkeypatch.setenv("INTERP_CORE_HOME", str(tmp_path))
+    model = load("kmex-digits")
+    train, test = load_split("digits", "train"), load_split("digits", "test")
+    light = kv.referenced_training_split(model)
+    assert len(light) == len(train) and (light.labels == train.labels).all()
+    from interp_core.store.results import read_arrays
+
+    stored = read_arrays(next(tmp_path.rglob("referenced_train.npz")))
+    assert 0 < len(stored["indices"]) < len(train) / 2  # a few images, not the split
+    x = test.inputs([0])[0]
+    target = int(test.labels[0])
+    with_light = kv.explain_sample(model, x, target, light)
+    with_full = kv.explain_sample(model, x, target, train)
+    for a, b in zip(with_light, with_full):
+        assert [e.prototype for e in a.legend] == [e.prototype for e in b.legend]
+        for e, f in zip(a.legend, b.legend):
+            np.testing.assert_array_equal(e.image, f.image)
+    with pytest.raises(IndexError, match="not among those"):
+        light.inputs([int(np.setdiff1d(np.arange(len(train)), stored["indices"])[0])])
+
+    calls = []
+    monkeypatch.setattr(kv, "kmex_tables", lambda *a, **k: calls.append(1) or kv.KMExTables([{"prototypes": "p", "class": 0.5, "out": 0.1}],
+                                                                                              [{"model": "CNN", "train": 1.0, "test": 0.9}], 10, 20, {"m": 1.0}))
+    first, again = kv.loaded_tables(model, 100), kv.loaded_tables(model, 100)
+    assert first == again and calls == [1] and first.n_test == 20
+    assert list(again.cosines[0]) == ["prototypes", "class", "out"] and list(again.accuracies[0]) == ["model", "train", "test"]
