@@ -43,6 +43,12 @@ class DashboardContext:
     def step(self, label: str, compute: Callable[[], Any]) -> Any:
         return compute()
 
+    def chart(self, figure: Any, width: int = 900) -> None:
+        """The picture the page shows of ``figure`` (:func:`app.report.chart_png`, keyed on the figure's JSON)."""
+        from app.report import chart_png
+
+        chart_png(figure.to_json(), width)
+
 
 class _WithoutScriptRunWarnings(logging.Filter):
     """Drops Streamlit's "missing ScriptRunContext" warning for the warm-up thread, which runs cached functions

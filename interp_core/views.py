@@ -67,4 +67,5 @@ register_view(View("pointing_game", "Pointing game", ":material/my_location:", "
                    warm="interp_core.evaluation.pointing_views:warm_up"))
 register_view(View("benchmark", "Benchmark", ":material/leaderboard:", "Evaluate",
                    "every method of every family on the same interventions: FunnyBirds' metrics, randomisation, "
-                   "sparseness, pointing game; one input up close", order=20))
+                   "sparseness, pointing game; one input up close", order=20,
+                   warm="interp_core.evaluation.benchmark_views:warm_up"))

@@ -146,3 +146,15 @@ def intervention_caption(entry: dict[str, Any], class_names: Sequence[str]) -> s
     """``without beak: score 3.21 (−1.05), predicts c07 ...``"""
     return (f"without {entry['removed']}: score {entry['score']:.2f} ({entry['change']:+.2f}), "
             f"predicts {class_names[entry['prediction']]}")
+
+
+def warm_up(context) -> None:
+    """The Benchmark view's default, warmed at server start (:mod:`interp_core.evaluation.warmup`): the summary
+    chart of the first recorded benchmark over every family and model (the table and captions cost nothing)."""
+    from interp_core.evaluation import benchmark as bench
+
+    for name in bench.DEFAULTS:
+        result = bench.read_results(name)
+        if result is not None:
+            context.chart(summary_figure(chosen(result, families(result), models(result))))
+            return

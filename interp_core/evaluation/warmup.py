@@ -62,6 +62,9 @@ class WarmupContext(Protocol):
     def step(self, label: str, compute: Callable[[], Any]) -> Any:
         """``compute()``: library work that fills the library's own caches."""
 
+    def chart(self, figure: Any, width: int = 900) -> None:
+        """Draw the plotly ``figure`` as the page shows it (a picture ``width`` pixels wide) into the page's cache."""
+
 
 class LibraryContext:
     """A :class:`WarmupContext` without the dashboard: models and splits through the library's in-memory
@@ -91,6 +94,9 @@ class LibraryContext:
 
     def step(self, label: str, compute: Callable[[], Any]) -> Any:
         return compute()
+
+    def chart(self, figure: Any, width: int = 900) -> None:
+        """Nothing: the library caches no picture of a chart (the dashboard's context draws them)."""
 
 
 def _words(compute: Callable) -> str:
@@ -129,6 +135,10 @@ class _Tracked:
     def step(self, label: str, compute: Callable[[], Any]) -> Any:
         self._warmup._begin(label)
         return self._context.step(label, compute)
+
+    def chart(self, figure: Any, width: int = 900) -> None:
+        self._warmup._begin("drawing a chart")
+        self._context.chart(figure, width)
 
 
 def menu_views() -> list[Any]:

@@ -201,20 +201,48 @@ def test_the_dashboard_warmup_fills_the_caches_the_page_reads(monkeypatch):
     assert misses == []
 
 
+def _count_charts_drawn(monkeypatch) -> list[int]:
+    """Empty the page's picture cache and count every chart drawn from now on."""
+    from app import charts, report
+
+    report.chart_png.clear()
+    drawn: list[int] = []
+    draw = charts.figure_png
+    monkeypatch.setattr(charts, "figure_png", lambda *a, **k: drawn.append(1) or draw(*a, **k))
+    return drawn
+
+
+def test_the_warmup_draws_the_charts_the_page_shows(monkeypatch):
+    """After the Benchmark view's warm-up, its page (charts as pictures, the default) draws no chart anew."""
+    from app.warmup import DashboardContext
+
+    drawn = _count_charts_drawn(monkeypatch)
+    view = next(v for v in warmup.menu_views() if v.page == "benchmark")
+    run = warmup.Warmup(DashboardContext(), [view], max_yield=0)
+    run.run()
+    assert run.states == {"benchmark": "ready"}, run.errors
+    assert drawn == [1]
+    at = open_page("benchmark", interactive=False)
+    assert not at.error and not at.get("plotly_chart")
+    assert drawn == [1]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("page", ["bcos", "prototypes", "qsenn", "compare"])
 def test_every_views_warmup_leaves_its_page_nothing_to_compute(page, monkeypatch):
-    """The same check on the views with the costliest default selections."""
+    """The same check on the views with the costliest default selections, and no chart drawn anew."""
     import app.models
     from app.warmup import DashboardContext
 
+    drawn = _count_charts_drawn(monkeypatch)
     view = next(v for v in warmup.menu_views() if v.page == page)
     run = warmup.Warmup(DashboardContext(), [view], max_yield=0)
     run.run()
     assert run.states == {page: "ready"}, run.errors
+    warmed = len(drawn)
     misses: list[str] = []
     function = app.models._function
     monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
-    at = open_page(page)
+    at = open_page(page, interactive=False)
     assert not at.error, [e.value for e in at.error]
-    assert misses == []
+    assert misses == [] and len(drawn) == warmed

@@ -492,7 +492,8 @@ def warm_up(context) -> None:
         return
     name = names[0]
     loaded = context.model(name)
-    context.result(loaded_projection, name, tuple(sorted(projection_classes(loaded.model))))
+    projection, sources = context.result(loaded_projection, name, tuple(sorted(projection_classes(loaded.model))))
+    context.chart(projection_figure(projection, sources, loaded.info.class_names, list(KINDS)))
     x = context.sample(loaded.recipe.dataset, name).x
     predictions = context.result(loaded_predictions, name, x)
     context.result(loaded_explanations, name, x, int(predictions[0].label))

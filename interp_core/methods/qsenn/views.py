@@ -295,11 +295,17 @@ def warm_up(context) -> None:
         return
     name = names[0]
     loaded = context.model(name)
-    context.result(naming_for, name, DEFAULT_CLIP)
+    naming = context.result(naming_for, name, DEFAULT_CLIP)
     context.result(named_class_features, name, DEFAULT_CLIP, 0)
+    context.chart(matrix_figure(loaded, naming))
     order = feature_order(loaded.model.decision_weight.detach())
     context.result(named_feature_on_class, name, DEFAULT_CLIP, 0, int((loaded.model.class_features(0) or order)[0]))
     x = context.sample(loaded.recipe.dataset, name).x
     ranked = [int(i) for i in context.result(predictions, name, x).argsort()[::-1]]
-    context.result(explain_local, name, x, (ranked[0], ranked[1]))
+    a, b = context.result(explain_local, name, x, (ranked[0], ranked[1]))
+    names = loaded.info.class_names
+    for view in (a, b):  # the charts as the page draws them (pictures 560 pixels wide in its two columns)
+        context.chart(contribution_figure(view, naming, names[view.target]), 560)
+    context.chart(difference_figure(a, b, naming, names))
+    context.chart(certainty_figure(naming))
     context.split(loaded.recipe.dataset, "train")
