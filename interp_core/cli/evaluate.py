@@ -69,7 +69,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import inspect
 
     run = getattr(importlib.import_module(f"interp_core.bench.{args.which}"), f"run_{args.which}_benchmark")
-    options = {"views": tuple(comma_separated(args.views)) or None, "home": args.home}
+    options = {"views": tuple(comma_separated(args.views)) or None, "home": args.home, "browser": args.browser}
     options = {name: value for name, value in options.items() if value is not None}
     unsupported = sorted(set(options) - set(inspect.signature(run).parameters))
     if unsupported:
@@ -118,5 +118,8 @@ def register(subparsers) -> None:
     p.add_argument("--views", default=None, help="views: only these, comma-separated (page names, e.g. home,qsenn)")
     p.add_argument("--home", default=None, help="views: the server's INTERP_CORE_HOME: 'fresh' (default: a new empty "
                                                  "temporary cache, as a newcomer has it), 'user' (this environment's) or a folder")
+    p.add_argument("--browser", choices=("one", "fresh"), default=None,
+                   help="views: 'one' (default) browser profile for every visit, each in a new tab, as a visitor's browser "
+                        "keeps the dashboard's code in its cache; 'fresh': a new empty profile for every visit")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)

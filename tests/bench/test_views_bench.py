@@ -80,9 +80,15 @@ def test_the_command_line_passes_views_and_home_to_bench_views_only(monkeypatch,
     from interp_core.cli.main import main
 
     seen = {}
-    monkeypatch.setattr(bench, "run_views_benchmark", lambda views=None, home="fresh": seen.update(views=views, home=home) or {"ok": 1})
-    assert main(["bench", "views", "--views", "home,qsenn", "--home", "user", "--json"]) == 0
-    assert seen == {"views": ("home", "qsenn"), "home": "user"}
-    assert main(["bench", "views", "--json"]) == 0 and seen == {"views": None, "home": "fresh"}
+    monkeypatch.setattr(bench, "run_views_benchmark", lambda views=None, home="fresh", browser="one":
+                        seen.update(views=views, home=home, browser=browser) or {"ok": 1})
+    assert main(["bench", "views", "--views", "home,qsenn", "--home", "user", "--browser", "fresh", "--json"]) == 0
+    assert seen == {"views": ("home", "qsenn"), "home": "user", "browser": "fresh"}
+    assert main(["bench", "views", "--json"]) == 0 and seen == {"views": None, "home": "fresh", "browser": "one"}
     assert main(["bench", "startup", "--home", "fresh"]) == 2
     assert "bench startup takes no --home" in capsys.readouterr().err
+
+
+def test_bench_views_refuses_a_browser_it_does_not_know():
+    with pytest.raises(ValueError, match="'one' or 'fresh'"):
+        bench.run_views_benchmark(browser="shared")
