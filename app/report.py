@@ -152,6 +152,8 @@ def column_config(formats: dict[str, str | tuple[str, str]]) -> dict:
 def static_table(frame, formats: dict[str, str | tuple[str, str]] | None = None):
     """``frame`` as ``st.table`` shows it: hidden columns left out, numbers written as ``formats`` says (see
     :func:`column_config`; a progress bar as its value), a missing value as a dash, labels as column names."""
+    import pandas as pd
+
     formats = formats or {}
     frame = frame.drop(columns=[c for c, spec in formats.items() if spec == "hidden" and c in frame.columns])
     writers = {}
@@ -163,7 +165,17 @@ def static_table(frame, formats: dict[str, str | tuple[str, str]] | None = None)
                  else (lambda v, fmt=fmt: fmt % v))
         writers[label] = lambda v, write=write: "–" if v is None or v != v else write(v)
         frame = frame.rename(columns={column: label})
+    for column in frame.columns:  # st.table reads text as Markdown: a sign "+" would be a bullet, a_b_c italics
+        if column not in writers and not pd.api.types.is_numeric_dtype(frame[column]):
+            writers[column] = lambda v: "–" if v is None else _markdown_escaped(str(v))
     return frame.style.format(writers, na_rep="–").hide(axis="index")
+
+
+_MARKDOWN_SPECIAL = set("\\`*_[]#+-!|~<>$")
+
+
+def _markdown_escaped(text: str) -> str:
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text)
 
 
 def show_table(where, frame, caption: str, *, report: Report | None = None, key: str,

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from app.models import RECORDED_ACCURACY, model_table
-from app.report import Report, show_table
+from app.report import Report, show_table, static_table
 from app.shell import existing_views, guarded
 from app.url import UrlState
 
@@ -17,8 +17,8 @@ st.markdown(
 )
 
 st.subheader("Views")
-st.table(pd.DataFrame([{"section": section, "view": view.title, "what you see": view.summary}
-                       for section, views in existing_views().items() for view in views]), hide_index=True)
+st.table(static_table(pd.DataFrame([{"section": section, "view": view.title, "what you see": view.summary}
+                                    for section, views in existing_views().items() for view in views])))
 st.caption("Every view keeps its state (dataset, sample, class, models, methods) in the page's address: copy the "
            "address to share exactly what you see, or to prepare a lesson as a list of links. Figures download as "
            "PNG, tables as CSV, and the sidebar's *Download report* saves the whole view as one HTML file.")

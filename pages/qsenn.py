@@ -56,7 +56,7 @@ def class_and_decision_layer() -> None:
         c = st.selectbox("Class", all_classes, index=url.index("class", all_classes), key=f"qsenn-class-{dataset}", format_func=lambda i: names[i])
         url.share("class", int(c))
         features = view_result(views.named_class_features, name, clip, int(c), spinner="Finding the most activating training images…")
-        st.caption("Each feature with its sign, its best CLIP label (A_clip value, and its share of the strongest feature's; "
+        st.caption(f"**{names[int(c)]}**: each feature with its sign, its best CLIP label (A_clip value, and its share of the strongest feature's; "
                    "*weak* when it is in Fig. 6's lowest bin) and its best attribute (A_gt, and Eq. 10's r), shown through its "
                    "five most activating training images: the feature's colour marks where its map fires.")
         show_table(st, views.class_features_table(features), f"features of class {names[int(c)]}", report=section,

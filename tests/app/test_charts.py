@@ -94,9 +94,11 @@ def test_a_static_table_writes_numbers_as_its_formats_say():
 
     from app.report import static_table
 
-    frame = pd.DataFrame({"method": ["a", "b"], "accuracy": [0.91234, None], "loss": [0.5, 0.25], "secret": [1, 2]})
+    frame = pd.DataFrame({"method": ["input_x_gradient", "+"], "accuracy": [0.91234, None], "loss": [0.5, 0.25], "secret": [1, 2]})
     styled = static_table(frame, {"accuracy": ("accuracy ↑", "percent"), "loss": "%.3f", "secret": "hidden"})
     assert list(styled.data.columns) == ["method", "accuracy ↑", "loss"]
     text = styled.to_string(delimiter="|")
     assert "91.2%" in text and "0.500" in text and "0.250" in text and "–" in text and "secret" not in text
+    # st.table reads cells as Markdown: a lone "+" would be a bullet and input_x_gradient half in italics
+    assert "input\\_x\\_gradient|" in text and "\n\\+|" in text
     assert list(frame.columns) == ["method", "accuracy", "loss", "secret"]  # the caller's frame (CSV, report) is unchanged
