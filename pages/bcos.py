@@ -58,7 +58,7 @@ with guarded("The B-cos view"):
         st.stop()
     x, audio = sample.x, loaded.card.modality == "audio"
     picture = x.detach().cpu().numpy()[0] if audio else image_to_uint8(x)  # audio maps are drawn over the spectrogram
-    top = views.top_classes(loaded, x)
+    top = view_result(views.top_classes, name, x)
     st.subheader("Top-5 classes")
     show_table(st, {"class": [names[c] for c, _ in top], f"probability ({loaded.card.output})": [percent(p) for _, p in top],
                     "value": [p for _, p in top]}, f"top-5 classes of {name}", report=report, key="bcos-top5",
@@ -104,7 +104,7 @@ with guarded("The B-cos view"):
     show_map(n1, map_png("rgba", rgba=ne.rgba, audio=audio), f"W(x) of {layer}[{channel}]: activation {ne.score:.3f}", report=report, key="bcos-png-nw")
     show_map(n2, map_png("signed", ne.attribution.numpy(), base=picture, audio=audio, scale="activation"),
              f"contributions to {layer}[{channel}]", report=report, key="bcos-png-nc")
-    st.caption(f"Neuron {layer}[{channel}] at {views.neuron_position_text(loaded, layer, ne.extras.get('position'))}.")
+    st.caption(f"Neuron {layer}[{channel}] at {view_result(views.neuron_position_text, name, layer, ne.extras.get('position'))}.")
     if st.toggle("Show its most activating test images", key="bcos-top-images"):
         shown = view_result(views.top_activating_pictures, name, layer, channel, spinner="Finding the most activating test images…")
         for col, (picture_i, e) in zip(st.columns(len(shown) or 1), shown):

@@ -34,6 +34,11 @@ THREAD_NAME = "interp-core-warmup"
 MAX_YIELD_SECONDS = 30.0
 #: How much lower the warm-up thread's scheduling priority is than the server's (Linux nice value, per thread).
 NICE_INCREMENT = 10
+#: How long a warm-up started with the server waits for a first visitor before it begins, seconds: a visitor who
+#: opens the printed address at once gets the whole machine for that first page (the warm-up's first steps import
+#: torch and generate a split, which would slow it by about a second on 2 cores), and the warm-up begins when
+#: that page is done.
+STARTUP_GRACE_SECONDS = 3.0
 
 
 def enabled() -> bool:
@@ -162,7 +167,7 @@ class Warmup:
     or ``failed``; ``steps`` lists every ``(view, step)`` begun, in order."""
 
     def __init__(self, context: WarmupContext, views: Sequence[Any] | None = None, *,
-                 max_yield: float = MAX_YIELD_SECONDS) -> None:
+                 max_yield: float = MAX_YIELD_SECONDS, grace: float = 0.0) -> None:
         self.views = list(menu_views() if views is None else views)
         self.states = {view.page: "waiting" for view in self.views}
         self.errors: dict[str, str] = {}
@@ -171,6 +176,8 @@ class Warmup:
         self.seconds: dict[str, float] = {}
         self.finished = threading.Event()
         self.max_yield = max_yield
+        self.grace = grace
+        self._visited = threading.Event()
         self._context = _Tracked(context, self)
         self._visits = 0
         self._idle = threading.Condition()
@@ -190,6 +197,7 @@ class Warmup:
             with contextlib.suppress(OSError):
                 thread = threading.get_native_id()
                 os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + NICE_INCREMENT))
+        self._visited.wait(self.grace)  # a first visitor within the grace goes first (its page run ends before any step)
         self.run()
 
     def run(self) -> None:
@@ -219,6 +227,7 @@ class Warmup:
         """Mark a visitor's page run: the warm-up starts no new step until it ends."""
         with self._idle:
             self._visits += 1
+        self._visited.set()
         try:
             yield
         finally:
@@ -262,7 +271,7 @@ def start_once(make_context: Callable[[], WarmupContext], views: Sequence[Any] |
         return None
     with _LOCK:
         if _RUNNING is None:
-            _RUNNING = Warmup(make_context(), views).start()
+            _RUNNING = Warmup(make_context(), views, grace=STARTUP_GRACE_SECONDS).start()
     return _RUNNING
 
 

@@ -15,14 +15,32 @@ def checkpoint_stems(recipe: Recipe) -> dict[str, Path]:
     return {"cache": cache_subdir("models") / stem, "shipped": SHIPPED_CHECKPOINTS / stem}
 
 
+#: Metadata already read, per file: ``(modification time ns, size)`` when read, and the dict.
+_READ: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
 def _read_meta(stem: Path) -> dict[str, Any] | None:
     """The metadata dict beside ``stem``, or None if it is absent, not a regular file, too large, too
-    deeply nested, not JSON or not a dict (the guards' checks; nothing raises)."""
+    deeply nested, not JSON or not a dict (the guards' checks; nothing raises). A file read before and not
+    changed since (same modification time and size) is not parsed again: every view asks on every run."""
+    import copy
+
+    path = with_ext(stem, ".json")
     try:
-        meta = guards.read_json(with_ext(stem, ".json"))
+        stat = path.stat()
+    except OSError:
+        return None
+    seen = _READ.get(path)
+    if seen is not None and seen[0] == (stat.st_mtime_ns, stat.st_size):
+        return copy.deepcopy(seen[1])
+    try:
+        meta = guards.read_json(path)
     except guards.GuardError:
         return None
-    return meta if isinstance(meta, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    _READ[path] = ((stat.st_mtime_ns, stat.st_size), meta)
+    return copy.deepcopy(meta)
 
 
 def _first_readable(name: str) -> tuple[str, dict[str, Any]]:
