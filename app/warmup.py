@@ -77,8 +77,23 @@ async def at_server_start(app: Any) -> AsyncIterator[None]:
     with the server, before any browser connects."""
     from app.shell import existing_views
 
+    first_page_ready()
     start([view for views in existing_views().values() for view in views])
     yield
+
+
+def first_page_ready() -> None:
+    """What a visitor's first page needs whichever view it is, prepared before the server answers (under a
+    second on 2 cores, so the health check still comes in a couple of seconds): pandas, which every table
+    imports, and the model store's statuses, which the menu's first view (Home) and every model picker read
+    (the provenance check parses the training code once)."""
+    import pandas  # noqa: F401
+
+    from interp_core.store.catalog import code_status
+    from interp_core.store.recipes import all_recipes
+
+    for name in all_recipes():
+        code_status(name)
 
 
 def show_note(page: str) -> None:

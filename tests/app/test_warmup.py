@@ -122,10 +122,18 @@ def test_streamlit_run_serves_the_app_whose_lifespan_starts_the_warmup_with_the_
     assert discover_asgi_app(main).import_string == "main:app"
     started = []
     monkeypatch.setattr(app.warmup, "start", lambda views=None: started.append([v.page for v in views]))
+    from interp_core.store import catalog, provenance
+    from interp_core.store.recipes import all_recipes
+
+    provenance._definitions_cached.cache_clear()
 
     async def serve() -> None:
         async with app.warmup.at_server_start(None):
             assert started  # started on entering, before the server answers anything
+            # and the model store's statuses are ready for the first page: no training module parsed again
+            before = provenance._definitions_cached.cache_info().misses
+            assert before > 0 and [catalog.code_status(name) for name in all_recipes()]
+            assert provenance._definitions_cached.cache_info().misses == before
 
     asyncio.run(serve())
     assert started == [[v.page for views in existing_views().values() for v in views]]
