@@ -102,3 +102,15 @@ def test_a_static_table_writes_numbers_as_its_formats_say():
     # st.table reads cells as Markdown: a lone "+" would be a bullet and input_x_gradient half in italics
     assert "input\\_x\\_gradient|" in text and "\n\\+|" in text
     assert list(frame.columns) == ["method", "accuracy", "loss", "secret"]  # the caller's frame (CSV, report) is unchanged
+
+
+def test_a_static_table_is_one_html_table_with_its_values_written_and_escaped():
+    import pandas as pd
+
+    from app.report import table_html
+
+    frame = pd.DataFrame({"method": ["<b>bold</b>", "gradcam"], "accuracy": [0.91234, None], "secret": [1, 2]})
+    page = table_html(frame, {"accuracy": ("accuracy ↑", "percent"), "secret": "hidden"})
+    assert page.count("<tr>") == 3 and "<th>accuracy ↑</th>" in page and "secret" not in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>" not in page  # text, never markup
+    assert "<td class=n>91.2%</td>" in page and "<td class=n>–</td>" in page
