@@ -64,7 +64,7 @@ def class_and_decision_layer() -> None:
         for f in features:
             text, pictures = st.columns([1, 3])
             text.markdown(views.feature_caption(f), unsafe_allow_html=True)
-            pictures.image(f.images, caption=[f"train #{i}" for i in f.indices], width=96)
+            pictures.image(views.gallery_strip(f.images), caption=views.gallery_caption(f.indices), width=100 * len(f.images))
 
     st.header("The whole decision layer")
     with guarded("Drawing the matrix"):
@@ -86,7 +86,7 @@ def class_and_decision_layer() -> None:
         st.markdown(f"**{views.feature_title(naming, v.feature)}** on **{names[int(cell_c)]}**: weight {v.weight:+.3f}; mean "
                     f"activation {cell['class_mean']:.3f} on the class's training images vs {cell['other_mean']:.3f} on the others. "
                     "Its most activating training images of this class:")
-        st.image(v.images, caption=[f"train #{i}" for i in v.indices], width=96)
+        st.image(views.gallery_strip(v.images), caption=views.gallery_caption(v.indices), width=100 * len(v.images))
 
 
 class_and_decision_layer()

@@ -55,6 +55,18 @@ def feature_overlay(image: torch.Tensor | np.ndarray, feature_map: np.ndarray, c
     return enlarge((np.clip(out, 0, 255) + 0.5).astype(np.uint8), scale)
 
 
+def gallery_strip(images: Sequence[np.ndarray], pad: int = 4) -> np.ndarray:
+    """A feature's gallery (RGB uint8 images of one size) as one picture, left to right: the page sends one
+    image instead of five, and the browser shows the view sooner."""
+    from interp_core.visualize import tile
+
+    return tile(list(images), len(images), pad=pad)
+
+
+def gallery_caption(indices: Sequence[int]) -> str:
+    return "training images " + " · ".join(f"#{int(i)}" for i in indices) + " (left to right)"
+
+
 def feature_order(weight: torch.Tensor | np.ndarray) -> list[int]:
     """Features sorted by how many classes use them (most first; ties by index)."""
     used = (np.asarray(torch.as_tensor(weight).detach().cpu()) != 0).sum(0)

@@ -35,6 +35,8 @@ from interp_core.methods.qsenn.figures import (  # noqa: F401 (the view's figure
     feature_order,
     feature_overlay,
     feature_title,
+    gallery_caption,
+    gallery_strip,
     matrix_figure,
     upsample_maps,
 )

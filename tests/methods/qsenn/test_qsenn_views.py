@@ -53,3 +53,16 @@ def test_a_gallery_is_computed_once_then_read_without_the_training_split(empty_c
     # The class statistics come from the cached training labels.
     assert cell["class_mean"] == pytest.approx(float(features[train.labels == c, j].mean()))
     assert cell["other_mean"] == pytest.approx(float(features[train.labels != c, j].mean()))
+
+
+def test_a_gallery_strip_holds_its_images_left_to_right_with_their_caption():
+    import numpy as np
+
+    from interp_core.methods.qsenn.figures import gallery_caption, gallery_strip
+
+    images = [np.full((6, 5, 3), 40 * k, dtype=np.uint8) for k in range(5)]
+    picture = gallery_strip(images, pad=4)
+    assert picture.shape == (6 + 8, 5 * (5 + 4) + 4, 3)
+    for k in range(5):
+        assert (picture[4:10, 4 + k * 9: 4 + k * 9 + 5] == 40 * k).all()
+    assert gallery_caption([7, 3]) == "training images #7 · #3 (left to right)"
