@@ -29,6 +29,7 @@ change) is shared with the browser test (``tests/app/test_browser.py``).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -87,6 +88,11 @@ def _show_one_input(page) -> None:
     toggle.first.click()
 
 
+#: What a study page answers a wrong password with: the refusal (after its one-second pause), or the sentence that
+#: says no password is configured (a fresh home without ``INTERP_CORE_STUDY_PASSWORD_HASH``).
+SIGN_IN_ANSWERED = re.compile("Wrong password|No study password is configured")
+
+
 @dataclass(frozen=True)
 class ViewCheck:
     """One view in the benchmark and the browser test: its ``page`` (URL path), the text it shows when
@@ -96,7 +102,7 @@ class ViewCheck:
     page: str
     ready: str | re.Pattern
     change: Callable[[Any], None] | None = None
-    changed: str | None = None
+    changed: str | re.Pattern | None = None
     what: str = ""
 
 
@@ -119,9 +125,9 @@ VIEW_CHECKS: tuple[ViewCheck, ...] = (
               "red striped circle", "class → red striped circle"),
     ViewCheck("piq", "Classifier's decision", lambda p: p.get_by_text("Mixture of two", exact=True).first.click(), "IoU of PIQ's mask",
               "input → mixture of two"),
-    ViewCheck("study_designer", "Study lead password", _sign_in, None, "sign-in form submitted"),
+    ViewCheck("study_designer", "Study lead password", _sign_in, SIGN_IN_ANSWERED, "sign-in form submitted"),
     ViewCheck("study_session", "participant link", None, None, "no control without a participant link"),
-    ViewCheck("study_results", "Study lead password", _sign_in, None, "sign-in form submitted"),
+    ViewCheck("study_results", "Study lead password", _sign_in, SIGN_IN_ANSWERED, "sign-in form submitted"),
 )
 
 
@@ -210,11 +216,14 @@ def wait_until_drawn(page, timeout_ms: float = 300_000, quiet_ms: int = 200) -> 
         page.wait_for_timeout(max(50, int(quiet_ms - quiet)))
 
 
-def _wait_started(page, runs_before: int, timeout_ms: int = 1500) -> None:
+def _wait_started(page, runs_before: int, changed: str | re.Pattern | None = None, timeout_ms: int = 1500) -> None:
     """Wait (briefly: a change may start no run) for the run a widget change triggers to have started,
-    counted by the page's observer so that a run already over counts too."""
+    counted by the page's observer so that a run already over counts too, or for its ``changed`` text to show
+    (a run that ends before the browser draws its "running" state leaves no trace for the observer)."""
+    shown = ("false" if changed is None else f"new RegExp({json.dumps(changed.pattern)}).test(document.body.innerText)"
+             if isinstance(changed, re.Pattern) else f"document.body.innerText.includes({json.dumps(changed)})")
     with contextlib.suppress(Exception):
-        page.wait_for_function(f"() => (window.__scriptRuns ?? 0) > {runs_before}", timeout=timeout_ms)
+        page.wait_for_function(f"() => (window.__scriptRuns ?? 0) > {runs_before} || {shown}", timeout=timeout_ms)
 
 
 def open_view(page, url: str, check: ViewCheck, timeout_ms: float = 300_000) -> float:
@@ -237,7 +246,7 @@ def change_view(page, check: ViewCheck, timeout_ms: float = 300_000) -> float | 
         check.change(page)
     except NoControl:
         return None
-    _wait_started(page, runs_before)
+    _wait_started(page, runs_before, check.changed)
     wait_until_idle(page, timeout_ms)
     if check.changed:
         page.get_by_text(check.changed).first.wait_for(timeout=timeout_ms)
