@@ -122,8 +122,23 @@ def test_bcos_view_colored_weight_map(server, page):
     weight_map.screenshot(path=str(SCREENSHOTS / "bcos-weight-map.png"))
 
 
+def interactive_charts(page, on: bool = True) -> None:
+    """Set the sidebar's "Interactive charts" switch (plotly charts and sortable tables, or pictures and static
+    tables) and wait for the page to redraw."""
+    from interp_core.bench.views import wait_until_drawn
+
+    switch = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"]').filter(has_text="Interactive charts")
+    if switch.locator("input").is_checked() != on:
+        switch.get_by_text("Interactive charts").click()
+        page.wait_for_timeout(300)
+        wait_until_drawn(page)
+
+
 def test_prototypes_view(server, page):
     _open_view(page, server, "Prototypes (KMEx)", "B234 · predicts")
+    interactive_charts(page, False)  # the default: Fig. 2 as a picture, no plotly code loaded
+    assert page.locator(".js-plotly-plot").count() == 0 and page.locator('[data-testid="stImage"]').count() > 0
+    interactive_charts(page, True)
     page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
     page.get_by_text("Prototypes in the map").first.wait_for(timeout=120_000)
     page.get_by_text("Computed now: train columns").wait_for(timeout=240_000)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from test_browser import SCREENSHOTS, _assert_no_exception, page, server  # noqa: F401  (fixtures)
+from test_browser import SCREENSHOTS, _assert_no_exception, interactive_charts, page, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -14,6 +14,7 @@ def test_qsenn_view(server, page):  # noqa: F811
     page.get_by_role("link", name="Q-SENN").click()
     page.get_by_text("Global explanation").first.wait_for(timeout=300_000)
     page.get_by_text("The whole decision layer").wait_for(timeout=240_000)
+    interactive_charts(page, True)  # the matrix as a plotly chart, whose cells take clicks
     page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
     page.get_by_text("Predicted:").first.wait_for(timeout=240_000)
     page.get_by_text("Table 6").first.wait_for(timeout=240_000)
