@@ -49,7 +49,7 @@ def home() -> dict:
         cache.parent.mkdir(parents=True, exist_ok=True)
         (cache.parent / f"{cache.name}.json").write_bytes(corpus.nested_json(50_000))
     at = open_page(None, timeout=120)
-    frame = at.dataframe[1].value
+    frame = at.dataframe[0].value
     return {"errors": [e.value for e in at.error], "exceptions": [e.value for e in at.exception],
             "status": dict(zip(frame["model"], frame["status"])),
             "device": any(m.label == "Device" for m in at.metric)}
