@@ -137,7 +137,7 @@ with guarded("Computing Tables 1 and 2"):
     tables = view_result(views.loaded_tables, name, None if full else TRAIN_SAMPLE,
                          spinner="Computing Tables 1 and 2 (about half a minute the first time)…")
     inputs = "clips" if audio else "images"
-    st.caption(f"Computed now: train columns (and the K/C=1 prototypes) from {tables.n_train} training {inputs}, "
+    st.caption(f"{tables.origin.capitalize()}: train columns (and the K/C=1 prototypes) from {tables.n_train} training {inputs}, "
                f"cosines and test accuracy on {tables.n_test} test {inputs}.")
     left, right = st.columns(2)
     left.markdown("**Table 1** · average cosine of the prototypes to the embeddings of their *class* and to all other "

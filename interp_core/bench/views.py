@@ -119,7 +119,7 @@ VIEW_CHECKS: tuple[ViewCheck, ...] = (
               "one input up close → on"),
     ViewCheck("bcos", re.compile("Neuron explorer|No B-cos model is trained yet"), lambda p: _fill_number(p, "Channel", 3), "[3] at",
               "neuron channel → 3"),
-    ViewCheck("prototypes", "Computed now: train columns", lambda p: p.get_by_text("test embeddings", exact=True).first.click(),
+    ViewCheck("prototypes", "train columns (and the K/C=1 prototypes)", lambda p: p.get_by_text("test embeddings", exact=True).first.click(),
               "Embeddings and prototypes", "UMAP: hide the test embeddings"),
     ViewCheck("qsenn", "Local explanation: why A and not B", lambda p: _select_option(p, "Class", "red striped circle"),
               "red striped circle", "class → red striped circle"),

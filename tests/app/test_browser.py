@@ -141,7 +141,7 @@ def test_prototypes_view(server, page):
     interactive_charts(page, True)
     page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
     page.get_by_text("Prototypes in the map").first.wait_for(timeout=120_000)
-    page.get_by_text("Computed now: train columns").wait_for(timeout=240_000)
+    page.get_by_text("train columns (and the K/C=1 prototypes)").wait_for(timeout=240_000)
     _assert_no_exception(page)
     page.set_viewport_size({"width": 1400, "height": 3400})
     page.screenshot(path=str(SCREENSHOTS / "prototypes.png"))

@@ -211,6 +211,9 @@ class KMExTables:
     n_train: int
     n_test: int
     metrics: dict[str, float]
+    #: Where the numbers come from: "computed now", "computed on this machine on DATE" (the disk cache) or
+    #: "shipped with these weights, computed on DATE" (``ship-results``).
+    origin: str = "computed now"
 
 
 def kmex_tables(model: KMExModel, train: Split, test: Split, *, train_sample: int | None = 2000, seed: int = 0, variants: Sequence[str] = ("b4", "b234")) -> KMExTables:
@@ -455,15 +458,28 @@ def loaded_tables(loaded, train_sample: int | None) -> KMExTables:
     from interp_core.store.results import result_dir
     from interp_core.store.shipped_results import shipped_or_cached_json
 
-    def compute() -> dict[str, Any]:
-        tables = kmex_tables(loaded.model, _split(loaded, "train"), _split(loaded, "test"), train_sample=train_sample)
-        return json.loads(json.dumps(dataclasses.asdict(tables), default=float))  # numpy numbers as JSON numbers
+    import datetime
 
-    found = shipped_or_cached_json(result_dir(CACHE_KIND, loaded) / f"tables-{train_sample or 'all'}.json", compute)
+    from interp_core.store.shipped_results import shipped_twin
+
+    computed = []
+
+    def compute() -> dict[str, Any]:
+        computed.append(True)
+        tables = kmex_tables(loaded.model, _split(loaded, "train"), _split(loaded, "test"), train_sample=train_sample)
+        found = json.loads(json.dumps(dataclasses.asdict(tables), default=float))  # numpy numbers as JSON numbers
+        return {**found, "origin": datetime.date.today().isoformat()}
+
+    path = result_dir(CACHE_KIND, loaded) / f"tables-{train_sample or 'all'}.json"
+    shipped = not path.exists() and (twin := shipped_twin(path)) is not None and twin.exists()
+    found = shipped_or_cached_json(path, compute)
+    day = found.get("origin", "an earlier day")
+    origin = ("computed now" if computed else f"shipped with these weights, computed on {day}" if shipped
+              else f"computed on this machine on {day}")
     # JSON files keep their keys sorted: the tables' columns in the order kmex_tables writes them
     return KMExTables(cosines=[{k: row[k] for k in ("prototypes", "class", "out")} for row in found["cosines"]],
                       accuracies=[{k: row[k] for k in ("model", "train", "test")} for row in found["accuracies"]],
-                      n_train=found["n_train"], n_test=found["n_test"], metrics=found["metrics"])
+                      n_train=found["n_train"], n_test=found["n_test"], metrics=found["metrics"], origin=origin)
 
 
 def loaded_point_preview(loaded, kind: str, source: int) -> tuple[np.ndarray | None, str]:

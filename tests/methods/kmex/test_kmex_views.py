@@ -211,5 +211,21 @@ def test_the_view_needs_only_the_training_images_its_prototypes_refer_to(tmp_pat
     monkeypatch.setattr(kv, "kmex_tables", lambda *a, **k: calls.append(1) or kv.KMExTables([{"prototypes": "p", "class": 0.5, "out": 0.1}],
                                                                                               [{"model": "CNN", "train": 1.0, "test": 0.9}], 10, 20, {"m": 1.0}))
     first, again = kv.loaded_tables(model, 100), kv.loaded_tables(model, 100)
-    assert first == again and calls == [1] and first.n_test == 20
+    assert calls == [1] and first.n_test == again.n_test == 20 and first.cosines == again.cosines
+    import datetime
+
+    assert first.origin == "computed now"  # the page says where its numbers come from
+    assert again.origin == f"computed on this machine on {datetime.date.today().isoformat()}"
     assert list(again.cosines[0]) == ["prototypes", "class", "out"] and list(again.accuracies[0]) == ["model", "train", "test"]
+
+
+def test_the_shipped_tables_say_they_were_shipped(tmp_path, monkeypatch):
+    """In an empty cache, kmex-shapes' Tables 1/2 of the default sample come from the shipped file, and say so."""
+    from interp_core.evaluation.models import loaded as load
+    from interp_core.methods.kmex import views as kv
+
+    monkeypatch.setenv("INTERP_CORE_HOME", str(tmp_path))
+    monkeypatch.setattr(kv, "kmex_tables", lambda *a, **k: pytest.fail("computed although shipped"))
+    tables = kv.loaded_tables(load("kmex-shapes"), kv.TABLES_TRAIN_SAMPLE)
+    assert tables.origin.startswith("shipped with these weights, computed on 20")
+    assert [row["model"] for row in tables.accuracies][:2] == ["CNN", "KMEx (K/C=5)"]
