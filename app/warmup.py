@@ -24,6 +24,11 @@ class DashboardContext:
         return cached_model(name)
 
     def split(self, dataset: str, split: str) -> Any:
+        """The split as the pages read it, generated first (if it is not on disk) by a child process of lowest
+        priority (:func:`~interp_core.evaluation.warmup.split_on_disk`): visitors' page runs never wait for it."""
+        from interp_core.evaluation.warmup import split_on_disk
+
+        split_on_disk(dataset, split)
         return cached_split(dataset, split)
 
     def sample(self, dataset: str, model: str | None) -> Any:
@@ -31,8 +36,9 @@ class DashboardContext:
         from interp_core.evaluation.examples import gallery_sample
         from interp_core.store.catalog import checkpoint_fingerprint
 
+        test = self.split(dataset, "test")
         index = first_correct_index(model, checkpoint_fingerprint(model), dataset) if model else 0
-        return gallery_sample(cached_split(dataset, "test"), index, dataset)
+        return gallery_sample(test, index, dataset)
 
     def result(self, compute: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
         return view_result(compute, name, *args, **kwargs)

@@ -39,6 +39,35 @@ NICE_INCREMENT = 10
 #: torch and generate a split, which would slow it by about a second on 2 cores), and the warm-up begins when
 #: that page is done.
 STARTUP_GRACE_SECONDS = 3.0
+#: How long after a visitor's page run the warm-up waits before its next step, seconds: the browser is still
+#: drawing what the run sent, and on 2 cores a step would take its CPU.
+AFTER_VISIT_SECONDS = 1.0
+
+
+def split_on_disk(dataset: str, split: str) -> None:
+    """Make sure one split of a dataset is in the disk cache, generating it (when it is not) in a child process
+    at the lowest CPU priority. The dashboard's warm-up calls this before it loads a split: generating the
+    training split of ``shapes`` is some ten seconds of Python, which in the server's own process would hold
+    the interpreter lock that visitors' page runs need (a thread of low priority that holds it while the system
+    lets it wait keeps them waiting too). A child that fails is logged; the split is then generated in process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from interp_core.data import _CACHE
+
+    if any(key[:2] == (dataset, split) for key in _CACHE):
+        return
+    package_root = str(Path(__file__).resolve().parents[2])
+    code = "import sys; from interp_core.data import load_split; load_split(sys.argv[1], sys.argv[2])"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
+    try:
+        done = subprocess.run([sys.executable, "-c", code, dataset, split], env=env, capture_output=True, text=True, timeout=900,
+                              preexec_fn=(lambda: os.nice(19)) if hasattr(os, "nice") else None)
+        if done.returncode != 0:
+            log.warning("Preparing the %s %s split in a child process failed: %s", dataset, split, done.stderr[-500:])
+    except (OSError, subprocess.SubprocessError) as err:
+        log.warning("Preparing the %s %s split in a child process failed: %s", dataset, split, err)
 
 
 def enabled() -> bool:
@@ -178,6 +207,7 @@ class Warmup:
         self.max_yield = max_yield
         self.grace = grace
         self._visited = threading.Event()
+        self._last_visit_end = 0.0
         self._context = _Tracked(context, self)
         self._visits = 0
         self._idle = threading.Condition()
@@ -233,12 +263,18 @@ class Warmup:
         finally:
             with self._idle:
                 self._visits -= 1
+                self._last_visit_end = time.monotonic()
                 self._idle.notify_all()
 
     def _begin(self, label: str) -> None:
         view = self.current[0] if self.current else ""
+        deadline = time.monotonic() + self.max_yield
         with self._idle:
-            self._idle.wait_for(lambda: self._visits == 0, timeout=self.max_yield)
+            while time.monotonic() < deadline:
+                quiet_for = time.monotonic() - self._last_visit_end
+                if self._visits == 0 and quiet_for >= AFTER_VISIT_SECONDS:
+                    break
+                self._idle.wait(timeout=min(deadline - time.monotonic(), max(0.01, AFTER_VISIT_SECONDS - quiet_for)))
         self.current = (view, label)
         self.steps.append((view, label))
 

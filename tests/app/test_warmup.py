@@ -254,3 +254,24 @@ def test_every_views_warmup_leaves_its_page_nothing_to_compute(page, monkeypatch
     at = open_page(page, interactive=False)
     assert not at.error, [e.value for e in at.error]
     assert misses == [] and len(drawn) == warmed
+
+
+def test_after_a_visit_the_next_step_waits_for_the_browser_to_draw():
+    """A step begins no sooner than AFTER_VISIT_SECONDS after a visitor's page run ended."""
+    run = warmup.Warmup(Recorder(), _views("warm_first"), max_yield=30)
+    with run.visit():
+        pass
+    ended = time.monotonic()
+    run.run()
+    assert time.monotonic() - ended >= 0.9 * warmup.AFTER_VISIT_SECONDS
+    assert run.states == {"view0": "ready"}
+
+
+def test_the_dashboard_warmup_generates_a_split_in_a_child_process(tmp_path, monkeypatch):
+    """The split lands in the disk cache without the server's process generating it (it only loads it after)."""
+    import interp_core.data as data
+
+    monkeypatch.setenv("INTERP_CORE_HOME", str(tmp_path))
+    monkeypatch.setattr(data, "_CACHE", {})
+    warmup.split_on_disk("shapes", "test")
+    assert list(tmp_path.glob("datasets/shapes-*/COMPLETE")) and data._CACHE == {}  # on disk, not loaded here
