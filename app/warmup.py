@@ -24,11 +24,6 @@ class DashboardContext:
         return cached_model(name)
 
     def split(self, dataset: str, split: str) -> Any:
-        """The split as the pages read it, generated first (if it is not on disk) by a child process of lowest
-        priority (:func:`~interp_core.evaluation.warmup.split_on_disk`): visitors' page runs never wait for it."""
-        from interp_core.evaluation.warmup import split_on_disk
-
-        split_on_disk(dataset, split)
         return cached_split(dataset, split)
 
     def sample(self, dataset: str, model: str | None) -> Any:

@@ -40,34 +40,8 @@ NICE_INCREMENT = 10
 #: that page is done.
 STARTUP_GRACE_SECONDS = 3.0
 #: How long after a visitor's page run the warm-up waits before its next step, seconds: the browser is still
-#: drawing what the run sent, and on 2 cores a step would take its CPU.
-AFTER_VISIT_SECONDS = 1.0
-
-
-def split_on_disk(dataset: str, split: str) -> None:
-    """Make sure one split of a dataset is in the disk cache, generating it (when it is not) in a child process
-    at the lowest CPU priority. The dashboard's warm-up calls this before it loads a split: generating the
-    training split of ``shapes`` is some ten seconds of Python, which in the server's own process would hold
-    the interpreter lock that visitors' page runs need (a thread of low priority that holds it while the system
-    lets it wait keeps them waiting too). A child that fails is logged; the split is then generated in process."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from interp_core.data import _CACHE
-
-    if any(key[:2] == (dataset, split) for key in _CACHE):
-        return
-    package_root = str(Path(__file__).resolve().parents[2])
-    code = "import sys; from interp_core.data import load_split; load_split(sys.argv[1], sys.argv[2])"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
-    try:
-        done = subprocess.run([sys.executable, "-c", code, dataset, split], env=env, capture_output=True, text=True, timeout=900,
-                              preexec_fn=(lambda: os.nice(19)) if hasattr(os, "nice") else None)
-        if done.returncode != 0:
-            log.warning("Preparing the %s %s split in a child process failed: %s", dataset, split, done.stderr[-500:])
-    except (OSError, subprocess.SubprocessError) as err:
-        log.warning("Preparing the %s %s split in a child process failed: %s", dataset, split, err)
+#: drawing what the run sent (a few tenths of a second here), and on 2 cores a step would take its CPU.
+AFTER_VISIT_SECONDS = 0.3
 
 
 def enabled() -> bool:
@@ -98,6 +72,10 @@ class WarmupContext(Protocol):
 
     def chart(self, figure: Any, width: int = 900) -> None:
         """Draw the plotly ``figure`` as the page shows it (a picture ``width`` pixels wide) into the page's cache."""
+
+    def later(self, label: str, compute: Callable[[], Any]) -> None:
+        """``compute()`` once every view's default selection is warm: what a visitor's next step may need (e.g. a
+        training split for another class's gallery), not what any first render needs."""
 
 
 class LibraryContext:
@@ -131,6 +109,9 @@ class LibraryContext:
 
     def chart(self, figure: Any, width: int = 900) -> None:
         """Nothing: the library caches no picture of a chart (the dashboard's context draws them)."""
+
+    def later(self, label: str, compute: Callable[[], Any]) -> None:
+        """Nothing: ``ship-results`` ships the default selections only."""
 
 
 def _words(compute: Callable) -> str:
@@ -174,6 +155,12 @@ class _Tracked:
         self._warmup._begin("drawing a chart")
         self._context.chart(figure, width)
 
+    def later(self, label: str, compute: Callable[[], Any]) -> None:
+        if isinstance(self._context, LibraryContext):
+            return
+        view = self._warmup.current[0] if self._warmup.current else ""
+        self._warmup._later.append((view, label, compute))
+
 
 def menu_views() -> list[Any]:
     """Every registered view, in the order of the menu (:func:`interp_core.views.navigation`)."""
@@ -208,6 +195,7 @@ class Warmup:
         self.grace = grace
         self._visited = threading.Event()
         self._last_visit_end = 0.0
+        self._later: list[tuple[str, str, Callable[[], Any]]] = []
         self._context = _Tracked(context, self)
         self._visits = 0
         self._idle = threading.Condition()
@@ -246,6 +234,13 @@ class Warmup:
                     log.warning("Warming up the %s view failed: %s", view.page, err, exc_info=True)
                     self.states[view.page], self.errors[view.page] = "failed", f"{type(err).__name__}: {err}"
                 self.seconds[view.page] = round(time.perf_counter() - start, 3)
+            for page, label, compute in self._later:  # every view's default selection is warm: the likely next steps
+                self.current = (page, f"preparing {page}")
+                try:
+                    self._begin(label)
+                    compute()
+                except Exception as err:  # a next step that fails costs nothing but its own time later
+                    log.warning("Warming up %s for the %s view failed: %s", label, page, err, exc_info=True)
         finally:
             self.current = None
             self.finished.set()

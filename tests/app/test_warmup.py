@@ -267,11 +267,16 @@ def test_after_a_visit_the_next_step_waits_for_the_browser_to_draw():
     assert run.states == {"view0": "ready"}
 
 
-def test_the_dashboard_warmup_generates_a_split_in_a_child_process(tmp_path, monkeypatch):
-    """The split lands in the disk cache without the server's process generating it (it only loads it after)."""
-    import interp_core.data as data
+def warm_with_a_next_step(context):
+    context.later("a next step", lambda: context.model("model-later"))
+    context.model("model-a")
 
-    monkeypatch.setenv("INTERP_CORE_HOME", str(tmp_path))
-    monkeypatch.setattr(data, "_CACHE", {})
-    warmup.split_on_disk("shapes", "test")
-    assert list(tmp_path.glob("datasets/shapes-*/COMPLETE")) and data._CACHE == {}  # on disk, not loaded here
+
+def test_next_steps_wait_until_every_view_is_warm():
+    """What a view's warm-up defers (``later``) runs after every view's default selection, in order."""
+    context = Recorder()
+    run = warmup.Warmup(context, _views("warm_with_a_next_step", "warm_first"), max_yield=0)
+    run.run()
+    models = [call for call in context.calls if call[0] == "model"]
+    assert models == [("model", "model-a"), ("model", "model-a"), ("model", "model-later")]
+    assert run.steps[-2:] == [("view0", "a next step"), ("view0", "loading model-later")]

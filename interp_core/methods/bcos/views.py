@@ -252,13 +252,15 @@ def warm_up(context) -> None:
     name = names[0]
     loaded = context.model(name)
     x = context.sample(loaded.recipe.dataset, name).x
-    top = context.step(f"classifying the first {loaded.recipe.dataset} sample", lambda: top_classes(loaded, x))
+    top = context.result(top_classes, name, x)
     target = top[0][0]
     context.result(explain, name, x, (target,))
     context.result(delta, name, x, top[0][0], top[1][0])
     layers = [layer for layer, _ in neuron_layers(loaded)]
     if layers:
-        context.result(neuron, name, x, layers[max(0, len(layers) - 3)], 0)
+        layer = layers[max(0, len(layers) - 3)]
+        first = context.result(neuron, name, x, layer, 0)
+        context.result(neuron_position_text, name, layer, first.extras.get("position"))
     if loaded.recipe.dataset == ablation_dataset():
         for entry in ablation_entries():
             context.result(explain, entry.recipe, x, (target,))

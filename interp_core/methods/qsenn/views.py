@@ -290,8 +290,9 @@ def warm_up(context) -> None:
     """The Q-SENN view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): the
     first ready Q-SENN model's features named by ``clip-shapes``, the first class through its features, the
     decision layer's default cell, and the local explanation of the first test sample it gets right (its
-    prediction against the runner-up); then the training split, which the galleries of any other class or cell
-    are drawn from (those of the default selection ship: :func:`feature_gallery`)."""
+    prediction against the runner-up); and once every view's default selection is warm, the training split, which
+    the galleries of any other class or cell are drawn from (those of the default selection ship:
+    :func:`feature_gallery`)."""
     names = qsenn_recipes()
     if not names:
         return
@@ -310,4 +311,5 @@ def warm_up(context) -> None:
         context.chart(contribution_figure(view, naming, names[view.target]), 560)
     context.chart(difference_figure(a, b, naming, names))
     context.chart(certainty_figure(naming))
-    context.split(loaded.recipe.dataset, "train")
+    dataset = loaded.recipe.dataset
+    context.later(f"preparing the {dataset} train split", lambda: context.split(dataset, "train"))
