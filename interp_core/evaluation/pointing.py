@@ -322,10 +322,16 @@ def default_selection(models: list[str]) -> tuple[list[str], list[str]]:
     if not models:
         return [], []
     dataset = get_recipe(models[0]).dataset
-    cards = {m: ready(m).card for m in models if get_recipe(m).dataset == dataset}
     classes = [explainer_class(name) for name in EXPLAINERS.names()]
-    standard = [m for m, c in cards.items() if c.kind == "classifier" and not any(k.inherent and k.supports(c) for k in classes)]
-    inherent = [m for m, c in cards.items() if any(k.inherent and k.supports(c) for k in classes)]
+    cards, standard, inherent = {}, [], []
+    for m in (m for m in models if get_recipe(m).dataset == dataset):  # loaded in order until both are found
+        card = cards[m] = ready(m).card
+        if any(k.inherent and k.supports(card) for k in classes):
+            inherent.append(m)
+        elif card.kind == "classifier":
+            standard.append(m)
+        if standard and inherent:
+            break
     chosen = standard[:1] + inherent[:1]
     methods = [name for name in available_explainers()
                if not explainer_class(name).costly and any(explainer_class(name).supports(cards[m]) for m in chosen)]
