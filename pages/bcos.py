@@ -35,8 +35,7 @@ def ablation_localisation_panel(recipes: list[str], report) -> None:
                                     progress=lambda p: bar.progress(min(1.0, p.fraction), text=p.message))
     bar.empty()
     st.session_state["bcos-ablation-done"] = (tuple(recipes), n_grids)
-    show_chart(st, figures.ablation_figure(rows), "B ablation: accuracy and localisation against B (Fig. 5)", key="bcos-ablation-chart",
-               report=report)
+    show_chart(st, figures.ablation_figure(rows), "B ablation: accuracy and localisation (Fig. 5)", key="bcos-ablation-chart", report=report)
     show_table(st, figures.ablation_table(rows), "B ablation: accuracy and localisation per B", report=report, key="bcos-ablation")
 
 
@@ -137,8 +136,7 @@ with guarded("The B-cos view"):
         st.caption(f"Left: {origin['base']} read as a B = 1 B-cos network (B-cosification Sec. 3.2.1), the same function: contributions "
                    f"sum {s0:.3f} of logit − bias {before.score - bias:.3f}, the rest is its biases'. Right: converted and fine-tuned: "
                    f"sum {s1:.3f} = logit − bias {after.score - bias:.3f}.")
-        show_chart(st, figures.fine_tuning_figure(views.fine_tuning_curves(name)), f"fine-tuning of {name} beside training from scratch",
-                   key="bcos-fine-tuning", report=report)
+        show_chart(st, figures.fine_tuning_figure(views.fine_tuning_curves(name)), f"fine-tuning of {name}", key="bcos-fine-tuning", report=report)
 
     st.subheader("The standard classifier with post-hoc explanations")
     baseline = views.baseline_recipe(name)
