@@ -189,7 +189,7 @@ def _polar(ax, trace: dict, index: int, legend: _Legend, shown: set, categories:
     legend.add(trace, Line2D([], [], color=color, lw=1.5, linestyle=dash, alpha=alpha), shown)
 
 
-def _style_axis(ax, which: str, spec: dict, *, categorical: bool) -> None:
+def _style_axis(ax, which: str, spec: dict) -> None:
     axis = ax.xaxis if which == "x" else ax.yaxis
     title = _text(spec.get("title"))
     if title:
@@ -231,7 +231,8 @@ def _wrap(label: str, width: int = 12) -> str:
 
 
 def _rect(domain_x, domain_y) -> list[float]:
-    """An axes rectangle (figure fractions) for plotly domains, inside a fixed inner margin."""
+    """An axes rectangle ``[left, bottom, width, height]`` (figure fractions) for plotly domains; labels outside it
+    are kept by saving with a tight bounding box."""
     x0, x1 = domain_x or (0, 1)
     y0, y1 = domain_y or (0, 1)
     return [x0, y0, max(0.01, x1 - x0), max(0.01, y1 - y0)]
@@ -306,8 +307,8 @@ def draw(figure: dict, width: int = 900) -> bytes | None:
         else:
             _cartesian(cartesian(trace.get("xaxis", "x"), trace.get("yaxis", "y")), trace, index, legend, shown)
     for ax, x_spec, y_spec in axes.values():
-        _style_axis(ax, "x", x_spec, categorical=False)
-        _style_axis(ax, "y", y_spec, categorical=False)
+        _style_axis(ax, "x", x_spec)
+        _style_axis(ax, "y", y_spec)
     by_ref = {key.split("/")[0]: ax for key, (ax, _, _) in axes.items()}
     for note in layout.get("annotations", []) or []:
         text = _text(note.get("text"))

@@ -31,9 +31,8 @@ class DashboardContext:
         from interp_core.evaluation.examples import gallery_sample
         from interp_core.store.catalog import checkpoint_fingerprint
 
-        test = self.split(dataset, "test")
         index = first_correct_index(model, checkpoint_fingerprint(model), dataset) if model else 0
-        return gallery_sample(test, index, dataset)
+        return gallery_sample(cached_split(dataset, "test"), index, dataset)
 
     def result(self, compute: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
         return view_result(compute, name, *args, **kwargs)
@@ -90,11 +89,9 @@ def first_page_ready() -> None:
     (the provenance check parses the training code once)."""
     import pandas  # noqa: F401
 
-    from interp_core.store.catalog import code_status
-    from interp_core.store.recipes import all_recipes
+    from interp_core.store.catalog import read_store
 
-    for name in all_recipes():
-        code_status(name)
+    read_store()
 
 
 def show_note(page: str) -> None:

@@ -110,9 +110,6 @@ class LibraryContext:
     def chart(self, figure: Any, width: int = 900) -> None:
         """Nothing: the library caches no picture of a chart (the dashboard's context draws them)."""
 
-    def later(self, label: str, compute: Callable[[], Any]) -> None:
-        """Nothing: ``ship-results`` ships the default selections only."""
-
 
 def _words(compute: Callable) -> str:
     """A function's name as the progress note says it: ``loaded_tables`` -> ``tables``, ``naming_for`` -> ``naming``."""
@@ -156,8 +153,6 @@ class _Tracked:
         self._context.chart(figure, width)
 
     def later(self, label: str, compute: Callable[[], Any]) -> None:
-        if isinstance(self._context, LibraryContext):
-            return
         view = self._warmup.current[0] if self._warmup.current else ""
         self._warmup._later.append((view, label, compute))
 
@@ -180,10 +175,11 @@ def warm_function(view: Any) -> Callable[[WarmupContext], None] | None:
 class Warmup:
     """One warm-up of ``views`` (default: the menu's) through ``context``; :meth:`start` runs it in a
     daemon thread, :meth:`run` in the caller's. ``states`` says per view ``waiting``, ``warming``, ``ready``
-    or ``failed``; ``steps`` lists every ``(view, step)`` begun, in order."""
+    or ``failed``; ``steps`` lists every ``(view, step)`` begun, in order. ``grace``: how long :meth:`start` waits
+    for a first visit; ``next_steps``: whether what the views defer (``later``) runs after every default."""
 
     def __init__(self, context: WarmupContext, views: Sequence[Any] | None = None, *,
-                 max_yield: float = MAX_YIELD_SECONDS, grace: float = 0.0) -> None:
+                 max_yield: float = MAX_YIELD_SECONDS, grace: float = 0.0, next_steps: bool = True) -> None:
         self.views = list(menu_views() if views is None else views)
         self.states = {view.page: "waiting" for view in self.views}
         self.errors: dict[str, str] = {}
@@ -193,6 +189,7 @@ class Warmup:
         self.finished = threading.Event()
         self.max_yield = max_yield
         self.grace = grace
+        self.next_steps = next_steps
         self._visited = threading.Event()
         self._last_visit_end = 0.0
         self._later: list[tuple[str, str, Callable[[], Any]]] = []
@@ -234,7 +231,7 @@ class Warmup:
                     log.warning("Warming up the %s view failed: %s", view.page, err, exc_info=True)
                     self.states[view.page], self.errors[view.page] = "failed", f"{type(err).__name__}: {err}"
                 self.seconds[view.page] = round(time.perf_counter() - start, 3)
-            for page, label, compute in self._later:  # every view's default selection is warm: the likely next steps
+            for page, label, compute in self._later if self.next_steps else ():  # the defaults are warm: the likely next steps
                 self.current = (page, f"preparing {page}")
                 try:
                     self._begin(label)
@@ -332,7 +329,7 @@ def ship_default_results(views: Sequence[str] | None = None, *, shipped=None) ->
     with tempfile.TemporaryDirectory(prefix="interp-core-ship-results-") as home:
         os.environ["INTERP_CORE_HOME"] = home
         try:
-            warmup = Warmup(LibraryContext(), chosen, max_yield=0)
+            warmup = Warmup(LibraryContext(), chosen, max_yield=0, next_steps=False)  # ships the default selections only
             with computing_afresh():
                 warmup.run()
             # The shipped weights' tags, read from their metadata (nothing loaded); any other weights' shipped results go.

@@ -140,10 +140,15 @@ def stale_modules(name: str) -> list[str] | None:
 def warm_up(context) -> None:
     """Home's default view, warmed at server start (:mod:`interp_core.evaluation.warmup`): every recipe's
     status and code status (the provenance parse behind "trained by"), then the device (imports torch)."""
+    context.step("reading the model store", read_store)
+    context.step("detecting the device", _device)
+
+
+def read_store() -> dict[str, str]:
+    """Every recipe's code status (the provenance parse behind Home's "trained by" and every model picker)."""
     from interp_core.store.recipes import all_recipes
 
-    context.step("reading the model store", lambda: [code_status(name) for name in all_recipes()])
-    context.step("detecting the device", _device)
+    return {name: code_status(name) for name in all_recipes()}
 
 
 def _device() -> str:
