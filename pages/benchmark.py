@@ -2,6 +2,7 @@
 FunnyBirds' metrics, the randomisation test, sparseness and the pointing game, with a look at one input."""
 import streamlit as st
 
+from app.models import models_result
 from app.report import Report, map_png, show_chart, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
@@ -16,11 +17,6 @@ from interp_core.evaluation import benchmark as bench  # noqa: E402
 from interp_core.evaluation import benchmark_views as views  # noqa: E402
 
 BENCHMARKS = tuple(bench.DEFAULTS)
-
-
-@st.cache_data(show_spinner="Explaining one input and drawing its interventions…", max_entries=32)
-def cached_drill(model: str, fingerprint: str, method: str, index: int, benchmark: str) -> dict:
-    return bench.drill_down(model, method, index, benchmark)
 
 
 report = Report("Benchmark")
@@ -73,19 +69,19 @@ with guarded("The benchmark"):
                    "the same model's references, random and uniform maps (chance) and the oracle (ceiling).")
 
     st.subheader("One input up close")
-    methods_rows = [r for r in rows if r["family"] != "reference"]
+    pairs = views.drill_pairs(rows)
     look = st.toggle("Show one input: its parts, a method's map and every intervention", url.flag("look", False), key="bm-look")
     url.share("look", look)
-    if methods_rows and look:
+    if pairs and look:
         d1, d2, d3 = st.columns(3)
-        pairs = [(r["model"], r["method"]) for r in methods_rows]
         model, method = d1.selectbox("Model · method", pairs, index=url.index("pair", pairs, to_text=lambda p: f"{p[0]}:{p[1]}"),
                                      format_func=lambda p: f"{p[1]} on {p[0]}", key=f"bm-pair-{benchmark}")
         url.share("pair", f"{model}:{method}")
         last = result.get("config", {}).get("test_inputs", 1) - 1
         index = int(d2.number_input("Test input", 0, last, url.number("input", 0, last, 0), key=f"bm-input-{benchmark}"))
         url.share("input", index)
-        drill = cached_drill(model, result.get("fingerprints", {}).get(model, ""), method, index, benchmark)
+        drill = models_result(bench.drill_down, model, method, index, benchmark, models=(model,),
+                              spinner="Explaining one input and drawing its interventions…")
         names = drill["class_names"]
         d3.markdown(f"label **{names[drill['label']]}**, predicted **{names[drill['prediction']]}**; single deletion "
                     + ("n/a" if drill["single_deletion"] is None else f"{drill['single_deletion']:.2f}"))

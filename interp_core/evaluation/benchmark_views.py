@@ -148,13 +148,25 @@ def intervention_caption(entry: dict[str, Any], class_names: Sequence[str]) -> s
             f"predicts {class_names[entry['prediction']]}")
 
 
+def drill_pairs(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The ``(model, method)`` pairs of ``rows`` that one input up close can show (not the reference rows)."""
+    return [(r["model"], r["method"]) for r in rows if r["family"] != "reference"]
+
+
 def warm_up(context) -> None:
     """The Benchmark view's default, warmed at server start (:mod:`interp_core.evaluation.warmup`): the summary
-    chart of the first recorded benchmark over every family and model (the table and captions cost nothing)."""
+    chart of the first recorded benchmark over every family and model (the table and captions cost nothing); and
+    once every view's default is warm, its first pair's look at test input 0 (the benchmark's test inputs are
+    generated for it, seconds in an empty cache)."""
     from interp_core.evaluation import benchmark as bench
 
     for name in bench.DEFAULTS:
         result = bench.read_results(name)
         if result is not None:
-            context.chart(summary_figure(chosen(result, families(result), models(result))))
+            rows = chosen(result, families(result), models(result))
+            context.chart(summary_figure(rows))
+            if pairs := drill_pairs(rows):
+                model, method = pairs[0]
+                context.later(f"explaining one {name} input up close",
+                              lambda: context.call(bench.drill_down, model, method, 0, name, models=(model,)))
             return

@@ -176,10 +176,10 @@ class Warmup:
     """One warm-up of ``views`` (default: the menu's) through ``context``; :meth:`start` runs it in a
     daemon thread, :meth:`run` in the caller's. ``states`` says per view ``waiting``, ``warming``, ``ready``
     or ``failed``; ``steps`` lists every ``(view, step)`` begun, in order. ``grace``: how long :meth:`start` waits
-    for a first visit; ``next_steps``: whether what the views defer (``later``) runs after every default."""
+    for a first visit. What the views defer (``later``) runs after every view's default."""
 
     def __init__(self, context: WarmupContext, views: Sequence[Any] | None = None, *,
-                 max_yield: float = MAX_YIELD_SECONDS, grace: float = 0.0, next_steps: bool = True) -> None:
+                 max_yield: float = MAX_YIELD_SECONDS, grace: float = 0.0) -> None:
         self.views = list(menu_views() if views is None else views)
         self.states = {view.page: "waiting" for view in self.views}
         self.errors: dict[str, str] = {}
@@ -189,7 +189,6 @@ class Warmup:
         self.finished = threading.Event()
         self.max_yield = max_yield
         self.grace = grace
-        self.next_steps = next_steps
         self._visited = threading.Event()
         self._last_visit_end = 0.0
         self._later: list[tuple[str, str, Callable[[], Any]]] = []
@@ -231,7 +230,7 @@ class Warmup:
                     log.warning("Warming up the %s view failed: %s", view.page, err, exc_info=True)
                     self.states[view.page], self.errors[view.page] = "failed", f"{type(err).__name__}: {err}"
                 self.seconds[view.page] = round(time.perf_counter() - start, 3)
-            for page, label, compute in self._later if self.next_steps else ():  # the defaults are warm: the likely next steps
+            for page, label, compute in self._later:  # the defaults are warm: the likely next steps
                 self.current = (page, f"preparing {page}")
                 try:
                     self._begin(label)
@@ -309,9 +308,9 @@ def running() -> Warmup | None:
 
 
 def ship_default_results(views: Sequence[str] | None = None, *, shipped=None) -> dict[str, Any]:
-    """Compute the default selection of every view (or of ``views``) in a fresh temporary cache through a
-    :class:`LibraryContext` and ship every result it cached for a shipped model's weights
-    (:func:`interp_core.store.shipped_results.ship_result_files`). Trains nothing; ``INTERP_CORE_HOME`` names
+    """Compute the default selection of every view (or of ``views``) and the next steps it defers in a fresh
+    temporary cache through a :class:`LibraryContext`, and ship every result it cached for a shipped model's
+    weights (:func:`interp_core.store.shipped_results.ship_result_files`). Trains nothing; ``INTERP_CORE_HOME`` names
     the temporary cache while it runs. Returns the shipped ``files``, the ``seconds`` per view and any view
     ``errors``."""
     import tempfile
@@ -329,7 +328,7 @@ def ship_default_results(views: Sequence[str] | None = None, *, shipped=None) ->
     with tempfile.TemporaryDirectory(prefix="interp-core-ship-results-") as home:
         os.environ["INTERP_CORE_HOME"] = home
         try:
-            warmup = Warmup(LibraryContext(), chosen, max_yield=0, next_steps=False)  # ships the default selections only
+            warmup = Warmup(LibraryContext(), chosen, max_yield=0)  # the defaults and the likely next steps
             with computing_afresh():
                 warmup.run()
             # The shipped weights' tags, read from their metadata (nothing loaded); any other weights' shipped results go.

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from page_runner import open_page
+from page_runner import image_captions, open_page
 
 from interp_core.evaluation import warmup
 from interp_core.views import View
@@ -221,7 +221,9 @@ def _count_charts_drawn(monkeypatch) -> list[int]:
 
 
 def test_the_warmup_draws_the_charts_the_page_shows(monkeypatch):
-    """After the Benchmark view's warm-up, its page (charts as pictures, the default) draws no chart anew."""
+    """After the Benchmark view's warm-up, its page (charts as pictures, the default) draws no chart anew, and
+    its next step (one input up close, off by default) is ready when the visitor turns it on."""
+    import app.models
     from app.warmup import DashboardContext
 
     drawn = _count_charts_drawn(monkeypatch)
@@ -229,10 +231,16 @@ def test_the_warmup_draws_the_charts_the_page_shows(monkeypatch):
     run = warmup.Warmup(DashboardContext(), [view], max_yield=0)
     run.run()
     assert run.states == {"benchmark": "ready"}, run.errors
-    assert drawn == [1]
+    assert drawn == [1] and run.steps[-2][1].endswith("input up close") and run.steps[-1][1] == "computing drill down for 1 models"
+    misses: list[str] = []
+    function = app.models._function
+    monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
     at = open_page("benchmark", interactive=False)
     assert not at.error and not at.get("plotly_chart")
     assert drawn == [1]
+    at.toggle(key="bm-look").set_value(True).run()
+    assert not at.exception and len(image_captions(at)) > 2  # the input, its map and its interventions
+    assert misses == []
 
 
 @pytest.mark.slow

@@ -290,9 +290,9 @@ def warm_up(context) -> None:
     """The Q-SENN view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): the
     first ready Q-SENN model's features named by ``clip-shapes``, the first class through its features, the
     decision layer's default cell, and the local explanation of the first test sample it gets right (its
-    prediction against the runner-up); and once every view's default selection is warm, the training split, which
-    the galleries of any other class or cell are drawn from (those of the default selection ship:
-    :func:`feature_gallery`)."""
+    prediction against the runner-up); and once every view's default selection is warm, every feature's gallery
+    (another class's features; they ship: :func:`all_feature_galleries`) and the training split, which a clicked
+    cell's within-class gallery is drawn from."""
     names = qsenn_recipes()
     if not names:
         return
@@ -312,4 +312,13 @@ def warm_up(context) -> None:
     context.chart(difference_figure(a, b, naming, names))
     context.chart(certainty_figure(naming))
     dataset = loaded.recipe.dataset
+    context.later("drawing every feature's gallery", lambda: all_feature_galleries(loaded))
     context.later(f"preparing the {dataset} train split", lambda: context.split(dataset, "train"))
+
+
+def all_feature_galleries(loaded) -> None:
+    """Every feature's gallery over all classes (:func:`feature_gallery`): what another class's features show.
+    They ship with the shipped weights (``ship-results`` runs the warm-up's next steps), so a class change needs
+    no training split; for other weights they are computed once and cached on disk."""
+    for feature in range(loaded.model.n_features):
+        feature_gallery(loaded, None, feature)

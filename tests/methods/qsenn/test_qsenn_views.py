@@ -55,6 +55,22 @@ def test_a_gallery_is_computed_once_then_read_without_the_training_split(empty_c
     assert cell["other_mean"] == pytest.approx(float(features[train.labels != c, j].mean()))
 
 
+def test_every_class_of_the_shipped_weights_is_shown_without_the_training_split(tmp_path, monkeypatch):
+    """A class change on the shipped qsenn-shapes reads every feature's gallery from the shipped results (the
+    warm-up's next step ships them all): in an empty cache, no class's features generate the training split."""
+    from interp_core.evaluation.models import loaded as load
+    from interp_core.methods.qsenn import views
+
+    loaded = load("qsenn-shapes")
+    monkeypatch.setenv("INTERP_CORE_HOME", str(tmp_path))
+    monkeypatch.setattr("interp_core.data.load_split", lambda *a, **k: pytest.fail("the training split was loaded"))
+    naming = views.naming_for(loaded, views.DEFAULT_CLIP)
+    shown = [views.class_features(loaded, naming, c) for c in range(loaded.info.num_classes)]
+    assert [[f.feature for f in features] for features in shown] == [list(loaded.model.class_features(c)) for c in range(len(shown))]
+    assert all(len(f.indices) == 5 and len(f.images) == 5 for features in shown for f in features)
+    assert not any(tmp_path.rglob("gallery-*.npz"))  # read from the shipped copies, nothing computed
+
+
 def test_a_gallery_strip_holds_its_images_left_to_right_with_their_caption():
     import numpy as np
 
