@@ -7,12 +7,85 @@ import numpy as np
 import streamlit as st
 
 
-@st.cache_data(show_spinner=False, max_entries=1024)
+class Pictures:
+    """PNG bytes of drawn maps and charts by a key of what they draw (:func:`picture_key`), the ``max_entries``
+    most recently used kept; shared by every page run and the warm-up, which draws into it ahead of the pages."""
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self._entries: OrderedDict[str, bytes | None] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def get(self, key: str, draw) -> bytes | None:
+        """The picture under ``key``, drawn by ``draw()`` if there is none yet."""
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        picture = draw()
+        self.put(key, picture)
+        return picture
+
+    def put(self, key: str, picture: bytes | None) -> None:
+        with self._lock:
+            self._entries[key] = picture
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def __contains__(self, key: str) -> bool:
+        with self._lock:
+            return key in self._entries
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+#: Every map and chart picture of this server process.
+PICTURES = Pictures()
+
+
+def picture_key(*parts: Any) -> str:
+    """A digest of ``parts``: arrays by dtype, shape and bytes, dicts in key order, anything else by ``repr``."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+
+    def feed(part: Any) -> None:
+        if isinstance(part, np.ndarray):
+            digest.update(f"array{part.dtype.str}{part.shape}".encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+        elif isinstance(part, dict):
+            digest.update(b"dict")
+            for name in sorted(part):
+                feed(name)
+                feed(part[name])
+        elif isinstance(part, (list, tuple)):
+            digest.update(f"seq{len(part)}".encode())
+            for item in part:
+                feed(item)
+        else:
+            digest.update(f"{type(part).__name__}:{part!r};".encode())
+
+    feed(parts)
+    return digest.hexdigest()
+
+
+def map_key(kind: str, values: np.ndarray | None, options: dict) -> str:
+    """The key of :func:`map_png`'s picture (options in any order)."""
+    return picture_key("map", kind, values, options)
+
+
 def map_png(kind: str, values: np.ndarray | None = None, **options) -> bytes:
-    """:func:`app.figures.map_png`, cached on its arrays."""
+    """:func:`app.figures.map_png`, kept in :data:`PICTURES` on its arrays and options (in any order: the warm-up's
+    picture, ``WarmupContext.picture``, is the page's)."""
     from app import figures
 
-    return figures.map_png(kind, values, **options)
+    return PICTURES.get(map_key(kind, values, options), lambda: figures.map_png(kind, values, **options))
 
 
 def picture_png(picture: np.ndarray) -> bytes:
@@ -262,12 +335,17 @@ def interactive_charts() -> bool:
     return bool(st.session_state.get(INTERACTIVE_CHARTS, False))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+def chart_key(figure_json: str, width: int) -> str:
+    """The key of :func:`chart_png`'s picture."""
+    return picture_key("chart", figure_json, width)
+
+
 def chart_png(figure_json: str, width: int = 900) -> bytes | None:
-    """:func:`app.charts.figure_png`, cached on the figure's JSON (so the warm-up's picture is the page's)."""
+    """:func:`app.charts.figure_png`, kept in :data:`PICTURES` on the figure's JSON (so the warm-up's picture is
+    the page's)."""
     from app import charts
 
-    return charts.figure_png(figure_json, width)
+    return PICTURES.get(chart_key(figure_json, width), lambda: charts.figure_png(figure_json, width))
 
 
 def show_chart(where, figure, caption: str, *, key: str, report: Report | None = None, name: str | None = None,

@@ -44,10 +44,76 @@ class DashboardContext:
         return compute()
 
     def chart(self, figure: Any, width: int = 900) -> None:
-        """The picture the page shows of ``figure`` (:func:`app.report.chart_png`, keyed on the figure's JSON)."""
-        from app.report import chart_png
+        """The picture the page shows of ``figure`` (:func:`app.report.chart_png`, keyed on the figure's JSON), drawn
+        in the drawing process."""
+        from app import charts
+        from app.report import PICTURES, chart_key
 
-        chart_png(figure.to_json(), width)
+        figure_json = figure.to_json()
+        key = chart_key(figure_json, width)
+        if key not in PICTURES:
+            PICTURES.put(key, draw_aside(charts.figure_png, figure_json, width))
+
+    def picture(self, kind: str, values: Any = None, **options: Any) -> None:
+        """The map picture the page shows (:func:`app.report.map_png`, keyed on its arrays and options), drawn in
+        the drawing process."""
+        from app import figures
+        from app.report import PICTURES, map_key
+
+        key = map_key(kind, values, options)
+        if key not in PICTURES:
+            PICTURES.put(key, draw_aside(figures.map_png, kind, values, **options))
+
+
+    def background(self, target: str, *args: Any) -> None:
+        """``module:function(*args)`` in a background process, stopped while visitors are active."""
+        from interp_core.evaluation.warmup import in_background_process
+
+        in_background_process(target, *args)
+
+
+_DRAWER: Any = None
+_DRAWER_LOCK = threading.Lock()
+
+
+def _drawer():
+    """The warm-up's drawing process (started on first use; None where one cannot start): one worker of the lowest
+    scheduling priority."""
+    global _DRAWER
+    with _DRAWER_LOCK:
+        if _DRAWER is None:
+            import multiprocessing
+            import os
+            from concurrent.futures import ProcessPoolExecutor
+
+            lowest = {"initializer": os.nice, "initargs": (19,)} if hasattr(os, "nice") else {}
+            try:
+                _DRAWER = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), **lowest)
+            except (OSError, ValueError) as err:
+                logging.getLogger(__name__).warning("No drawing process (%s): the warm-up draws in the server.", err)
+                _DRAWER = False
+        return _DRAWER or None
+
+
+def draw_aside(draw: Callable, *args: Any, **kwargs: Any) -> Any:
+    """``draw(*args, **kwargs)`` (a picture: matplotlib holds the interpreter lock while it draws, which would hold
+    up a visitor's page run) in the warm-up's drawing process, stopped while a visitor's page runs and for
+    ``AFTER_VISIT_SECONDS`` after, as a warm-up step waits (:func:`interp_core.evaluation.warmup.wait_between_visits`);
+    in this process where that cannot run."""
+    from concurrent.futures import wait
+
+    from interp_core.evaluation.warmup import AFTER_VISIT_SECONDS, wait_between_visits
+
+    drawer = _drawer()
+    if drawer is not None:
+        try:
+            future = drawer.submit(draw, *args, **kwargs)
+            wait_between_visits(lambda timeout: bool(wait([future], timeout=timeout).done), lambda: list(drawer._processes or ()),
+                                AFTER_VISIT_SECONDS)
+            return future.result()
+        except Exception as err:  # a broken drawing process: draw here
+            logging.getLogger(__name__).warning("The drawing process failed (%s): drawing in the server.", err)
+    return draw(*args, **kwargs)
 
 
 class _WithoutScriptRunWarnings(logging.Filter):

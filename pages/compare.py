@@ -14,33 +14,17 @@ st.title("Compare explanations")
 st.caption("Every method on every ready model it explains, for one input and one target class: inherent methods "
            "on their own models, post-hoc methods on every classifier. Each map is titled with its model's prediction.")
 
-from interp_core.evaluation.compare import compare, compared_models, comparison_pairs, default_models, is_costly  # noqa: E402
+from interp_core.evaluation.compare import (  # noqa: E402
+    compare, compared_models, comparison_pairs, default_models, input_base, input_picture, is_costly, panel_pictures)
 from interp_core.store.recipes import all_recipes  # noqa: E402
 
 report = Report("Compare explanations")
 url = UrlState()
-#: How each explanation panel is drawn: map kind and what its colour bar measures.
-PANEL_KINDS = {"heatmap": ("signed", "attribution"), "signed": ("signed", "contribution"), "mask": ("mask", "mask"),
-               "rgba": ("rgba", ""), "segments": ("segments", "")}
-
-
-def panel_png(panel: str, explanation, base: np.ndarray, audio: bool) -> bytes:
-    kind, scale = PANEL_KINDS[panel]
-    values = explanation.attribution.detach().float().cpu().numpy()
-    if kind == "mask":
-        values = np.asarray(explanation.mask, dtype=np.float32)
-    return map_png(kind, None if kind in ("rgba", "segments") else values, base=base, audio=audio, scale=scale,
-                   rgba=explanation.rgba if kind == "rgba" else None,
-                   segments=np.asarray(explanation.segments) if kind == "segments" else None,
-                   palette=np.asarray(explanation.palette) if kind == "segments" else None)
-
-
 @st.fragment
 def explanations(dataset: str, sample, chosen: list[str], chosen_models: list[str]) -> None:
     """The target class and every map with its numbers: a fragment, so that choosing the target redraws the
     maps only, not the pickers above them."""
     from interp_core.data import dataset_info
-    from interp_core.visualize import image_to_uint8
 
     info = dataset_info(dataset)
     audio = info.kind == "audio"
@@ -61,10 +45,11 @@ def explanations(dataset: str, sample, chosen: list[str], chosen_models: list[st
         pairs = tuple((m, model) for m, model in all_pairs if m in chosen and model in chosen_models)
         x = sample.x
         entries = models_result(compare, x, target, pairs, models=compared_models(pairs), spinner="Explaining…")
-        base = np.asarray(x.detach().cpu(), dtype=np.float32).reshape(x.shape[-2], x.shape[-1]) if audio else image_to_uint8(x)
+        base = input_base(x, audio)
         left, right = st.columns([1, 2] if audio else [1, 3])
         truth = f" · true class: {info.class_names[sample.label]}" if sample.label is not None else ""
-        show_map(left, map_png("input", base=base, audio=audio, width=3.4 if audio else 2.4),
+        kind, values, options = input_picture(base, audio)
+        show_map(left, map_png(kind, values, **options),
                  f"{sample.source}{truth}" + (" · log-magnitude spectrogram" if audio else ""), report=section, key="compare-png-input")
         if sample.waveform is not None:
             right.markdown("**Listen to the input**")
@@ -84,10 +69,8 @@ def explanations(dataset: str, sample, chosen: list[str], chosen_models: list[st
             names = info.class_names
             who = (f"{entry.method} on {entry.model}: explains {names[e.target]} ({percent(entry.target_probability)}) · "
                    f"predicts {names[entry.predicted]} ({percent(entry.probability)})")
-            for k, panel in enumerate(p for p in e.panels if p in PANEL_KINDS):
-                if (panel == "rgba" and e.rgba is None) or (panel == "segments" and e.segments is None) or (panel == "mask" and e.mask is None):
-                    continue
-                show_map(col, panel_png(panel, e, base, audio), f"{who} · {panel}", report=section, key=f"compare-png-{i}-{k}")
+            for k, (panel, kind, values, options) in enumerate(panel_pictures(e, base, audio)):
+                show_map(col, map_png(kind, values, **options), f"{who} · {panel}", report=section, key=f"compare-png-{i}-{k}")
                 if panel in COLOUR_LEGENDS:
                     col.caption(COLOUR_LEGENDS[panel])
             col.caption(f"{entry.seconds * 1000:.0f} ms")

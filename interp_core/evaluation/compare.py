@@ -94,10 +94,52 @@ def compared_models(pairs) -> tuple[str, ...]:
     return tuple(dict.fromkeys(model for _, model in pairs))
 
 
+#: How the Compare view draws each explanation panel: map kind and what its colour bar measures.
+PANEL_KINDS = {"heatmap": ("signed", "attribution"), "signed": ("signed", "contribution"), "mask": ("mask", "mask"),
+               "rgba": ("rgba", ""), "segments": ("segments", "")}
+
+
+def input_base(x: torch.Tensor, audio: bool):
+    """What every map of ``x`` is drawn over: the log-magnitude spectrogram ``(F, T)`` float32 of a sound, the RGB
+    uint8 picture of an image."""
+    import numpy as np
+
+    from interp_core.visualize import image_to_uint8
+
+    return np.asarray(x.detach().cpu(), dtype=np.float32).reshape(x.shape[-2], x.shape[-1]) if audio else image_to_uint8(x)
+
+
+def input_picture(base, audio: bool) -> tuple[str, None, dict]:
+    """The Compare view's picture of the input (the arguments of ``app.figures.map_png``)."""
+    return "input", None, {"base": base, "audio": audio, "width": 3.4 if audio else 2.4}
+
+
+def panel_pictures(explanation: Explanation, base, audio: bool) -> list[tuple[str, str, object, dict]]:
+    """``(panel, kind, values, options)`` of each panel of ``explanation`` the Compare view draws, in order: the
+    arguments of ``app.figures.map_png`` (a panel whose data the explanation lacks is left out)."""
+    import numpy as np
+
+    pictures = []
+    for panel in (p for p in explanation.panels if p in PANEL_KINDS):
+        missing = {"rgba": explanation.rgba, "segments": explanation.segments, "mask": explanation.mask}
+        if panel in missing and missing[panel] is None:
+            continue
+        kind, scale = PANEL_KINDS[panel]
+        values = (None if kind in ("rgba", "segments") else np.asarray(explanation.mask, dtype=np.float32) if kind == "mask"
+                  else explanation.attribution.detach().float().cpu().numpy())
+        options = {"base": base, "audio": audio, "scale": scale, "rgba": explanation.rgba if kind == "rgba" else None,
+                   "segments": np.asarray(explanation.segments) if kind == "segments" else None,
+                   "palette": np.asarray(explanation.palette) if kind == "segments" else None}
+        pictures.append((panel, kind, values, options))
+    return pictures
+
+
 def warm_up(context) -> None:
     """The Compare view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): on
     the first dataset with ready models, every cheap method on the default models (:func:`default_models`),
-    each explaining its prediction of the first test sample the first classifier gets right."""
+    each explaining its prediction of the first test sample the first classifier gets right, and every map drawn as
+    the page draws it."""
+    from interp_core.data import dataset_info
     from interp_core.evaluation.models import datasets_with_models
     from interp_core.store.recipes import all_recipes
 
@@ -111,4 +153,11 @@ def warm_up(context) -> None:
     x = context.sample(dataset, first_classifier).x
     shown = default_models(list(models))
     chosen = tuple((method, model) for method, model in pairs if not is_costly(method) and model in shown)
-    context.call(compare, x, None, chosen, models=compared_models(chosen))
+    entries = context.call(compare, x, None, chosen, models=compared_models(chosen))
+    audio = dataset_info(dataset).kind == "audio"
+    base = input_base(x, audio)
+    kind, values, options = input_picture(base, audio)
+    context.picture(kind, values, **options)
+    for entry in entries or ():  # the maps as the page draws them
+        for _, kind, values, options in panel_pictures(entry.explanation, base, audio) if entry.explanation is not None else ():
+            context.picture(kind, values, **options)

@@ -42,6 +42,9 @@ STARTUP_GRACE_SECONDS = 3.0
 #: How long after a visitor's page run the warm-up waits before its next step, seconds: the browser is still
 #: drawing what the run sent (a few tenths of a second here), and on 2 cores a step would take its CPU.
 AFTER_VISIT_SECONDS = 0.3
+#: How long after a visitor's page run a next step's background process (:func:`in_background_process`) may run
+#: again, seconds: it is stopped meanwhile, while the browser draws and the visitor's next click comes.
+BACKGROUND_QUIET_SECONDS = 2.0
 
 
 def enabled() -> bool:
@@ -72,6 +75,13 @@ class WarmupContext(Protocol):
 
     def chart(self, figure: Any, width: int = 900) -> None:
         """Draw the plotly ``figure`` as the page shows it (a picture ``width`` pixels wide) into the page's cache."""
+
+    def picture(self, kind: str, values: Any = None, **options: Any) -> None:
+        """Draw the map picture the page shows (the arguments of ``app.figures.map_png``) into the page's cache."""
+
+    def background(self, target: str, *args: Any) -> None:
+        """``module:function(*args)`` in a background process (:func:`in_background_process`): data a next step needs
+        that the library caches on disk."""
 
     def later(self, label: str, compute: Callable[[], Any]) -> None:
         """``compute()`` once every view's default selection is warm: what a visitor's next step may need (e.g. a
@@ -109,6 +119,12 @@ class LibraryContext:
 
     def chart(self, figure: Any, width: int = 900) -> None:
         """Nothing: the library caches no picture of a chart (the dashboard's context draws them)."""
+
+    def picture(self, kind: str, values: Any = None, **options: Any) -> None:
+        """Nothing: the library caches no map picture (the dashboard's context draws them)."""
+
+    def background(self, target: str, *args: Any) -> None:
+        in_background_process(target, *args)
 
 
 def _words(compute: Callable) -> str:
@@ -152,9 +168,89 @@ class _Tracked:
         self._warmup._begin("drawing a chart")
         self._context.chart(figure, width)
 
+    def picture(self, kind: str, values: Any = None, **options: Any) -> None:
+        self._warmup._begin("drawing a map")
+        self._context.picture(kind, values, **options)
+
+    def background(self, target: str, *args: Any) -> None:
+        self._context.background(target, *args)
+
     def later(self, label: str, compute: Callable[[], Any]) -> None:
         view = self._warmup.current[0] if self._warmup.current else ""
         self._warmup._later.append((view, label, compute))
+
+
+def in_background_process(target: str, *args: Any) -> None:
+    """``module:function(*args)`` (arguments JSON-serialisable) in a child Python process of the lowest scheduling
+    priority and one thread, waited for: a next step's data that the library caches on disk (a generated split),
+    which no first render needs, made without this process's interpreter lock, so a visitor's page run never
+    waits for it and gets at least one core; stopped while visitors are active (:func:`wait_between_visits`).
+    The child shares ``INTERP_CORE_HOME``. Raises ``RuntimeError`` with the
+    child's last error line when it fails."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import interp_core
+
+    package_root = str(Path(interp_core.__file__).resolve().parent.parent)
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
+    code = ("import importlib, json, sys; module, _, name = sys.argv[1].partition(':'); "
+            "getattr(importlib.import_module(module), name)(*json.loads(sys.argv[2]))")
+    lowest = (lambda: os.nice(19)) if hasattr(os, "nice") else None
+    with tempfile.TemporaryFile("w+") as errors:
+        child = subprocess.Popen([sys.executable, "-c", code, target, json.dumps(list(args))], env=env, preexec_fn=lowest,
+                                 stdout=subprocess.DEVNULL, stderr=errors, text=True)
+        wait_between_visits(lambda timeout: _exited(child, timeout), lambda: [child.pid])
+        errors.seek(0)
+        if child.returncode != 0:
+            last = [line for line in errors.read().splitlines() if line.strip()][-1:] or [f"exit status {child.returncode}"]
+            raise RuntimeError(f"{target}{tuple(args)} failed in its background process: {last[0]}")
+
+
+def _exited(child, timeout: float | None) -> bool:
+    import subprocess
+
+    try:
+        child.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def wait_between_visits(finished: Callable[[float], bool], pids: Callable[[], Sequence[int]],
+                        quiet_seconds: float = BACKGROUND_QUIET_SECONDS) -> None:
+    """Wait until ``finished(timeout)`` says a background process's work is done, the processes ``pids()`` stopped
+    (``SIGSTOP``) whenever a visitor's page ran less than ``quiet_seconds`` ago, so that they only ever take a
+    core the visitor's browser and page do not need, and continued (``SIGCONT``) otherwise. Without a running
+    warm-up or those signals they just run."""
+    import signal
+
+    warmup = running()
+    stoppable = warmup is not None and hasattr(signal, "SIGSTOP")
+    stopped: list[int] = []
+
+    def send(pid: int, sig: int) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, sig)
+
+    try:
+        while not finished(0.1 if stoppable else None):
+            quiet = warmup.quiet_for() >= quiet_seconds
+            if quiet and stopped:
+                for pid in stopped:
+                    send(pid, signal.SIGCONT)
+                stopped = []
+            elif not quiet and not stopped:
+                stopped = list(pids())
+                for pid in stopped:
+                    send(pid, signal.SIGSTOP)
+    finally:
+        for pid in stopped:
+            send(pid, signal.SIGCONT)
 
 
 def menu_views() -> list[Any]:
@@ -256,6 +352,11 @@ class Warmup:
                 self._visits -= 1
                 self._last_visit_end = time.monotonic()
                 self._idle.notify_all()
+
+    def quiet_for(self) -> float:
+        """Seconds since the last visitor's page run ended (0 while one runs)."""
+        with self._idle:
+            return 0.0 if self._visits else time.monotonic() - self._last_visit_end
 
     def _begin(self, label: str) -> None:
         view = self.current[0] if self.current else ""

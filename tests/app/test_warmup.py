@@ -209,14 +209,14 @@ def test_the_dashboard_warmup_fills_the_caches_the_page_reads(monkeypatch):
     assert misses == []
 
 
-def _count_charts_drawn(monkeypatch) -> list[int]:
-    """Empty the page's picture cache and count every chart drawn from now on."""
-    from app import charts, report
+def _count_pictures_drawn(monkeypatch) -> list[str]:
+    """Count every chart and map this process draws from now on (the warm-up draws in its drawing process)."""
+    from app import charts, figures
 
-    report.chart_png.clear()
-    drawn: list[int] = []
-    draw = charts.figure_png
-    monkeypatch.setattr(charts, "figure_png", lambda *a, **k: drawn.append(1) or draw(*a, **k))
+    drawn: list[str] = []
+    chart, draw = charts.figure_png, figures.map_png
+    monkeypatch.setattr(charts, "figure_png", lambda *a, **k: drawn.append("chart") or chart(*a, **k))
+    monkeypatch.setattr(figures, "map_png", lambda kind, *a, **k: drawn.append(kind) or draw(kind, *a, **k))
     return drawn
 
 
@@ -224,23 +224,58 @@ def test_the_warmup_draws_the_charts_the_page_shows(monkeypatch):
     """After the Benchmark view's warm-up, its page (charts as pictures, the default) draws no chart anew, and
     its next step (one input up close, off by default) is ready when the visitor turns it on."""
     import app.models
+    from app import report
     from app.warmup import DashboardContext
 
-    drawn = _count_charts_drawn(monkeypatch)
+    report.PICTURES.clear()
     view = next(v for v in warmup.menu_views() if v.page == "benchmark")
     run = warmup.Warmup(DashboardContext(), [view], max_yield=0)
     run.run()
     assert run.states == {"benchmark": "ready"}, run.errors
-    assert drawn == [1] and run.steps[-2][1].endswith("input up close") and run.steps[-1][1] == "computing drill down for 1 models"
+    steps = [step for _, step in run.steps]
+    assert steps.count("drawing a chart") == 1 and steps[-2].endswith("input up close") and steps[-1] == "computing drill down for 1 models"
+    drawn = _count_pictures_drawn(monkeypatch)
     misses: list[str] = []
     function = app.models._function
     monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
     at = open_page("benchmark", interactive=False)
-    assert not at.error and not at.get("plotly_chart")
-    assert drawn == [1]
+    assert not at.error and not at.get("plotly_chart") and drawn == []
     at.toggle(key="bm-look").set_value(True).run()
     assert not at.exception and len(image_captions(at)) > 2  # the input, its map and its interventions
     assert misses == []
+
+
+def test_the_compare_warmup_draws_every_map_the_page_shows(monkeypatch):
+    """Compare's first render draws no map: the warm-up drew the input and every method's panels into the page's
+    picture cache, with the same arrays and options (in whatever order the page passes them)."""
+    from app import report
+    from app.warmup import DashboardContext
+
+    report.PICTURES.clear()
+    view = next(v for v in warmup.menu_views() if v.page == "compare")
+    run = warmup.Warmup(DashboardContext(), [view], max_yield=0)
+    run.run()
+    assert run.states == {"compare": "ready"}, run.errors
+    warmed = [step for _, step in run.steps].count("drawing a map")
+    assert warmed > 5
+    drawn = _count_pictures_drawn(monkeypatch)
+    at = open_page("compare", interactive=False)
+    assert not at.exception and len(image_captions(at)) == warmed
+    assert drawn == []
+
+
+def test_the_warmup_draws_in_its_own_process_what_the_page_would_draw():
+    """``draw_aside`` draws in the drawing process (another process), the same bytes as drawing here."""
+    import os
+
+    import numpy as np
+
+    from app import figures
+    from app.warmup import draw_aside
+
+    assert draw_aside(os.getpid) != os.getpid()
+    values = np.random.default_rng(0).standard_normal((16, 16)).astype(np.float32)
+    assert draw_aside(figures.map_png, "signed", values, scale="contribution") == figures.map_png("signed", values, scale="contribution")
 
 
 @pytest.mark.slow
@@ -248,20 +283,21 @@ def test_the_warmup_draws_the_charts_the_page_shows(monkeypatch):
 def test_every_views_warmup_leaves_its_page_nothing_to_compute(page, monkeypatch):
     """The same check on the views with the costliest default selections, and no chart drawn anew."""
     import app.models
+    from app import report
     from app.warmup import DashboardContext
 
-    drawn = _count_charts_drawn(monkeypatch)
+    report.PICTURES.clear()
     view = next(v for v in warmup.menu_views() if v.page == page)
     run = warmup.Warmup(DashboardContext(), [view], max_yield=0)
     run.run()
     assert run.states == {page: "ready"}, run.errors
-    warmed = len(drawn)
+    drawn = _count_pictures_drawn(monkeypatch)
     misses: list[str] = []
     function = app.models._function
     monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
     at = open_page(page, interactive=False)
     assert not at.error, [e.value for e in at.error]
-    assert misses == [] and len(drawn) == warmed
+    assert misses == [] and "chart" not in drawn
 
 
 def test_after_a_visit_the_next_step_waits_for_the_browser_to_draw():
@@ -288,3 +324,51 @@ def test_next_steps_wait_until_every_view_is_warm():
     models = [call for call in context.calls if call[0] == "model"]
     assert models == [("model", "model-a"), ("model", "model-a"), ("model", "model-later")]
     assert run.steps[-2:] == [("view0", "a next step"), ("view0", "loading model-later")]
+
+
+def test_a_next_steps_data_is_made_in_a_background_process_of_lowest_priority(tmp_path, monkeypatch):
+    """``in_background_process`` runs ``module:function(*args)`` in a child process of the lowest priority and one
+    thread, with the same ``INTERP_CORE_HOME``, waits for it, and says what failed when it fails."""
+    (tmp_path / "childprobe.py").write_text(
+        "import json, os\n"
+        "def record(path, value):\n"
+        "    with open(path, 'w') as f:\n"
+        "        json.dump({'value': value, 'nice': os.nice(0), 'threads': os.environ.get('OMP_NUM_THREADS'),\n"
+        "                   'home': os.environ.get('INTERP_CORE_HOME'), 'pid': os.getpid()}, f)\n"
+        "def fail(message):\n"
+        "    raise ValueError(message)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("INTERP_CORE_HOME", str(tmp_path / "home"))
+    out = tmp_path / "out.json"
+    warmup.in_background_process("childprobe:record", str(out), [1, "two"])
+    import json
+
+    seen = json.loads(out.read_text())
+    assert seen["value"] == [1, "two"] and seen["pid"] != os.getpid()
+    assert seen["nice"] == 19 and seen["threads"] == "1" and seen["home"] == str(tmp_path / "home")
+    with pytest.raises(RuntimeError, match="ValueError: no such split"):
+        warmup.in_background_process("childprobe:fail", "no such split")
+
+
+def test_a_background_process_is_stopped_while_a_visitor_is_active(tmp_path, monkeypatch):
+    """While a visitor's page runs, and for BACKGROUND_QUIET_SECONDS after, the next step's process is stopped;
+    then it goes on and is waited for."""
+    (tmp_path / "slowprobe.py").write_text(
+        "import time\n"
+        "def record(path):\n"
+        "    time.sleep(0.3)\n"
+        "    open(path, 'w').write(str(time.time()))\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setattr(warmup, "BACKGROUND_QUIET_SECONDS", 0.5)
+    run = warmup.Warmup(Recorder(), [])
+    monkeypatch.setattr(warmup, "running", lambda: run)
+    out = tmp_path / "out.txt"
+    worker = threading.Thread(target=warmup.in_background_process, args=("slowprobe:record", str(out)))
+    with run.visit():
+        worker.start()
+        time.sleep(1.5)  # the child would have written after 0.3 s had it run
+        assert not out.exists()
+        ended = time.time()
+    worker.join(30)
+    assert not worker.is_alive() and out.exists()
+    assert float(out.read_text()) >= ended + 0.5 - 0.15  # written only after the quiet period

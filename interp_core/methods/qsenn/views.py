@@ -292,7 +292,7 @@ def warm_up(context) -> None:
     decision layer's default cell, and the local explanation of the first test sample it gets right (its
     prediction against the runner-up); and once every view's default selection is warm, every feature's gallery
     (another class's features; they ship: :func:`all_feature_galleries`) and the training split, which a clicked
-    cell's within-class gallery is drawn from."""
+    cell's within-class gallery is drawn from (generated into the disk cache by a background process)."""
     names = qsenn_recipes()
     if not names:
         return
@@ -313,7 +313,7 @@ def warm_up(context) -> None:
     context.chart(certainty_figure(naming))
     dataset = loaded.recipe.dataset
     context.later("drawing every feature's gallery", lambda: all_feature_galleries(loaded))
-    context.later(f"preparing the {dataset} train split", lambda: context.split(dataset, "train"))
+    context.later(f"preparing the {dataset} train split", lambda: context.background("interp_core.data:load_split", dataset, "train"))
 
 
 def all_feature_galleries(loaded) -> None:
