@@ -78,17 +78,17 @@ _DRAWER_LOCK = threading.Lock()
 
 def _drawer():
     """The warm-up's drawing process (started on first use; None where one cannot start): one worker of the lowest
-    scheduling priority."""
+    scheduling priority, ended with the thread that started it (the warm-up's, or the server's)."""
     global _DRAWER
     with _DRAWER_LOCK:
         if _DRAWER is None:
             import multiprocessing
-            import os
             from concurrent.futures import ProcessPoolExecutor
 
-            lowest = {"initializer": os.nice, "initargs": (19,)} if hasattr(os, "nice") else {}
+            from interp_core.evaluation.warmup import become_background_child
+
             try:
-                _DRAWER = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), **lowest)
+                _DRAWER = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=become_background_child)
             except (OSError, ValueError) as err:
                 logging.getLogger(__name__).warning("No drawing process (%s): the warm-up draws in the server.", err)
                 _DRAWER = False

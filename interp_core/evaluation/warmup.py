@@ -200,15 +200,28 @@ def in_background_process(target: str, *args: Any) -> None:
                PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
     code = ("import importlib, json, sys; module, _, name = sys.argv[1].partition(':'); "
             "getattr(importlib.import_module(module), name)(*json.loads(sys.argv[2]))")
-    lowest = (lambda: os.nice(19)) if hasattr(os, "nice") else None
     with tempfile.TemporaryFile("w+") as errors:
-        child = subprocess.Popen([sys.executable, "-c", code, target, json.dumps(list(args))], env=env, preexec_fn=lowest,
+        child = subprocess.Popen([sys.executable, "-c", code, target, json.dumps(list(args))], env=env, preexec_fn=become_background_child,
                                  stdout=subprocess.DEVNULL, stderr=errors, text=True)
         wait_between_visits(lambda timeout: _exited(child, timeout), lambda: [child.pid])
         errors.seek(0)
         if child.returncode != 0:
             last = [line for line in errors.read().splitlines() if line.strip()][-1:] or [f"exit status {child.returncode}"]
             raise RuntimeError(f"{target}{tuple(args)} failed in its background process: {last[0]}")
+
+
+def become_background_child() -> None:
+    """In a child process of the warm-up (its first call): the lowest scheduling priority, and on Linux a ``SIGKILL``
+    when the thread that started it ends, so that no child outlives the server (nor stays stopped without it)."""
+    if hasattr(os, "nice"):
+        os.nice(19)
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+        import sys
+
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
 
 
 def _exited(child, timeout: float | None) -> bool:
