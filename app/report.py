@@ -80,6 +80,12 @@ def map_key(kind: str, values: np.ndarray | None, options: dict) -> str:
     return picture_key("map", kind, values, options)
 
 
+def map_of(spec: tuple) -> bytes:
+    """:func:`map_png` of one :data:`interp_core.visualize.MapSpec` ``(kind, values, options)``."""
+    kind, values, options = spec
+    return map_png(kind, values, **options)
+
+
 def map_png(kind: str, values: np.ndarray | None = None, **options) -> bytes:
     """:func:`app.figures.map_png`, kept in :data:`PICTURES` on its arrays and options (in any order: the warm-up's
     picture, ``WarmupContext.picture``, is the page's)."""

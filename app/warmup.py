@@ -54,12 +54,13 @@ class DashboardContext:
         if key not in PICTURES:
             PICTURES.put(key, draw_aside(charts.figure_png, figure_json, width))
 
-    def picture(self, kind: str, values: Any = None, **options: Any) -> None:
-        """The map picture the page shows (:func:`app.report.map_png`, keyed on its arrays and options), drawn in
-        the drawing process."""
+    def picture(self, spec: tuple) -> None:
+        """The map picture the page shows (:func:`app.report.map_of` of the same ``(kind, values, options)``, keyed on
+        its arrays and options), drawn in the drawing process."""
         from app import figures
         from app.report import PICTURES, map_key
 
+        kind, values, options = spec
         key = map_key(kind, values, options)
         if key not in PICTURES:
             PICTURES.put(key, draw_aside(figures.map_png, kind, values, **options))

@@ -202,3 +202,34 @@ def explanation_panels(x: torch.Tensor, explanation, modality: str = "image") ->
             continue
         out.append((PANEL_TITLES[panel], picture[::-1].copy() if audio else picture))
     return out
+
+
+#: One map a view draws, as data: ``(kind, values, options)``, the arguments of the dashboard's ``map_png``
+#: (``app.figures.map_png``). A page and the warm-up (``WarmupContext.picture``) build it with the same function
+#: below, so that they ask for the same picture.
+MapSpec = tuple  # (str, np.ndarray | None, dict)
+
+
+def map_base(x: torch.Tensor, audio: bool) -> np.ndarray:
+    """What the maps of one input ``x`` ``(C, H, W)`` are drawn over: its log-magnitude spectrogram ``(F, T)``
+    float32 for a sound, its RGB uint8 picture for an image."""
+    return np.asarray(x.detach().cpu(), dtype=np.float32).reshape(x.shape[-2], x.shape[-1]) if audio else image_to_uint8(x)
+
+
+def _array(values) -> np.ndarray:
+    return values.detach().float().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+
+
+def input_map(base: np.ndarray, audio: bool, **options) -> MapSpec:
+    """The input alone (``base``: :func:`map_base`)."""
+    return "input", None, {"base": base, "audio": audio, **options}
+
+
+def weights_map(explanation, audio: bool = False, **options) -> MapSpec:
+    """An explanation's colour map (its ``rgba``, e.g. B-cos's W(x))."""
+    return "rgba", None, {"rgba": explanation.rgba, "audio": audio, **options}
+
+
+def signed_map(values, base: np.ndarray | None, audio: bool, scale: str = "attribution", **options) -> MapSpec:
+    """Signed ``values`` ``(H, W)`` (a tensor or array) over ``base``, the colour bar labelled by ``scale``."""
+    return "signed", _array(values), {"base": base, "audio": audio, "scale": scale, **options}

@@ -6,7 +6,7 @@ from app.figures import COLOUR_LEGENDS
 from app.figures import probability_text as percent
 from app.inputs import input_picker
 from app.models import model_picker, view_result
-from app.report import Report, map_png, show_chart, show_map, show_table
+from app.report import Report, map_of, map_png, show_chart, show_map, show_table
 from app.shell import guarded, keep_widget_state
 from app.url import UrlState
 
@@ -45,7 +45,7 @@ keep_widget_state("bcos-layer-", "bcos-channel-")
 
 with guarded("The B-cos view"):
     from interp_core.store.catalog import ready_models
-    from interp_core.visualize import image_to_uint8
+    from interp_core.visualize import input_map, map_base, signed_map, weights_map
 
     ready = set(ready_models())
     name, loaded = model_picker([n for n in views.bcos_recipes() if n in ready], "bcos-model",
@@ -56,7 +56,7 @@ with guarded("The B-cos view"):
         report.offer()
         st.stop()
     x, audio = sample.x, loaded.card.modality == "audio"
-    picture = x.detach().cpu().numpy()[0] if audio else image_to_uint8(x)  # audio maps are drawn over the spectrogram
+    picture = map_base(x, audio)  # audio maps are drawn over the spectrogram
     top = view_result(views.top_classes, name, x)
     st.subheader("Top-5 classes")
     show_table(st, {"class": [names[c] for c, _ in top], f"probability ({loaded.card.output})": [percent(p) for _, p in top],
@@ -73,10 +73,10 @@ with guarded("The B-cos view"):
     p_target = dict(top).get(int(target))
     who = f"{name} · class {names[target]}" + (f" ({percent(p_target)})" if p_target is not None else "")
     c1, c2, c3 = st.columns(3)
-    show_map(c1, map_png("input", base=picture, audio=audio), f"{sample.source} · predicted {names[top[0][0]]}", report=report, key="bcos-png-input")
-    show_map(c2, map_png("rgba", rgba=exp.rgba, audio=audio), f"W(x) for {who}", report=report, key="bcos-png-w")
+    show_map(c1, map_of(input_map(picture, audio)), f"{sample.source} · predicted {names[top[0][0]]}", report=report, key="bcos-png-input")
+    show_map(c2, map_of(weights_map(exp, audio)), f"W(x) for {who}", report=report, key="bcos-png-w")
     c2.caption(COLOUR_LEGENDS["rgba"])
-    show_map(c3, map_png("signed", exp.attribution.numpy(), base=picture, audio=audio, scale="contribution"),
+    show_map(c3, map_of(signed_map(exp.attribution, picture, audio, "contribution")),
              f"contributions x·W(x) for {who}: sum {float(exp.attribution.sum()):.2f} = logit − bias", report=report, key="bcos-png-c")
     st.caption(f"logit {exp.score:.3f}; contribution map total {float(exp.attribution.sum()):.3f}")
 
@@ -84,8 +84,8 @@ with guarded("The B-cos view"):
     a, b = top[0][0], top[1][0]
     d = view_result(views.delta, name, x, a, b, spinner="Explaining the difference…")
     d1, d2 = st.columns(2)
-    show_map(d1, map_png("rgba", rgba=d.rgba, audio=audio), f"W(x) of the evidence for {names[a]} over {names[b]}", report=report, key="bcos-png-dw")
-    show_map(d2, map_png("signed", d.attribution.numpy(), base=picture, audio=audio, scale="contribution"),
+    show_map(d1, map_of(weights_map(d, audio)), f"W(x) of the evidence for {names[a]} over {names[b]}", report=report, key="bcos-png-dw")
+    show_map(d2, map_of(signed_map(d.attribution, picture, audio, "contribution")),
              f"red: for {names[a]} · blue: for {names[b]} (logit difference {d.score:.2f})", report=report, key="bcos-png-dc")
 
     st.subheader("Neuron explorer")
@@ -100,8 +100,8 @@ with guarded("The B-cos view"):
     url.share("channel", channel)
     ne = view_result(views.neuron, name, x, layer, channel, spinner="Explaining the neuron…")
     n1, n2 = st.columns(2)
-    show_map(n1, map_png("rgba", rgba=ne.rgba, audio=audio), f"W(x) of {layer}[{channel}]: activation {ne.score:.3f}", report=report, key="bcos-png-nw")
-    show_map(n2, map_png("signed", ne.attribution.numpy(), base=picture, audio=audio, scale="activation"),
+    show_map(n1, map_of(weights_map(ne, audio)), f"W(x) of {layer}[{channel}]: activation {ne.score:.3f}", report=report, key="bcos-png-nw")
+    show_map(n2, map_of(signed_map(ne.attribution, picture, audio, "activation")),
              f"contributions to {layer}[{channel}]", report=report, key="bcos-png-nc")
     st.caption(f"Neuron {layer}[{channel}] at {view_result(views.neuron_position_text, name, layer, ne.extras.get('position'))}.")
     if st.toggle("Show its most activating test images", key="bcos-top-images"):
@@ -118,7 +118,7 @@ with guarded("The B-cos view"):
         for col, entry in zip(st.columns(len(ablation) or 1), ablation):
             e = view_result(views.explain, entry.recipe, x, (int(target),), spinner="Explaining…")[0]
             accuracy = "n/a" if entry.accuracy is None else percent(entry.accuracy)
-            show_map(col, map_png("rgba", rgba=e.rgba, width=1.8),
+            show_map(col, map_of(weights_map(e, width=1.8)),
                      f"B={entry.b:g} · W(x) for {names[target]} · test accuracy {accuracy} (recorded at training, "
                      f"{entry.trained or 'date unknown'})", report=report, key=f"bcos-png-b{entry.b:g}")
         if ablation:
@@ -145,6 +145,6 @@ with guarded("The B-cos view"):
     else:
         maps = view_result(views.posthoc_beside, baseline, x, int(target), spinner="Post-hoc explanations of the standard classifier…")
         for col, (method, e) in zip(st.columns(len(maps)), maps.items()):
-            show_map(col, map_png("signed", e.attribution.numpy(), base=picture, audio=audio), f"{baseline} · {method} for {names[target]}",
+            show_map(col, map_of(signed_map(e.attribution, picture, audio)), f"{baseline} · {method} for {names[target]}",
                      report=report, key=f"bcos-png-{method}")
 report.offer()

@@ -5,7 +5,7 @@ import streamlit as st
 from app.figures import probability_text as percent
 from app.inputs import input_picker
 from app.models import models_result
-from app.report import Report, map_png, show_map, show_table
+from app.report import Report, map_of, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
 from app.figures import COLOUR_LEGENDS
@@ -15,7 +15,8 @@ st.caption("Every method on every ready model it explains, for one input and one
            "on their own models, post-hoc methods on every classifier. Each map is titled with its model's prediction.")
 
 from interp_core.evaluation.compare import (  # noqa: E402
-    compare, compared_models, comparison_pairs, default_models, input_base, input_picture, is_costly, panel_pictures)
+    INPUT_WIDTH, compare, compared_models, comparison_pairs, default_models, is_costly, panel_pictures)
+from interp_core.visualize import input_map, map_base  # noqa: E402
 from interp_core.store.recipes import all_recipes  # noqa: E402
 
 report = Report("Compare explanations")
@@ -45,11 +46,10 @@ def explanations(dataset: str, sample, chosen: list[str], chosen_models: list[st
         pairs = tuple((m, model) for m, model in all_pairs if m in chosen and model in chosen_models)
         x = sample.x
         entries = models_result(compare, x, target, pairs, models=compared_models(pairs), spinner="Explaining…")
-        base = input_base(x, audio)
+        base = map_base(x, audio)
         left, right = st.columns([1, 2] if audio else [1, 3])
         truth = f" · true class: {info.class_names[sample.label]}" if sample.label is not None else ""
-        kind, values, options = input_picture(base, audio)
-        show_map(left, map_png(kind, values, **options),
+        show_map(left, map_of(input_map(base, audio, width=INPUT_WIDTH[audio])),
                  f"{sample.source}{truth}" + (" · log-magnitude spectrogram" if audio else ""), report=section, key="compare-png-input")
         if sample.waveform is not None:
             right.markdown("**Listen to the input**")
@@ -69,8 +69,8 @@ def explanations(dataset: str, sample, chosen: list[str], chosen_models: list[st
             names = info.class_names
             who = (f"{entry.method} on {entry.model}: explains {names[e.target]} ({percent(entry.target_probability)}) · "
                    f"predicts {names[entry.predicted]} ({percent(entry.probability)})")
-            for k, (panel, kind, values, options) in enumerate(panel_pictures(e, base, audio)):
-                show_map(col, map_png(kind, values, **options), f"{who} · {panel}", report=section, key=f"compare-png-{i}-{k}")
+            for k, (panel, spec) in enumerate(panel_pictures(e, base, audio)):
+                show_map(col, map_of(spec), f"{who} · {panel}", report=section, key=f"compare-png-{i}-{k}")
                 if panel in COLOUR_LEGENDS:
                     col.caption(COLOUR_LEGENDS[panel])
             col.caption(f"{entry.seconds * 1000:.0f} ms")

@@ -3,7 +3,7 @@ import streamlit as st
 
 from app.inputs import input_picker, sample_caption
 from app.models import model_picker, view_result
-from app.report import Report, interactive_charts, map_png, show_chart, show_map, show_table
+from app.report import Report, interactive_charts, map_of, show_chart, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
 
@@ -89,17 +89,16 @@ with guarded("Explaining the input"):
                               help="Eq. 11 scores every location against the CNN's classifier column c_j of this class "
                                    "(default: the CNN's prediction), then averages it over the explanation map's segments.")
         url.share("class", int(target))
-        from interp_core.visualize import image_to_uint8
-        base = sample.x.reshape(sample.x.shape[-2:]).numpy() if audio else image_to_uint8(sample.x)
+        from interp_core.visualize import map_base
+        base = map_base(sample.x, audio)
         for v, view in enumerate(view_result(views.loaded_explanations, name, sample.x, int(target), spinner="Explaining…")):
             st.subheader(f"{view.title} · predicts {names[view.prediction]}")
             segments, attribution, legend = st.columns([1, 1, 2])
-            segment_png = (map_png("segments", segments=view.segment_map, palette=view.palette, base=base, audio=True, width=2.4)
-                           if audio else map_png("input", base=view.segments, width=2.4))
-            show_map(segments, segment_png,
+            segment_map, attribution_map = views.explanation_maps(view, base, audio)
+            show_map(segments, map_of(segment_map),
                      f"{view.title} explanation map of {sample.source}: each location in its nearest prototype's colour "
                      f"(legend on the right) · {name} predicts {names[view.prediction]}", report=report, key=f"kmex-png-seg-{v}")
-            show_map(attribution, map_png("signed", view.attribution_map, base=base, audio=audio, scale="attribution", width=2.4),
+            show_map(attribution, map_of(attribution_map),
                      f"{view.title} gradient-free attribution (Eq. 11) for {names[view.target]}", report=report, key=f"kmex-png-attr-{v}")
             legend.markdown("**Prototypes in the map** (largest first), each shown by its representative training patch "
                             "framed in the same colour")

@@ -97,26 +97,13 @@ def compared_models(pairs) -> tuple[str, ...]:
 #: How the Compare view draws each explanation panel: map kind and what its colour bar measures.
 PANEL_KINDS = {"heatmap": ("signed", "attribution"), "signed": ("signed", "contribution"), "mask": ("mask", "mask"),
                "rgba": ("rgba", ""), "segments": ("segments", "")}
+#: The width of the Compare view's input picture (inches), for a sound and for an image.
+INPUT_WIDTH = {True: 3.4, False: 2.4}
 
 
-def input_base(x: torch.Tensor, audio: bool):
-    """What every map of ``x`` is drawn over: the log-magnitude spectrogram ``(F, T)`` float32 of a sound, the RGB
-    uint8 picture of an image."""
-    import numpy as np
-
-    from interp_core.visualize import image_to_uint8
-
-    return np.asarray(x.detach().cpu(), dtype=np.float32).reshape(x.shape[-2], x.shape[-1]) if audio else image_to_uint8(x)
-
-
-def input_picture(base, audio: bool) -> tuple[str, None, dict]:
-    """The Compare view's picture of the input (the arguments of ``app.figures.map_png``)."""
-    return "input", None, {"base": base, "audio": audio, "width": 3.4 if audio else 2.4}
-
-
-def panel_pictures(explanation: Explanation, base, audio: bool) -> list[tuple[str, str, object, dict]]:
-    """``(panel, kind, values, options)`` of each panel of ``explanation`` the Compare view draws, in order: the
-    arguments of ``app.figures.map_png`` (a panel whose data the explanation lacks is left out)."""
+def panel_pictures(explanation: Explanation, base, audio: bool) -> list[tuple[str, tuple]]:
+    """``(panel, map)`` of each panel of ``explanation`` the Compare view draws, in order (a panel whose data the
+    explanation lacks is left out); ``map`` as :data:`interp_core.visualize.MapSpec` over ``base``."""
     import numpy as np
 
     pictures = []
@@ -130,7 +117,7 @@ def panel_pictures(explanation: Explanation, base, audio: bool) -> list[tuple[st
         options = {"base": base, "audio": audio, "scale": scale, "rgba": explanation.rgba if kind == "rgba" else None,
                    "segments": np.asarray(explanation.segments) if kind == "segments" else None,
                    "palette": np.asarray(explanation.palette) if kind == "segments" else None}
-        pictures.append((panel, kind, values, options))
+        pictures.append((panel, (kind, values, options)))
     return pictures
 
 
@@ -142,6 +129,7 @@ def warm_up(context) -> None:
     from interp_core.data import dataset_info
     from interp_core.evaluation.models import datasets_with_models
     from interp_core.store.recipes import all_recipes
+    from interp_core.visualize import input_map, map_base
 
     datasets = datasets_with_models()
     if not datasets:
@@ -155,9 +143,8 @@ def warm_up(context) -> None:
     chosen = tuple((method, model) for method, model in pairs if not is_costly(method) and model in shown)
     entries = context.call(compare, x, None, chosen, models=compared_models(chosen))
     audio = dataset_info(dataset).kind == "audio"
-    base = input_base(x, audio)
-    kind, values, options = input_picture(base, audio)
-    context.picture(kind, values, **options)
+    base = map_base(x, audio)
+    context.picture(input_map(base, audio, width=INPUT_WIDTH[audio]))
     for entry in entries or ():  # the maps as the page draws them
-        for _, kind, values, options in panel_pictures(entry.explanation, base, audio) if entry.explanation is not None else ():
-            context.picture(kind, values, **options)
+        for _, spec in panel_pictures(entry.explanation, base, audio) if entry.explanation is not None else ():
+            context.picture(spec)

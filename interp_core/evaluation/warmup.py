@@ -76,8 +76,9 @@ class WarmupContext(Protocol):
     def chart(self, figure: Any, width: int = 900) -> None:
         """Draw the plotly ``figure`` as the page shows it (a picture ``width`` pixels wide) into the page's cache."""
 
-    def picture(self, kind: str, values: Any = None, **options: Any) -> None:
-        """Draw the map picture the page shows (the arguments of ``app.figures.map_png``) into the page's cache."""
+    def picture(self, spec: tuple) -> None:
+        """Draw the map the page shows (:data:`interp_core.visualize.MapSpec`, the arguments of ``app.figures.map_png``)
+        into the page's cache."""
 
     def background(self, target: str, *args: Any) -> None:
         """``module:function(*args)`` in a background process (:func:`in_background_process`): data a next step needs
@@ -120,7 +121,7 @@ class LibraryContext:
     def chart(self, figure: Any, width: int = 900) -> None:
         """Nothing: the library caches no picture of a chart (the dashboard's context draws them)."""
 
-    def picture(self, kind: str, values: Any = None, **options: Any) -> None:
+    def picture(self, spec: tuple) -> None:
         """Nothing: the library caches no map picture (the dashboard's context draws them)."""
 
     def background(self, target: str, *args: Any) -> None:
@@ -168,9 +169,9 @@ class _Tracked:
         self._warmup._begin("drawing a chart")
         self._context.chart(figure, width)
 
-    def picture(self, kind: str, values: Any = None, **options: Any) -> None:
+    def picture(self, spec: tuple) -> None:
         self._warmup._begin("drawing a map")
-        self._context.picture(kind, values, **options)
+        self._context.picture(spec)
 
     def background(self, target: str, *args: Any) -> None:
         self._context.background(target, *args)

@@ -242,8 +242,9 @@ def warm_up(context) -> None:
     """The B-cos view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`): the
     first ready B-cos model on the first test sample it gets right, explained for its top class (W(x),
     contributions, the Δ-explanation, the neuron explorer's first neuron, the B ablation) with the standard
-    classifier's post-hoc maps beside it: the same calls the page makes."""
+    classifier's post-hoc maps beside it: the same calls the page makes, then every map drawn as the page draws it."""
     from interp_core.store.catalog import ready_models
+    from interp_core.visualize import input_map, map_base, signed_map, weights_map
 
     ready = set(ready_models())
     names = [n for n in bcos_recipes() if n in ready]
@@ -252,18 +253,25 @@ def warm_up(context) -> None:
     name = names[0]
     loaded = context.model(name)
     x = context.sample(loaded.recipe.dataset, name).x
+    audio = loaded.card.modality == "audio"
+    base = map_base(x, audio)
     top = context.result(top_classes, name, x)
     target = top[0][0]
-    context.result(explain, name, x, (target,))
-    context.result(delta, name, x, top[0][0], top[1][0])
+    exp = context.result(explain, name, x, (target,))[0]
+    d = context.result(delta, name, x, top[0][0], top[1][0])
+    pictures = [input_map(base, audio), weights_map(exp, audio), signed_map(exp.attribution, base, audio, "contribution"),
+                weights_map(d, audio), signed_map(d.attribution, base, audio, "contribution")]
     layers = [layer for layer, _ in neuron_layers(loaded)]
     if layers:
         layer = layers[max(0, len(layers) - 3)]
         first = context.result(neuron, name, x, layer, 0)
         context.result(neuron_position_text, name, layer, first.extras.get("position"))
+        pictures += [weights_map(first, audio), signed_map(first.attribution, base, audio, "activation")]
     if loaded.recipe.dataset == ablation_dataset():
         for entry in ablation_entries():
-            context.result(explain, entry.recipe, x, (target,))
+            pictures.append(weights_map(context.result(explain, entry.recipe, x, (target,))[0], width=1.8))
     baseline = baseline_recipe(name)
     if baseline in ready:
-        context.result(posthoc_beside, baseline, x, target)
+        pictures += [signed_map(e.attribution, base, audio) for e in context.result(posthoc_beside, baseline, x, target).values()]
+    for spec in pictures:
+        context.picture(spec)

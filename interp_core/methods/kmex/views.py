@@ -457,7 +457,10 @@ def projection_classes(model: KMExModel) -> list[int]:
 def warm_up(context) -> None:
     """The Prototypes view's default selection, warmed at server start (:mod:`interp_core.evaluation.warmup`):
     the first ready KMEx model's Fig. 2 of its default classes, its predictions and B4/B234 explanations of
-    the first test sample it gets right, and Tables 1 and 2 on the default training sample."""
+    the first test sample it gets right with their maps drawn as the page draws them, and Tables 1 and 2 on the
+    default training sample."""
+    from interp_core.visualize import map_base
+
     names = kmex_recipes()
     if not names:
         return
@@ -467,5 +470,19 @@ def warm_up(context) -> None:
     context.chart(projection_figure(projection, sources, loaded.info.class_names, list(KINDS)))
     x = context.sample(loaded.recipe.dataset, name).x
     predictions = context.result(loaded_predictions, name, x)
-    context.result(loaded_explanations, name, x, int(predictions[0].label))
+    audio = loaded.info.kind == "audio"
+    base = map_base(x, audio)
+    for view in context.result(loaded_explanations, name, x, int(predictions[0].label)):
+        for spec in explanation_maps(view, base, audio):
+            context.picture(spec)
     context.result(loaded_tables, name, TABLES_TRAIN_SAMPLE)
+
+
+def explanation_maps(view, base, audio: bool) -> tuple[tuple, tuple]:
+    """The two maps the view draws of one explanation (:data:`interp_core.visualize.MapSpec`): its explanation map
+    (each location in its prototype's colour; over the spectrogram for a sound) and its Eq. 11 attribution."""
+    from interp_core.visualize import input_map, signed_map
+
+    segments = (("segments", None, {"segments": view.segment_map, "palette": view.palette, "base": base, "audio": True, "width": 2.4})
+                if audio else input_map(view.segments, False, width=2.4))
+    return segments, signed_map(view.attribution_map, base, audio, "attribution", width=2.4)
