@@ -5,8 +5,9 @@ Streamlit only auto-discovers ``pages/`` next to the entry script, so the views 
 
 ``streamlit run`` finds the ASGI app ``app`` below (Streamlit's ``st.App``) and serves this same file as the
 script of every page run through it; its lifespan starts the warm-up of every view's default selection
-(``app.warmup``) when the server starts, before any browser connects. A page run also starts it (once per
-server process), for a script run without the server's app (``AppTest``).
+(``app.warmup``) when the server starts, before any browser connects, and its middleware tells the warm-up when a
+browser is at work. A page run also starts it (once per server process), for a script run without the server's app
+(``AppTest``).
 """
 from __future__ import annotations
 
@@ -49,4 +50,6 @@ def run_page() -> None:
 if __name__ == "__main__":  # a page run: Streamlit runs the script as __main__
     run_page()
 else:  # imported by `streamlit run`, which serves this ASGI app with uvicorn
-    app = st.App(__file__, lifespan=warmup.at_server_start)
+    from starlette.middleware import Middleware
+
+    app = st.App(__file__, lifespan=warmup.at_server_start, middleware=[Middleware(warmup.BrowserActivity)])

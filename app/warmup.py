@@ -110,7 +110,7 @@ def draw_aside(draw: Callable, *args: Any, **kwargs: Any) -> Any:
         try:
             future = drawer.submit(draw, *args, **kwargs)
             wait_between_visits(lambda timeout: bool(wait([future], timeout=timeout).done), lambda: list(drawer._processes or ()),
-                                AFTER_VISIT_SECONDS)
+                                AFTER_VISIT_SECONDS, browser=False)
             return future.result()
         except Exception as err:  # a broken drawing process: draw here
             logging.getLogger(__name__).warning("The drawing process failed (%s): drawing in the server.", err)
@@ -170,6 +170,24 @@ def show_note(page: str) -> None:
     note = warmup.note(page) if warmup is not None else None
     if note:
         st.caption(note)
+
+
+class BrowserActivity:
+    """ASGI middleware of the dashboard's app (``app/main.py``): every request a browser makes to the server (a page,
+    its code, its pictures, the opening of its connection; not the health check) marks the visitor at work
+    (:meth:`~interp_core.evaluation.warmup.Warmup.active`), so that the warm-up's next-step processes stay stopped
+    while a browser loads and draws a page, not only while the page's script runs."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") in ("http", "websocket") and not str(scope.get("path", "")).endswith("/health"):
+            from interp_core.evaluation.warmup import running
+
+            if (warmup := running()) is not None:
+                warmup.active()
+        await self.app(scope, receive, send)
 
 
 @contextlib.contextmanager

@@ -236,10 +236,11 @@ def _exited(child, timeout: float | None) -> bool:
 
 
 def wait_between_visits(finished: Callable[[float], bool], pids: Callable[[], Sequence[int]],
-                        quiet_seconds: float = BACKGROUND_QUIET_SECONDS) -> None:
+                        quiet_seconds: float = BACKGROUND_QUIET_SECONDS, browser: bool = True) -> None:
     """Wait until ``finished(timeout)`` says a background process's work is done, the processes ``pids()`` stopped
-    (``SIGSTOP``) whenever a visitor's page ran less than ``quiet_seconds`` ago, so that they only ever take a
-    core the visitor's browser and page do not need, and continued (``SIGCONT``) otherwise. Without a running
+    (``SIGSTOP``) whenever a visitor's page ran (with ``browser``: or their browser made a request) less than
+    ``quiet_seconds`` ago, so that they only ever take a core the visitor's browser and page do not need, and
+    continued (``SIGCONT``) otherwise. Without a running
     warm-up or those signals they just run."""
     import signal
 
@@ -253,7 +254,7 @@ def wait_between_visits(finished: Callable[[float], bool], pids: Callable[[], Se
 
     try:
         while not finished(0.1 if stoppable else None):
-            quiet = warmup.quiet_for() >= quiet_seconds
+            quiet = warmup.quiet_for(browser) >= quiet_seconds
             if quiet and stopped:
                 for pid in stopped:
                     send(pid, signal.SIGCONT)
@@ -301,6 +302,7 @@ class Warmup:
         self.grace = grace
         self._visited = threading.Event()
         self._last_visit_end = 0.0
+        self._last_browser_request = 0.0
         self._later: list[tuple[str, str, Callable[[], Any]]] = []
         self._context = _Tracked(context, self)
         self._visits = 0
@@ -367,10 +369,18 @@ class Warmup:
                 self._last_visit_end = time.monotonic()
                 self._idle.notify_all()
 
-    def quiet_for(self) -> float:
-        """Seconds since the last visitor's page run ended (0 while one runs)."""
+    def active(self) -> None:
+        """Mark a visitor's browser at work (a request for a page, its code or a picture): a next step's background
+        process stays stopped (:func:`in_background_process`); the default selections go on between page runs."""
         with self._idle:
-            return 0.0 if self._visits else time.monotonic() - self._last_visit_end
+            self._last_browser_request = time.monotonic()
+
+    def quiet_for(self, browser: bool = False) -> float:
+        """Seconds since the last visitor's page run ended (0 while one runs), or with ``browser`` since that or the
+        last browser request (:meth:`active`), whichever came later."""
+        with self._idle:
+            last = max(self._last_visit_end, self._last_browser_request) if browser else self._last_visit_end
+            return 0.0 if self._visits else time.monotonic() - last
 
     def _begin(self, label: str) -> None:
         view = self.current[0] if self.current else ""

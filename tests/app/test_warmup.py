@@ -374,3 +374,27 @@ def test_a_background_process_is_stopped_while_a_visitor_is_active(tmp_path, mon
     worker.join(30)
     assert not worker.is_alive() and out.exists()
     assert float(out.read_text()) >= ended + 0.5 - 0.15  # written only after the quiet period
+
+
+def test_browser_requests_hold_back_only_the_next_steps_processes(monkeypatch):
+    """The dashboard's middleware marks every browser request but the health check; a browser at work holds back a
+    next step's background process (``quiet_for(browser=True)``), not the default selections (``quiet_for()``)."""
+    import asyncio
+
+    from app.warmup import BrowserActivity
+
+    run = warmup.Warmup(Recorder(), [])
+    monkeypatch.setattr(warmup, "running", lambda: run)
+    reached: list[str] = []
+
+    async def inner(scope, receive, send):
+        reached.append(scope["path"])
+
+    middleware = BrowserActivity(inner)
+    asyncio.run(middleware({"type": "http", "path": "/_stcore/health"}, None, None))
+    assert run.quiet_for(browser=True) > 1.0  # nothing yet
+    asyncio.run(middleware({"type": "http", "path": "/media/abc.png"}, None, None))
+    assert reached == ["/_stcore/health", "/media/abc.png"]
+    assert run.quiet_for(browser=True) < 0.5 and run.quiet_for() > 1.0
+    with run.visit():
+        assert run.quiet_for() == 0.0 and run.quiet_for(browser=True) == 0.0
