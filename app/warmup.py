@@ -65,7 +65,6 @@ class DashboardContext:
         if key not in PICTURES:
             PICTURES.put(key, draw_aside(figures.map_png, kind, values, **options))
 
-
     def background(self, target: str, *args: Any) -> None:
         """``module:function(*args)`` in a background process, stopped while visitors are active."""
         from interp_core.evaluation.warmup import in_background_process

@@ -11,8 +11,10 @@ result cache), which is what ``python -m interp_core ship-results`` ships.
 A visitor never waits for the warm-up: it runs in one daemon thread of lower scheduling priority (Linux),
 starts no step while a visitor's page run is in progress (:meth:`Warmup.visit`), and holds no lock a page
 needs beyond the one cache entry it is computing, which a page asking for the same entry waits for instead
-of computing it twice. A failing view
-is logged and skipped. ``INTERP_CORE_WARMUP=0`` turns it off. Torch-free at import.
+of computing it twice. What needs no server memory runs in child processes of the lowest priority, stopped while a
+visitor is active (:func:`wait_between_visits`): the dashboard's pictures, and the next steps' data
+(:func:`in_background_process`). A failing view is logged and skipped. ``INTERP_CORE_WARMUP=0`` turns it off.
+Torch-free at import.
 """
 from __future__ import annotations
 
@@ -240,8 +242,7 @@ def wait_between_visits(finished: Callable[[float], bool], pids: Callable[[], Se
     """Wait until ``finished(timeout)`` says a background process's work is done, the processes ``pids()`` stopped
     (``SIGSTOP``) whenever a visitor's page ran (with ``browser``: or their browser made a request) less than
     ``quiet_seconds`` ago, so that they only ever take a core the visitor's browser and page do not need, and
-    continued (``SIGCONT``) otherwise. Without a running
-    warm-up or those signals they just run."""
+    continued (``SIGCONT``) otherwise. Without a running warm-up or those signals they just run."""
     import signal
 
     warmup = running()
