@@ -174,8 +174,8 @@ def show_note(page: str) -> None:
 class BrowserActivity:
     """ASGI middleware of the dashboard's app (``app/main.py``): every request a browser makes to the server (a page,
     its code, its pictures, the opening of its connection; not the health check) marks the visitor at work
-    (:meth:`~interp_core.evaluation.warmup.Warmup.active`), so that the warm-up's next-step processes stay stopped
-    while a browser loads and draws a page, not only while the page's script runs."""
+    (:meth:`~interp_core.evaluation.warmup.Warmup.active`), so that the warm-up begins no step and its next-step
+    processes stay stopped while a browser loads and draws a page, not only while the page's script runs."""
 
     def __init__(self, app: Any) -> None:
         self.app = app

@@ -9,7 +9,8 @@ asks for; :class:`LibraryContext` fills only the library's caches (models and sp
 result cache), which is what ``python -m interp_core ship-results`` ships.
 
 A visitor never waits for the warm-up: it runs in one daemon thread of lower scheduling priority (Linux),
-starts no step while a visitor's page run is in progress (:meth:`Warmup.visit`), and holds no lock a page
+starts no step while a visitor's page run is in progress (:meth:`Warmup.visit`) or their browser loads a page
+(:meth:`Warmup.active`), and holds no lock a page
 needs beyond the one cache entry it is computing, which a page asking for the same entry waits for instead
 of computing it twice. What needs no server memory runs in child processes of the lowest priority, stopped while a
 visitor is active (:func:`wait_between_visits`): the dashboard's pictures, and the next steps' data
@@ -371,8 +372,10 @@ class Warmup:
                 self._idle.notify_all()
 
     def active(self) -> None:
-        """Mark a visitor's browser at work (a request for a page, its code or a picture): a next step's background
-        process stays stopped (:func:`in_background_process`); the default selections go on between page runs."""
+        """Mark a visitor's browser at work (a request for a page, its code or a picture): no step begins until
+        ``AFTER_VISIT_SECONDS`` after it, as after a page run, and a next step's background process stays stopped
+        for ``BACKGROUND_QUIET_SECONDS`` (:func:`in_background_process`); the drawing of pictures already asked for
+        goes on between page runs."""
         with self._idle:
             self._last_browser_request = time.monotonic()
 
@@ -388,7 +391,7 @@ class Warmup:
         deadline = time.monotonic() + self.max_yield
         with self._idle:
             while time.monotonic() < deadline:
-                quiet_for = time.monotonic() - self._last_visit_end
+                quiet_for = time.monotonic() - max(self._last_visit_end, self._last_browser_request)
                 if self._visits == 0 and quiet_for >= AFTER_VISIT_SECONDS:
                     break
                 self._idle.wait(timeout=min(deadline - time.monotonic(), max(0.01, AFTER_VISIT_SECONDS - quiet_for)))

@@ -376,9 +376,10 @@ def test_a_background_process_is_stopped_while_a_visitor_is_active(tmp_path, mon
     assert float(out.read_text()) >= ended + 0.5 - 0.15  # written only after the quiet period
 
 
-def test_browser_requests_hold_back_only_the_next_steps_processes(monkeypatch):
-    """The dashboard's middleware marks every browser request but the health check; a browser at work holds back a
-    next step's background process (``quiet_for(browser=True)``), not the default selections (``quiet_for()``)."""
+def test_browser_requests_hold_back_the_next_step(monkeypatch):
+    """The dashboard's middleware marks every browser request but the health check; a browser at work holds back
+    the next step as a page run does, and a next step's background process (``quiet_for(browser=True)``), not the
+    drawing of pictures already asked for (``quiet_for()``)."""
     import asyncio
 
     from app.warmup import BrowserActivity
@@ -398,3 +399,11 @@ def test_browser_requests_hold_back_only_the_next_steps_processes(monkeypatch):
     assert run.quiet_for(browser=True) < 0.5 and run.quiet_for() > 1.0
     with run.visit():
         assert run.quiet_for() == 0.0 and run.quiet_for(browser=True) == 0.0
+
+    stepping = warmup.Warmup(Recorder(), _views("warm_first"), max_yield=30)
+    monkeypatch.setattr(warmup, "running", lambda: stepping)
+    asyncio.run(middleware({"type": "http", "path": "/media/def.png"}, None, None))
+    requested = time.monotonic()
+    stepping.run()
+    assert stepping.states == {"view0": "ready"}
+    assert time.monotonic() - requested >= 0.9 * warmup.AFTER_VISIT_SECONDS
