@@ -36,10 +36,6 @@ class Pictures:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
-    def __contains__(self, key: str) -> bool:
-        with self._lock:
-            return key in self._entries
-
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

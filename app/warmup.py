@@ -50,9 +50,7 @@ class DashboardContext:
         from app.report import PICTURES, chart_key
 
         figure_json = figure.to_json()
-        key = chart_key(figure_json, width)
-        if key not in PICTURES:
-            PICTURES.put(key, draw_aside(charts.figure_png, figure_json, width))
+        PICTURES.get(chart_key(figure_json, width), lambda: draw_aside(charts.figure_png, figure_json, width))
 
     def picture(self, spec: tuple) -> None:
         """The map picture the page shows (:func:`app.report.map_of` of the same ``(kind, values, options)``, keyed on
@@ -61,9 +59,7 @@ class DashboardContext:
         from app.report import PICTURES, map_key
 
         kind, values, options = spec
-        key = map_key(kind, values, options)
-        if key not in PICTURES:
-            PICTURES.put(key, draw_aside(figures.map_png, kind, values, **options))
+        PICTURES.get(map_key(kind, values, options), lambda: draw_aside(figures.map_png, kind, values, **options))
 
     def background(self, target: str, *args: Any) -> None:
         """``module:function(*args)`` in a background process, stopped while visitors are active."""

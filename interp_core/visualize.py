@@ -216,7 +216,8 @@ def map_base(x: torch.Tensor, audio: bool) -> np.ndarray:
     return np.asarray(x.detach().cpu(), dtype=np.float32).reshape(x.shape[-2], x.shape[-1]) if audio else image_to_uint8(x)
 
 
-def _array(values) -> np.ndarray:
+def as_array(values) -> np.ndarray:
+    """A tensor (as float32) or array-like as a numpy array."""
     return values.detach().float().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
 
 
@@ -232,4 +233,4 @@ def weights_map(explanation, audio: bool = False, **options) -> MapSpec:
 
 def signed_map(values, base: np.ndarray | None, audio: bool, scale: str = "attribution", **options) -> MapSpec:
     """Signed ``values`` ``(H, W)`` (a tensor or array) over ``base``, the colour bar labelled by ``scale``."""
-    return "signed", _array(values), {"base": base, "audio": audio, "scale": scale, **options}
+    return "signed", as_array(values), {"base": base, "audio": audio, "scale": scale, **options}

@@ -106,6 +106,8 @@ def panel_pictures(explanation: Explanation, base, audio: bool) -> list[tuple[st
     explanation lacks is left out); ``map`` as :data:`interp_core.visualize.MapSpec` over ``base``."""
     import numpy as np
 
+    from interp_core.visualize import as_array
+
     pictures = []
     for panel in (p for p in explanation.panels if p in PANEL_KINDS):
         missing = {"rgba": explanation.rgba, "segments": explanation.segments, "mask": explanation.mask}
@@ -113,7 +115,7 @@ def panel_pictures(explanation: Explanation, base, audio: bool) -> list[tuple[st
             continue
         kind, scale = PANEL_KINDS[panel]
         values = (None if kind in ("rgba", "segments") else np.asarray(explanation.mask, dtype=np.float32) if kind == "mask"
-                  else explanation.attribution.detach().float().cpu().numpy())
+                  else as_array(explanation.attribution))
         options = {"base": base, "audio": audio, "scale": scale, "rgba": explanation.rgba if kind == "rgba" else None,
                    "segments": np.asarray(explanation.segments) if kind == "segments" else None,
                    "palette": np.asarray(explanation.palette) if kind == "segments" else None}

@@ -391,8 +391,8 @@ class Warmup:
         deadline = time.monotonic() + self.max_yield
         with self._idle:
             while time.monotonic() < deadline:
-                quiet_for = time.monotonic() - max(self._last_visit_end, self._last_browser_request)
-                if self._visits == 0 and quiet_for >= AFTER_VISIT_SECONDS:
+                quiet_for = self.quiet_for(browser=True)  # the condition's lock is reentrant
+                if quiet_for >= AFTER_VISIT_SECONDS:
                     break
                 self._idle.wait(timeout=min(deadline - time.monotonic(), max(0.01, AFTER_VISIT_SECONDS - quiet_for)))
         self.current = (view, label)
