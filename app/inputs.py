@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.models import cached_model, cached_split
+from app.models import cached_model, cached_split, taken_or
 from app.shell import guarded, show_error
 from app.url import UrlState
 
@@ -20,7 +20,20 @@ def first_correct_index(model: str, fingerprint: str, dataset: str) -> int:
     from interp_core.evaluation.examples import first_correct_index as first_correct
 
     cached_model(model)  # loaded once, through the page's model cache
-    return first_correct(model, cached_split(dataset, "test"))
+    return taken_or(first_correct_key(model, fingerprint, dataset), lambda: first_correct(model, cached_split(dataset, "test")))
+
+
+def first_correct_key(model: str, fingerprint: str, dataset: str) -> tuple:
+    """The key under which the warm-up offers :func:`first_correct_index` (:func:`app.aside.offer`)."""
+    return ("first correct", model, fingerprint, dataset)
+
+
+def compute_first_correct(model: str, dataset: str) -> int:
+    """:func:`first_correct_index` in the warm-up's worker process (the model and split loaded there)."""
+    from interp_core.data import load_split
+    from interp_core.evaluation.examples import first_correct_index as first_correct
+
+    return first_correct(model, load_split(dataset, "test"))
 
 
 def _gallery(dataset: str, key: str, model: str | None, url: UrlState | None, param: str):

@@ -3,7 +3,7 @@ table of models."""
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 import streamlit as st
 
@@ -48,6 +48,22 @@ def model_picker(choices: list[str], key: str, missing: str, url: "UrlState | No
 
 @st.cache_resource(show_spinner="Loading dataset…")
 def cached_split(dataset: str, split: str):
+    from interp_core import data
+
+    made = taken_or(split_key(dataset, split), lambda: None)  # made by the warm-up's worker
+    if made is not None:  # into the library's own cache of splits too, where the views' library code finds it
+        data._CACHE.setdefault((dataset, split, ()), made)
+    return data.load_split(dataset, split)
+
+
+def split_key(dataset: str, split: str) -> tuple:
+    """The key under which the warm-up offers :func:`cached_split`'s split (:func:`app.aside.offer`)."""
+    return ("split", dataset, split)
+
+
+def made_split(dataset: str, split: str) -> Any:
+    """A split made in the warm-up's worker process: generated (and cached on disk where the dataset caches it) there,
+    handed to :func:`cached_split`."""
     from interp_core.data import load_split
 
     return load_split(dataset, split)
@@ -99,36 +115,88 @@ def _spinning(spinner: str | None, compute: Callable[[], Any]):
         return compute()
 
 
+#: The keys (:func:`entry_key`) of the result-cache entries computed or taken in this process (the warm-up makes
+#: no entry twice).
+CACHED: set = set()
+
+
+def entry_key(*parts: Any) -> Hashable:
+    """A page-cache entry's key as :mod:`app.aside` hands results over under it: ``parts`` (the cache's name and
+    frozen arguments), or a digest of them where an argument is unhashable (an array)."""
+    try:
+        hash(parts)
+        return parts
+    except TypeError:
+        import hashlib
+        import pickle
+
+        return (parts[0], hashlib.blake2b(pickle.dumps(parts, protocol=4), digest_size=20).hexdigest())
+
+
+def taken_or(key: Hashable, compute: Callable[[], Any]) -> Any:
+    """In a page cache's function: the result the warm-up's worker made for entry ``key`` (:func:`app.aside.taken`),
+    else ``compute()``."""
+    from app.aside import MISSING, taken
+
+    CACHED.add(key)
+    ready = taken(key)
+    return compute() if ready is MISSING else ready
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def _view_result(target: str, name: str, fingerprint: str, args: tuple, kwargs: tuple):
+    return taken_or(entry_key("view", target, name, fingerprint, args, kwargs),
+                    lambda: compute_view_result(target, name, args, kwargs, cached_model(name)))
+
+
+def compute_view_result(target: str, name: str, args: tuple, kwargs: tuple, model: Any = None):
+    """What :func:`view_result` computes, from its frozen arguments; ``model`` None: loaded here (the warm-up's
+    worker process)."""
+    from interp_core.evaluation.models import loaded
     from interp_core.io import thaw
 
-    return _function(target)(cached_model(name), *map(thaw, args), **{k: thaw(v) for k, v in kwargs})
+    return _function(target)(loaded(name) if model is None else model, *map(thaw, args), **{k: thaw(v) for k, v in kwargs})
+
+
+def view_arguments(compute: Callable, name: str, *args, **kwargs) -> tuple:
+    """The arguments of :func:`view_result`'s cache for these: ``(target, name, fingerprint, args, kwargs)``."""
+    from interp_core.store.catalog import checkpoint_fingerprint
+
+    target, frozen_args, frozen_kwargs = _frozen(compute, args, kwargs)
+    return target, name, checkpoint_fingerprint(name), frozen_args, frozen_kwargs
 
 
 def view_result(compute: Callable, name: str, *args, spinner: str | None = None, **kwargs):
     """``compute(ready model name, *args, **kwargs)`` (a module-level ``interp_core`` function taking a loaded
     model first), cached per weights fingerprint: retrained weights never reuse an older result. Tensors
     among the arguments travel as hashable tokens (:func:`interp_core.io.freeze`)."""
-    from interp_core.store.catalog import checkpoint_fingerprint
-
-    target, frozen_args, frozen_kwargs = _frozen(compute, args, kwargs)
-    return _spinning(spinner, lambda: _view_result(target, name, checkpoint_fingerprint(name), frozen_args, frozen_kwargs))
+    arguments = view_arguments(compute, name, *args, **kwargs)
+    return _spinning(spinner, lambda: _view_result(*arguments))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _models_result(target: str, fingerprints: tuple, args: tuple, kwargs: tuple):
     # ``fingerprints`` only keys the cache: retrained weights never reuse an older result.
+    return taken_or(entry_key("models", target, fingerprints, args, kwargs), lambda: compute_models_result(target, args, kwargs))
+
+
+def compute_models_result(target: str, args: tuple, kwargs: tuple):
+    """What :func:`models_result` computes, from its frozen arguments."""
     from interp_core.io import thaw
 
     return _function(target)(*map(thaw, args), **{k: thaw(v) for k, v in kwargs})
 
 
-def models_result(compute: Callable, *args, models: tuple[str, ...], spinner: str | None = None, **kwargs):
-    """``compute(*args, **kwargs)`` (a module-level ``interp_core`` function that loads the ready ``models``
-    itself, e.g. a comparison), cached per the weights fingerprints of ``models``."""
+def models_arguments(compute: Callable, *args, models: tuple[str, ...], **kwargs) -> tuple:
+    """The arguments of :func:`models_result`'s cache for these: ``(target, fingerprints, args, kwargs)``."""
     from interp_core.store.catalog import checkpoint_fingerprint
 
     target, frozen_args, frozen_kwargs = _frozen(compute, args, kwargs)
-    fingerprints = tuple((m, checkpoint_fingerprint(m)) for m in models)
-    return _spinning(spinner, lambda: _models_result(target, fingerprints, frozen_args, frozen_kwargs))
+    return target, tuple((m, checkpoint_fingerprint(m)) for m in models), frozen_args, frozen_kwargs
+
+
+def models_result(compute: Callable, *args, models: tuple[str, ...], spinner: str | None = None, **kwargs):
+    """``compute(*args, **kwargs)`` (a module-level ``interp_core`` function that loads the ready ``models``
+    itself, e.g. a comparison), cached per the weights fingerprints of ``models``."""
+    arguments = models_arguments(compute, *args, models=models, **kwargs)
+    return _spinning(spinner, lambda: _models_result(*arguments))

@@ -11,41 +11,56 @@ from typing import Any, AsyncIterator, Callable, Iterator
 
 import streamlit as st
 
-from app.inputs import first_correct_index
-from app.models import cached_model, cached_split, models_result, view_result
+from app.aside import draw_aside, offer, start_worker, withdraw
+from app.inputs import compute_first_correct, first_correct_index, first_correct_key
+from app.models import (CACHED, cached_model, cached_split, compute_models_result, compute_view_result, entry_key,
+                        models_arguments, models_result, made_split, split_key, view_arguments, view_result)
 
 
 class DashboardContext:
     """A :class:`~interp_core.evaluation.warmup.WarmupContext` that fills the caches the pages read: models
     (``st.cache_resource``), splits, the input widget's first sample, and results keyed as
-    :func:`~app.models.view_result` and :func:`~app.models.models_result` key them."""
+    :func:`~app.models.view_result` and :func:`~app.models.models_result` key them. Splits, first samples, results
+    and pictures are made in the warm-up's worker process (:mod:`app.aside`) and handed to those caches; only the
+    models are loaded in the server."""
 
     def model(self, name: str) -> Any:
         return cached_model(name)
 
     def split(self, dataset: str, split: str) -> Any:
-        return cached_split(dataset, split)
+        with _made_aside(split_key(dataset, split), made_split, dataset, split):
+            return cached_split(dataset, split)
 
     def sample(self, dataset: str, model: str | None) -> Any:
         """The sample the input widget opens with (``app.inputs``: the first test sample ``model`` gets right)."""
         from interp_core.evaluation.examples import gallery_sample
         from interp_core.store.catalog import checkpoint_fingerprint
 
-        index = first_correct_index(model, checkpoint_fingerprint(model), dataset) if model else 0
-        return gallery_sample(cached_split(dataset, "test"), index, dataset)
+        split = self.split(dataset, "test")
+        if not model:
+            return gallery_sample(split, 0, dataset)
+        fingerprint = checkpoint_fingerprint(model)
+        with _made_aside(first_correct_key(model, fingerprint, dataset), compute_first_correct, model, dataset):
+            return gallery_sample(split, first_correct_index(model, fingerprint, dataset), dataset)
 
     def result(self, compute: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
-        return view_result(compute, name, *args, **kwargs)
+        target, name, fingerprint, frozen_args, frozen_kwargs = view_arguments(compute, name, *args, **kwargs)
+        with _made_aside(entry_key("view", target, name, fingerprint, frozen_args, frozen_kwargs), compute_view_result,
+                         target, name, frozen_args, frozen_kwargs):
+            return view_result(compute, name, *args, **kwargs)
 
     def call(self, compute: Callable, *args: Any, models: tuple[str, ...] = (), **kwargs: Any) -> Any:
-        return models_result(compute, *args, models=models, **kwargs)
+        target, fingerprints, frozen_args, frozen_kwargs = models_arguments(compute, *args, models=models, **kwargs)
+        with _made_aside(entry_key("models", target, fingerprints, frozen_args, frozen_kwargs), compute_models_result,
+                         target, frozen_args, frozen_kwargs):
+            return models_result(compute, *args, models=models, **kwargs)
 
     def step(self, label: str, compute: Callable[[], Any]) -> Any:
         return compute()
 
     def chart(self, figure: Any, width: int = 900) -> None:
         """The picture the page shows of ``figure`` (:func:`app.report.chart_png`, keyed on the figure's JSON), drawn
-        in the drawing process."""
+        in the worker process."""
         from app import charts
         from app.report import PICTURES, chart_key
 
@@ -54,7 +69,7 @@ class DashboardContext:
 
     def picture(self, spec: tuple) -> None:
         """The map picture the page shows (:func:`app.report.map_of` of the same ``(kind, values, options)``, keyed on
-        its arrays and options), drawn in the drawing process."""
+        its arrays and options), drawn in the worker process."""
         from app import figures
         from app.report import PICTURES, map_key
 
@@ -68,48 +83,17 @@ class DashboardContext:
         in_background_process(target, *args)
 
 
-_DRAWER: Any = None
-_DRAWER_LOCK = threading.Lock()
-
-
-def _drawer():
-    """The warm-up's drawing process (started on first use; None where one cannot start): one worker of the lowest
-    scheduling priority, ended with the thread that started it (the warm-up's, or the server's)."""
-    global _DRAWER
-    with _DRAWER_LOCK:
-        if _DRAWER is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            from interp_core.evaluation.warmup import become_background_child
-
-            try:
-                _DRAWER = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=become_background_child)
-            except (OSError, ValueError) as err:
-                logging.getLogger(__name__).warning("No drawing process (%s): the warm-up draws in the server.", err)
-                _DRAWER = False
-        return _DRAWER or None
-
-
-def draw_aside(draw: Callable, *args: Any, **kwargs: Any) -> Any:
-    """``draw(*args, **kwargs)`` (a picture: matplotlib holds the interpreter lock while it draws, which would hold
-    up a visitor's page run) in the warm-up's drawing process, stopped while a visitor's page runs and for
-    ``AFTER_VISIT_SECONDS`` after, as a warm-up step waits (:func:`interp_core.evaluation.warmup.wait_between_visits`);
-    in this process where that cannot run."""
-    from concurrent.futures import wait
-
-    from interp_core.evaluation.warmup import AFTER_VISIT_SECONDS, wait_between_visits
-
-    drawer = _drawer()
-    if drawer is not None:
-        try:
-            future = drawer.submit(draw, *args, **kwargs)
-            wait_between_visits(lambda timeout: bool(wait([future], timeout=timeout).done), lambda: list(drawer._processes or ()),
-                                AFTER_VISIT_SECONDS, browser=False)
-            return future.result()
-        except Exception as err:  # a broken drawing process: draw here
-            logging.getLogger(__name__).warning("The drawing process failed (%s): drawing in the server.", err)
-    return draw(*args, **kwargs)
+@contextlib.contextmanager
+def _made_aside(key: tuple, function: Callable, *args: Any) -> Iterator[None]:
+    """``function(*args)`` made in the worker process for the page-cache entry ``key`` (:func:`app.aside.offer`)
+    before the block asks the cache for it, unless a page made that entry already; withdrawn after the block if the
+    entry did not take it (a page made it meanwhile)."""
+    if key not in CACHED:
+        offer(key, function, *args)
+    try:
+        yield
+    finally:
+        withdraw(key)
 
 
 class _WithoutScriptRunWarnings(logging.Filter):
@@ -140,7 +124,8 @@ async def at_server_start(app: Any) -> AsyncIterator[None]:
     from app.shell import existing_views
 
     first_page_ready()
-    start([view for views in existing_views().values() for view in views])
+    if start([view for views in existing_views().values() for view in views]) is not None:
+        start_worker()  # its libraries imported before the warm-up's first step needs them
     yield
 
 

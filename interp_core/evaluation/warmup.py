@@ -239,11 +239,13 @@ def _exited(child, timeout: float | None) -> bool:
 
 
 def wait_between_visits(finished: Callable[[float], bool], pids: Callable[[], Sequence[int]],
-                        quiet_seconds: float = BACKGROUND_QUIET_SECONDS, browser: bool = True) -> None:
+                        quiet_seconds: float = BACKGROUND_QUIET_SECONDS, browser: bool = True,
+                        needed: Callable[[], bool] = lambda: False) -> None:
     """Wait until ``finished(timeout)`` says a background process's work is done, the processes ``pids()`` stopped
     (``SIGSTOP``) whenever a visitor's page ran (with ``browser``: or their browser made a request) less than
     ``quiet_seconds`` ago, so that they only ever take a core the visitor's browser and page do not need, and
-    continued (``SIGCONT``) otherwise. Without a running warm-up or those signals they just run."""
+    continued (``SIGCONT``) otherwise, or while ``needed()`` (a page waits for their work). Without a running
+    warm-up or those signals they just run."""
     import signal
 
     warmup = running()
@@ -256,7 +258,7 @@ def wait_between_visits(finished: Callable[[float], bool], pids: Callable[[], Se
 
     try:
         while not finished(0.1 if stoppable else None):
-            quiet = warmup.quiet_for(browser) >= quiet_seconds
+            quiet = warmup.quiet_for(browser) >= quiet_seconds or needed()
             if quiet and stopped:
                 for pid in stopped:
                     send(pid, signal.SIGCONT)

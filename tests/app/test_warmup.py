@@ -190,27 +190,83 @@ def test_a_view_shows_the_progress_note_while_it_is_warming(monkeypatch):
 
 def test_the_dashboard_warmup_fills_the_caches_the_page_reads(monkeypatch):
     """After the PIQ view's warm-up through the dashboard's context, opening the view computes no result anew:
-    the warm-up made exactly the calls the page makes."""
+    the warm-up made exactly the calls the page makes. The warm-up made its results in its worker process (none
+    was computed in this one) and its splits there too (into this process's caches, page's and library's)."""
     import app.models
     from app.warmup import DashboardContext
+    from interp_core import data
 
+    misses: list[str] = []
+    function = app.models._function
+    monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
+    monkeypatch.setattr(data, "_CACHE", {})
+    generated: list[str] = []
+    monkeypatch.setattr(data, "DATASETS", _Watched(data.DATASETS, generated))
     piq = next(v for v in warmup.menu_views() if v.page == "piq")
     run = warmup.Warmup(DashboardContext(), [piq], max_yield=0)
     run.run()
     assert run.states == {"piq": "ready"}, run.errors
     computed = [target for view, target in run.steps if target.startswith("computing")]
     assert len(computed) == 2  # the decision's interpretation, then the chosen class's (the same class)
+    assert misses == [] and generated == [] and ("digits", "test", ()) in data._CACHE
 
-    misses: list[str] = []
-    function = app.models._function
-    monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
     at = open_page("piq")
     assert not at.error, [e.value for e in at.error]
     assert misses == []
 
 
+class _Watched:
+    """A dataset registry that records every split this process loads itself."""
+
+    def __init__(self, registry, loaded: list[str]) -> None:
+        self._registry, self._loaded = registry, loaded
+
+    def get(self, name):
+        entry = self._registry.get(name)
+        loaded = self._loaded
+
+        class Entry:
+            def load(self, split, **kwargs):
+                loaded.append(f"{name} {split}")
+                return entry.load(split, **kwargs)
+
+            def __getattr__(self, attribute):
+                return getattr(entry, attribute)
+
+        return Entry()
+
+    def __getattr__(self, attribute):
+        return getattr(self._registry, attribute)
+
+
+def slow_pid() -> int:
+    time.sleep(1.5)
+    return os.getpid()
+
+
+def test_a_page_that_needs_what_the_worker_makes_waits_for_it_and_lets_it_run(monkeypatch):
+    """A page run needs a result the warm-up's worker is making: it takes that result (nothing made twice), and the
+    worker, stopped while a page runs, is let run meanwhile (else the page would wait for ever)."""
+    from app import aside
+
+    run = warmup.Warmup(Recorder(), [], max_yield=0)
+    monkeypatch.setattr(warmup, "_RUNNING", run)
+    key = ("a test result", time.time())
+    with run.visit():  # a visitor's page run from now on: the worker is stopped
+        offering = threading.Thread(target=aside.offer, args=(key, slow_pid))
+        offering.start()
+        time.sleep(0.5)
+        got: list = []
+        page = threading.Thread(target=lambda: got.append(aside.taken(key)), daemon=True)
+        page.start()
+        page.join(20)
+        assert got and isinstance(got[0], int) and got[0] != os.getpid()  # made in the worker, taken here
+    offering.join(60)
+    assert not offering.is_alive() and aside.taken(key) is aside.MISSING  # taken once
+
+
 def _count_pictures_drawn(monkeypatch) -> list[str]:
-    """Count every chart and map this process draws from now on (the warm-up draws in its drawing process)."""
+    """Count every chart and map this process draws from now on (the warm-up draws in its worker process)."""
     from app import charts, figures
 
     drawn: list[str] = []
@@ -265,13 +321,13 @@ def test_the_compare_warmup_draws_every_map_the_page_shows(monkeypatch):
 
 
 def test_the_warmup_draws_in_its_own_process_what_the_page_would_draw():
-    """``draw_aside`` draws in the drawing process (another process), the same bytes as drawing here."""
+    """``draw_aside`` draws in the worker process (another process), the same bytes as drawing here."""
     import os
 
     import numpy as np
 
     from app import figures
-    from app.warmup import draw_aside
+    from app.aside import draw_aside
 
     assert draw_aside(os.getpid) != os.getpid()
     values = np.random.default_rng(0).standard_normal((16, 16)).astype(np.float32)
