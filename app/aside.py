@@ -53,12 +53,24 @@ def _import_libraries() -> None:
     import interp_core.device  # noqa: F401  (imports torch)
 
 
-def start_worker() -> None:
+def start_worker(until: threading.Event | None = None) -> None:
     """Start the worker process now and let it import its libraries (a couple of seconds, at the lowest priority), so
-    that the warm-up's first step does not wait for them."""
+    that the warm-up's first step does not wait for them; with ``until`` (the warm-up's ``finished``), end it then: it
+    holds its own copy of the models and splits (about 1 GB once every view is warm)."""
     pool = worker()
     if pool is not None:
         pool.submit(_import_libraries)
+        if until is not None:
+            threading.Thread(target=lambda: until.wait() and stop_worker(), name="interp-core-worker-end", daemon=True).start()
+
+
+def stop_worker() -> None:
+    """End the worker process (what the warm-up asks of it afterwards is made in the server)."""
+    global _WORKER
+    with _LOCK:
+        pool, _WORKER = _WORKER, False
+    if pool:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _in_worker(function: Callable, args: tuple, kwargs: dict, key: Hashable | None = None) -> Any:
@@ -68,10 +80,16 @@ def _in_worker(function: Callable, args: tuple, kwargs: dict, key: Hashable | No
 
     from interp_core.evaluation.warmup import AFTER_VISIT_SECONDS, wait_between_visits
 
+    from concurrent.futures.process import BrokenProcessPool
+
     pool = worker()
     if pool is None:
         raise RuntimeError("no worker process")
-    future = pool.submit(function, *args, **kwargs)
+    try:
+        future = pool.submit(function, *args, **kwargs)
+    except BrokenProcessPool:  # it died (out of memory?): from now on the warm-up works in the server
+        stop_worker()
+        raise
     if key is not None:
         _OFFERED[key] = future
     wait_between_visits(lambda timeout: bool(wait([future], timeout=timeout).done), lambda: list(pool._processes or ()),

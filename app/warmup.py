@@ -124,8 +124,8 @@ async def at_server_start(app: Any) -> AsyncIterator[None]:
     from app.shell import existing_views
 
     first_page_ready()
-    if start([view for views in existing_views().values() for view in views]) is not None:
-        start_worker()  # its libraries imported before the warm-up's first step needs them
+    if (warmup := start([view for views in existing_views().values() for view in views])) is not None:
+        start_worker(until=warmup.finished)  # its libraries imported before the warm-up's first step needs them
     yield
 
 
