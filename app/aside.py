@@ -1,14 +1,16 @@
-"""The warm-up's worker process: the pictures and results the warm-up makes for the pages, made outside the server's
-interpreter and handed to the page caches.
+"""The warm-up's worker process: the pictures, results, first samples and splits the warm-up makes for the pages,
+made outside the server's interpreter and handed to the page caches.
 
 A page run shares the server's interpreter lock with the warm-up's thread: while the warm-up explains, generates a
 split or draws a picture in the server, a visitor's page runs at about half speed whatever the thread's scheduling
-priority. So the warm-up makes its pictures (:func:`draw_aside`) and its results (:func:`offer`) in one worker
-process of the lowest scheduling priority, stopped while a visitor's page runs and for ``AFTER_VISIT_SECONDS`` after
-(:func:`interp_core.evaluation.warmup.wait_between_visits`); the warm-up's thread only waits meanwhile. A result is
-offered under the key of the page-cache entry it is for: the cache's function takes it (:func:`taken`) instead of
-computing it, and a page that needs a result the worker is still making waits for it, the worker running meanwhile,
-instead of making it twice. Where no worker can start, everything is made in the server as before.
+priority. So the warm-up makes them (:func:`draw_aside`, :func:`offer`) in one worker process of the lowest
+scheduling priority, and its thread only waits meanwhile. A view's default selection is made at once (a first render
+needs it soon: the lowest priority is enough to leave the visitor's browser and page the cores they ask for); a next
+step only once the visitor has been idle for ``BACKGROUND_QUIET_SECONDS`` (the worker is stopped, ``SIGSTOP``,
+meanwhile), as the next steps' background processes. A result is offered under the key of the page-cache entry it is
+for: the cache's function takes it (:func:`taken`) instead of computing it, and a page that needs a result the worker
+is still making waits for it, the worker let run meanwhile, instead of making it twice. Where no worker can start,
+everything is made in the server as before.
 """
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ def _in_worker(function: Callable, args: tuple, kwargs: dict, key: Hashable | No
     is made); raises what it raised, or ``RuntimeError`` where there is no worker."""
     from concurrent.futures import wait
 
-    from interp_core.evaluation.warmup import AFTER_VISIT_SECONDS, wait_between_visits
+    from interp_core.evaluation.warmup import BACKGROUND_QUIET_SECONDS, running, wait_between_visits
 
     from concurrent.futures.process import BrokenProcessPool
 
@@ -92,8 +94,11 @@ def _in_worker(function: Callable, args: tuple, kwargs: dict, key: Hashable | No
         raise
     if key is not None:
         _OFFERED[key] = future
+    # A view's default: needed by a first render soon, so made at once (at the lowest priority); a next step: only
+    # while the visitor has been idle for a while, as the next steps' background processes.
+    next_step = (warmup := running()) is not None and warmup.next_steps
     wait_between_visits(lambda timeout: bool(wait([future], timeout=timeout).done), lambda: list(pool._processes or ()),
-                        AFTER_VISIT_SECONDS, browser=False, needed=lambda: _WAITING[0] > 0)
+                        BACKGROUND_QUIET_SECONDS if next_step else 0.0, browser=next_step, needed=lambda: _WAITING[0] > 0)
     return future.result()
 
 

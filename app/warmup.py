@@ -126,7 +126,16 @@ async def at_server_start(app: Any) -> AsyncIterator[None]:
     first_page_ready()
     if (warmup := start([view for views in existing_views().values() for view in views])) is not None:
         start_worker(until=warmup.finished)  # its libraries imported before the warm-up's first step needs them
+        threading.Thread(target=_import_torch, name="interp-core-import", daemon=True).start()
     yield
+
+
+def _import_torch() -> None:
+    """The server's torch import (about 1.3 s holding the interpreter lock on 2 cores), begun as the server starts:
+    while a newcomer's browser loads the dashboard's code for the first time, rather than during a later page."""
+    import importlib
+
+    importlib.import_module("interp_core.device")  # imports torch
 
 
 def first_page_ready() -> None:

@@ -13,8 +13,8 @@ starts no step while a visitor's page run is in progress (:meth:`Warmup.visit`) 
 (:meth:`Warmup.active`), and holds no lock a page
 needs beyond the one cache entry it is computing, which a page asking for the same entry waits for instead
 of computing it twice. What needs no server memory runs in child processes of the lowest priority, stopped while a
-visitor is active (:func:`wait_between_visits`): the dashboard's pictures, and the next steps' data
-(:func:`in_background_process`). A failing view is logged and skipped. ``INTERP_CORE_WARMUP=0`` turns it off.
+visitor is active where it is only a next step (:func:`wait_between_visits`): the dashboard's results and pictures
+(its worker process, ``app/aside.py``), and the next steps' data (:func:`in_background_process`). A failing view is logged and skipped. ``INTERP_CORE_WARMUP=0`` turns it off.
 Torch-free at import.
 """
 from __future__ import annotations
@@ -300,6 +300,7 @@ class Warmup:
         self.errors: dict[str, str] = {}
         self.steps: list[tuple[str, str]] = []
         self.current: tuple[str, str] | None = None  # (view, step) being computed
+        self.next_steps = False  # every view's default is warm; now the next steps (``later``)
         self.seconds: dict[str, float] = {}
         self.finished = threading.Event()
         self.max_yield = max_yield
@@ -346,6 +347,7 @@ class Warmup:
                     log.warning("Warming up the %s view failed: %s", view.page, err, exc_info=True)
                     self.states[view.page], self.errors[view.page] = "failed", f"{type(err).__name__}: {err}"
                 self.seconds[view.page] = round(time.perf_counter() - start, 3)
+            self.next_steps = True
             for page, label, compute in self._later:  # the defaults are warm: the likely next steps
                 self.current = (page, f"preparing {page}")
                 try:

@@ -246,10 +246,12 @@ def slow_pid() -> int:
 
 def test_a_page_that_needs_what_the_worker_makes_waits_for_it_and_lets_it_run(monkeypatch):
     """A page run needs a result the warm-up's worker is making: it takes that result (nothing made twice), and the
-    worker, stopped while a page runs, is let run meanwhile (else the page would wait for ever)."""
+    worker, stopped while a page runs when it makes a next step, is let run meanwhile (else the page would wait for
+    ever)."""
     from app import aside
 
     run = warmup.Warmup(Recorder(), [], max_yield=0)
+    run.next_steps = True
     monkeypatch.setattr(warmup, "_RUNNING", run)
     key = ("a test result", time.time())
     with run.visit():  # a visitor's page run from now on: the worker is stopped
@@ -463,3 +465,24 @@ def test_browser_requests_hold_back_the_next_step(monkeypatch):
     stepping.run()
     assert stepping.states == {"view0": "ready"}
     assert time.monotonic() - requested >= 0.9 * warmup.AFTER_VISIT_SECONDS
+
+
+def test_the_worker_makes_a_default_at_once_and_a_next_step_only_between_visits(monkeypatch):
+    """A view's default is made in the worker while a visitor's page runs (a first render needs it soon; the worker
+    has the lowest priority); a next step waits until the visitor has been idle for a while."""
+    from app import aside
+
+    run = warmup.Warmup(Recorder(), [], max_yield=0)
+    monkeypatch.setattr(warmup, "_RUNNING", run)
+    aside.draw_aside(os.getpid)  # the worker started
+    with run.visit():
+        start = time.monotonic()
+        assert aside.draw_aside(slow_pid) != os.getpid()
+        assert time.monotonic() - start < 1.5 + 3.0
+        run.next_steps = True
+        making = threading.Thread(target=aside.draw_aside, args=(slow_pid,))
+        making.start()
+        making.join(1.5 + 2.0)
+        assert making.is_alive()  # stopped while the page runs
+    making.join(30)
+    assert not making.is_alive()
