@@ -79,10 +79,9 @@ def _in_worker(function: Callable, args: tuple, kwargs: dict, key: Hashable | No
     """``function(*args, **kwargs)`` in the worker, waited for between visits (and offered under ``key`` while it
     is made); raises what it raised, or ``RuntimeError`` where there is no worker."""
     from concurrent.futures import wait
+    from concurrent.futures.process import BrokenProcessPool
 
     from interp_core.evaluation.warmup import BACKGROUND_QUIET_SECONDS, running, wait_between_visits
-
-    from concurrent.futures.process import BrokenProcessPool
 
     pool = worker()
     if pool is None:

@@ -51,8 +51,8 @@ def cached_split(dataset: str, split: str):
     from interp_core import data
 
     made = taken_or(split_key(dataset, split), lambda: None)  # made by the warm-up's worker
-    if made is not None:  # into the library's own cache of splits too, where the views' library code finds it
-        data._CACHE.setdefault((dataset, split, ()), made)
+    if made is not None:  # into the library's in-memory cache of splits too (``load_split``'s, keyed on its arguments),
+        data._CACHE.setdefault((dataset, split, ()), made)  # where the views' library code finds it (digits has no disk cache)
     return data.load_split(dataset, split)
 
 
