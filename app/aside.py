@@ -67,10 +67,10 @@ def start_worker(until: threading.Event | None = None) -> None:
 
 
 def stop_worker() -> None:
-    """End the worker process (what the warm-up asks of it afterwards is made in the server)."""
+    """End the worker process (a later use starts another)."""
     global _WORKER
     with _LOCK:
-        pool, _WORKER = _WORKER, False
+        pool, _WORKER = _WORKER, None
     if pool:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -83,14 +83,17 @@ def _in_worker(function: Callable, args: tuple, kwargs: dict, key: Hashable | No
 
     from interp_core.evaluation.warmup import BACKGROUND_QUIET_SECONDS, running, wait_between_visits
 
-    pool = worker()
-    if pool is None:
-        raise RuntimeError("no worker process")
-    try:
-        future = pool.submit(function, *args, **kwargs)
-    except BrokenProcessPool:  # it died (out of memory?): from now on the warm-up works in the server
-        stop_worker()
-        raise
+    for attempt in range(2):
+        pool = worker()
+        if pool is None:
+            raise RuntimeError("no worker process")
+        try:
+            future = pool.submit(function, *args, **kwargs)
+            break
+        except BrokenProcessPool:  # it ended (with the thread that started it, or out of memory): start another, once
+            stop_worker()
+            if attempt:
+                raise
     if key is not None:
         _OFFERED[key] = future
     # A view's default: needed by a first render soon, so made at once (at the lowest priority); a next step: only

@@ -486,3 +486,16 @@ def test_the_worker_makes_a_default_at_once_and_a_next_step_only_between_visits(
         assert making.is_alive()  # stopped while the page runs
     making.join(30)
     assert not making.is_alive()
+
+
+def test_a_worker_that_ended_with_the_thread_that_started_it_is_replaced():
+    """The worker ends with the thread that started it (e.g. a warm-up's, in a server without the lifespan): the next
+    picture or result is still made in a worker, a new one, not in this process."""
+    from app import aside
+
+    aside.stop_worker()
+    starter = threading.Thread(target=lambda: aside.draw_aside(os.getpid))
+    starter.start()
+    starter.join()
+    time.sleep(1.0)  # its SIGKILL arrives with that thread's end
+    assert aside.draw_aside(os.getpid) != os.getpid()
