@@ -192,10 +192,14 @@ def test_the_dashboard_warmup_fills_the_caches_the_page_reads(monkeypatch):
     """After the PIQ view's warm-up through the dashboard's context, opening the view computes no result anew:
     the warm-up made exactly the calls the page makes. The warm-up made its results in its worker process (none
     was computed in this one) and its splits there too (into this process's caches, page's and library's)."""
+    import app.inputs
     import app.models
     from app.warmup import DashboardContext
     from interp_core import data
 
+    for cache in (app.models.cached_split, app.models._view_result, app.inputs.first_correct_index):
+        cache.clear()  # as a fresh server has them (other tests filled them)
+    app.models.CACHED.clear()
     misses: list[str] = []
     function = app.models._function
     monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
