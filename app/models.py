@@ -115,8 +115,8 @@ def _spinning(spinner: str | None, compute: Callable[[], Any]):
         return compute()
 
 
-#: The keys (:func:`entry_key`) of the result-cache entries computed or taken in this process (the warm-up makes
-#: no entry twice).
+#: The keys (:func:`entry_key`) of the result-cache entries computed or taken in this process while its warm-up runs
+#: (the warm-up makes no entry twice; none is kept after it, so the set does not grow with a server's life).
 CACHED: set = set()
 
 
@@ -137,8 +137,10 @@ def taken_or(key: Hashable, compute: Callable[[], Any]) -> Any:
     """In a page cache's function: the result the warm-up's worker made for entry ``key`` (:func:`app.aside.taken`),
     else ``compute()``."""
     from app.aside import MISSING, taken
+    from interp_core.evaluation.warmup import running
 
-    CACHED.add(key)
+    if (warmup := running()) is not None and not warmup.finished.is_set():
+        CACHED.add(key)
     ready = taken(key)
     return compute() if ready is MISSING else ready
 
