@@ -1,6 +1,8 @@
 """Figures, tables and the one-file HTML report of what a view shows."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any, Iterator
 
 import numpy as np
@@ -9,25 +11,41 @@ import streamlit as st
 
 class Pictures:
     """PNG bytes of drawn maps and charts by a key of what they draw (:func:`picture_key`), the ``max_entries``
-    most recently used kept; shared by every page run and the warm-up, which draws into it ahead of the pages."""
+    most recently used kept; shared by every page run and the warm-up, which draws into it ahead of the pages.
+    A picture not drawn yet is first looked for among the shipped ones (``folder``, one ``KEY.png`` each: the
+    default views' pictures, drawn by ``python -m app.warmup ship-pictures``); its key covers the drawing code,
+    so a shipped picture is used only for exactly what it shows."""
 
-    def __init__(self, max_entries: int = 1024) -> None:
+    def __init__(self, max_entries: int = 1024, folder: Any = None) -> None:
         import threading
         from collections import OrderedDict
 
         self._entries: OrderedDict[str, bytes | None] = OrderedDict()
         self._lock = threading.Lock()
         self.max_entries = max_entries
+        self.folder = folder
 
     def get(self, key: str, draw) -> bytes | None:
-        """The picture under ``key``, drawn by ``draw()`` if there is none yet."""
+        """The picture under ``key``: kept, else shipped, else drawn by ``draw()``."""
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
-        picture = draw()
+        picture = self.shipped(key)
+        if picture is None:
+            picture = draw()
         self.put(key, picture)
         return picture
+
+    def shipped(self, key: str) -> bytes | None:
+        """The shipped picture under ``key``, or None (none shipped, unreadable, or not a PNG)."""
+        if self.folder is None:
+            return None
+        try:
+            data = (self.folder / f"{key}.png").read_bytes()
+        except OSError:
+            return None
+        return data if data.startswith(b"\x89PNG\r\n\x1a\n") else None
 
     def put(self, key: str, picture: bytes | None) -> None:
         with self._lock:
@@ -36,13 +54,23 @@ class Pictures:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
+    def items(self) -> list[tuple[str, bytes | None]]:
+        with self._lock:
+            return list(self._entries.items())
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
 
+def _shipped_pictures() -> Any:
+    from interp_core.paths import ASSETS_DIR
+
+    return ASSETS_DIR / "pictures"
+
+
 #: Every map and chart picture of this server process.
-PICTURES = Pictures()
+PICTURES = Pictures(folder=_shipped_pictures())
 
 
 def picture_key(*parts: Any) -> str:
@@ -71,9 +99,32 @@ def picture_key(*parts: Any) -> str:
     return digest.hexdigest()
 
 
+def drawing_version() -> str:
+    """What a picture's pixels depend on besides what it draws: the drawing code (``app/figures.py``,
+    ``app/charts.py`` and the spectrogram axes of ``interp_core/methods/piq/views.py``, by their text) and
+    matplotlib's version; part of every picture's key, so a picture drawn by other code is never reused."""
+    if not _VERSION:
+        import hashlib
+        import importlib.metadata
+        from pathlib import Path
+
+        from interp_core.paths import PACKAGE_DIR
+
+        digest = hashlib.blake2b(digest_size=8)
+        here = Path(__file__).resolve().parent
+        for path in (here / "figures.py", here / "charts.py", PACKAGE_DIR / "methods" / "piq" / "views.py"):
+            digest.update(path.read_bytes())
+        digest.update(importlib.metadata.version("matplotlib").encode())
+        _VERSION.append(digest.hexdigest())
+    return _VERSION[0]
+
+
+_VERSION: list[str] = []
+
+
 def map_key(kind: str, values: np.ndarray | None, options: dict) -> str:
     """The key of :func:`map_png`'s picture (options in any order)."""
-    return picture_key("map", kind, values, options)
+    return picture_key("map", drawing_version(), kind, values, options)
 
 
 def map_of(spec: tuple) -> bytes:
@@ -339,7 +390,7 @@ def interactive_charts() -> bool:
 
 def chart_key(figure_json: str, width: int) -> str:
     """The key of :func:`chart_png`'s picture."""
-    return picture_key("chart", figure_json, width)
+    return picture_key("chart", drawing_version(), figure_json, width)
 
 
 def chart_png(figure_json: str, width: int = 900) -> bytes | None:
@@ -348,6 +399,37 @@ def chart_png(figure_json: str, width: int = 900) -> bytes | None:
     from app import charts
 
     return PICTURES.get(chart_key(figure_json, width), lambda: charts.figure_png(figure_json, width))
+
+
+def built_figure(build, *args: Any, key: Any) -> Any:
+    """``build(*args)`` (a plotly figure), kept under ``key`` (hashable: everything the figure depends on, e.g. the
+    model's name and weights fingerprint and the choices drawn) with its JSON, the 64 most recently used: a page run
+    that shows the same figure again neither builds nor serializes it (0.1-0.15 s for the larger ones). The figure
+    is shared: draw it, do not change it."""
+    with _FIGURES_LOCK:
+        if key in _FIGURES:
+            _FIGURES.move_to_end(key)
+            return _FIGURES[key][0]
+    figure = build(*args)
+    serialized = figure.to_json()
+    with _FIGURES_LOCK:
+        _FIGURES[key] = (figure, serialized)
+        _JSON_OF[id(figure)] = serialized
+        while len(_FIGURES) > 64:
+            old, _ = _FIGURES.popitem(last=False)[1]
+            _JSON_OF.pop(id(old), None)
+    return figure
+
+
+def figure_json(figure: Any) -> str:
+    """``figure.to_json()``, kept for a figure from :func:`built_figure`."""
+    kept = _JSON_OF.get(id(figure))
+    return kept if kept is not None else figure.to_json()
+
+
+_FIGURES: OrderedDict = OrderedDict()  # key -> (figure, its JSON)
+_JSON_OF: dict[int, str] = {}  # id of a figure held in _FIGURES -> its JSON
+_FIGURES_LOCK = threading.Lock()
 
 
 def show_chart(where, figure, caption: str, *, key: str, report: Report | None = None, name: str | None = None,
@@ -359,7 +441,7 @@ def show_chart(where, figure, caption: str, *, key: str, report: Report | None =
     if report is not None:
         report.plotly(figure, caption)
     if not interactive_charts():
-        png = chart_png(figure.to_json(), width)
+        png = chart_png(figure_json(figure), width)
         if png is not None:
             where.image(png)
             where.download_button("PNG", png, f"{_slug(name or caption)}.png", "image/png", key=f"{key}-png", on_click="ignore",

@@ -187,3 +187,47 @@ def visit() -> Iterator[None]:
     warmup = running()
     with warmup.visit() if warmup is not None else contextlib.nullcontext():
         yield
+
+
+def ship_pictures(folder: Any = None, views: Any = None, next_steps: bool = True) -> dict[str, Any]:
+    """Draw every picture the dashboard's warm-up draws for the default selection of every view (or of the pages
+    ``views``) and its next steps (unless ``next_steps`` is False), from a fresh temporary cache, and ship each as ``KEY.png`` in ``folder`` (default
+    the shipped pictures, ``assets/pictures``, read by :data:`app.report.PICTURES`); shipping every view replaces the
+    pictures shipped before. Trains nothing. Returns the shipped ``files`` and the warm-up's ``errors``."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from app.aside import stop_worker
+    from app.report import PICTURES
+    from interp_core.evaluation.warmup import Warmup, menu_views
+
+    target = Path(folder) if folder is not None else PICTURES.folder
+    chosen = [view for view in menu_views() if views is None or view.page in views]
+    home_before, shipped_before = os.environ.get("INTERP_CORE_HOME"), PICTURES.folder
+    with tempfile.TemporaryDirectory(prefix="interp-core-ship-pictures-") as home:
+        os.environ["INTERP_CORE_HOME"] = home
+        PICTURES.folder = None  # every picture drawn now, none read from what was shipped
+        PICTURES.clear()
+        try:
+            warmup = Warmup(DashboardContext(), chosen, max_yield=0, next_steps=next_steps)
+            warmup.run()
+            drawn = {key: png for key, png in PICTURES.items() if png is not None}
+        finally:
+            stop_worker()
+            PICTURES.folder = shipped_before
+            PICTURES.clear()
+            if home_before is None:
+                os.environ.pop("INTERP_CORE_HOME", None)
+            else:
+                os.environ["INTERP_CORE_HOME"] = home_before
+    target.mkdir(parents=True, exist_ok=True)
+    if views is None:
+        for old in target.glob("*.png"):
+            if old.stem not in drawn:
+                old.unlink()
+    files = []
+    for key, png in sorted(drawn.items()):
+        (target / f"{key}.png").write_bytes(png)
+        files.append(target / f"{key}.png")
+    return {"files": [str(f) for f in files], "errors": warmup.errors}

@@ -3,7 +3,7 @@ import streamlit as st
 
 from app.inputs import input_picker, sample_caption
 from app.models import model_picker, view_result
-from app.report import Report, interactive_charts, map_of, show_chart, show_map, show_table
+from app.report import Report, built_figure, interactive_charts, map_of, show_chart, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
 
@@ -49,7 +49,9 @@ def embeddings_and_prototypes() -> None:
         else:
             projection, sources = view_result(views.loaded_projection, name, tuple(sorted(classes)),
                                               spinner="Projecting with UMAP… (a new class choice takes about 30 s the first time)")
-            figure = views.projection_figure(projection, sources, names, [k for k in KINDS if k in kinds])
+            shown = [k for k in KINDS if k in kinds]
+            figure = built_figure(views.projection_figure, projection, sources, names, shown,
+                                  key=("kmex-projection", name, loaded.card.fingerprint, tuple(sorted(classes)), tuple(shown)))
             left, right = st.columns([3, 1])
             event = show_chart(left, figure, f"UMAP of the embeddings and prototypes of {name} (Fig. 2)", key=f"kmex-umap-{dataset}",
                                report=section, name=f"{name}-umap", on_select=True)

@@ -5,7 +5,7 @@ from app.clip_widgets import clip_picker
 from app.figures import probability_text as percent
 from app.inputs import input_picker, sample_caption
 from app.models import model_picker, view_result
-from app.report import Report, interactive_charts, map_png, show_chart, show_map, show_table
+from app.report import Report, built_figure, interactive_charts, map_png, show_chart, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
 
@@ -16,6 +16,7 @@ st.caption("Q-SENN explains every class by about five features with one shared w
 
 from interp_core.methods.qsenn import views  # noqa: E402
 from interp_core.methods.qsenn.references import nonzero_per_class  # noqa: E402
+from interp_core.store.catalog import checkpoint_fingerprint  # noqa: E402
 
 
 @st.cache_data(show_spinner="Computing Tables 1/4 (every model of the family on train and test; minutes the first time)…")
@@ -71,7 +72,8 @@ def class_and_decision_layer() -> None:
         st.caption("Classes × features (red +α, blue −α, grey 0), features sorted by how many classes use them. "
                    + ("Click a cell to see that feature on that class." if interactive_charts() else
                       "Choose a cell below to see that feature on that class (or turn on *Interactive charts* in the sidebar and click it)."))
-        event = show_chart(st, views.matrix_figure(loaded, naming), f"decision layer of {name}: classes × features",
+        matrix = built_figure(views.matrix_figure, loaded, naming, key=("qsenn-matrix", name, loaded.card.fingerprint, clip, checkpoint_fingerprint(clip[0])))
+        event = show_chart(st, matrix, f"decision layer of {name}: classes × features",
                            key=f"qsenn-matrix-{name}", report=section, name=f"{name}-decision-layer", on_select=True)
         clicked = views.clicked_cell(event.selection.points if event else [])
         order = views.feature_order(model.decision_weight.detach())

@@ -291,10 +291,10 @@ class Warmup:
     """One warm-up of ``views`` (default: the menu's) through ``context``; :meth:`start` runs it in a
     daemon thread, :meth:`run` in the caller's. ``states`` says per view ``waiting``, ``warming``, ``ready``
     or ``failed``; ``steps`` lists every ``(view, step)`` begun, in order. ``grace``: how long :meth:`start` waits
-    for a first visit. What the views defer (``later``) runs after every view's default."""
+    for a first visit. What the views defer (``later``) runs after every view's default, unless ``next_steps`` is False."""
 
     def __init__(self, context: WarmupContext, views: Sequence[Any] | None = None, *,
-                 max_yield: float = MAX_YIELD_SECONDS, grace: float = 0.0) -> None:
+                 max_yield: float = MAX_YIELD_SECONDS, grace: float = 0.0, next_steps: bool = True) -> None:
         self.views = list(menu_views() if views is None else views)
         self.states = {view.page: "waiting" for view in self.views}
         self.errors: dict[str, str] = {}
@@ -305,6 +305,7 @@ class Warmup:
         self.finished = threading.Event()
         self.max_yield = max_yield
         self.grace = grace
+        self.with_next_steps = next_steps  # False: the defaults only
         self._visited = threading.Event()
         self._last_visit_end = 0.0
         self._last_browser_request = 0.0
@@ -348,7 +349,7 @@ class Warmup:
                     self.states[view.page], self.errors[view.page] = "failed", f"{type(err).__name__}: {err}"
                 self.seconds[view.page] = round(time.perf_counter() - start, 3)
             self.next_steps = True
-            for page, label, compute in self._later:  # the defaults are warm: the likely next steps
+            for page, label, compute in self._later if self.with_next_steps else ():  # the defaults are warm: the likely next steps
                 self.current = (page, f"preparing {page}")
                 try:
                     self._begin(label)

@@ -1,6 +1,7 @@
 """Where each recipe's checkpoint lives and what was recorded when it was trained (no torch import)."""
 from __future__ import annotations
 
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,12 @@ def checkpoint_stems(recipe: Recipe) -> dict[str, Path]:
 _READ: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
 
 
-def _read_meta(stem: Path) -> dict[str, Any] | None:
+def _read_meta(stem: Path, copy: bool = True) -> dict[str, Any] | None:
     """The metadata dict beside ``stem``, or None if it is absent, not a regular file, too large, too
     deeply nested, not JSON or not a dict (the guards' checks; nothing raises). A file read before and not
-    changed since (same modification time and size) is not parsed again: every view asks on every run."""
-    import copy
-
+    changed since (same modification time and size) is not parsed again: every view asks on every run.
+    ``copy=False`` returns the kept dict itself, for readers that change nothing (a deep copy of a card
+    with its training history costs more than the rest of a status check)."""
     path = with_ext(stem, ".json")
     try:
         stat = path.stat()
@@ -32,7 +33,7 @@ def _read_meta(stem: Path) -> dict[str, Any] | None:
         return None
     seen = _READ.get(path)
     if seen is not None and seen[0] == (stat.st_mtime_ns, stat.st_size):
-        return copy.deepcopy(seen[1])
+        return deepcopy(seen[1]) if copy else seen[1]
     try:
         meta = guards.read_json(path)
     except guards.GuardError:
@@ -40,10 +41,10 @@ def _read_meta(stem: Path) -> dict[str, Any] | None:
     if not isinstance(meta, dict):
         return None
     _READ[path] = ((stat.st_mtime_ns, stat.st_size), meta)
-    return copy.deepcopy(meta)
+    return deepcopy(meta) if copy else meta
 
 
-def _first_readable(name: str) -> tuple[str, dict[str, Any]]:
+def _first_readable(name: str, copy: bool = True) -> tuple[str, dict[str, Any]]:
     """``(source, metadata)`` of the first checkpoint in load order whose metadata reads: a corrupt cache
     copy falls back to the shipped one, as ``load_model`` does. ``(source, {})`` where metadata files
     exist but none reads; ``("missing", {})`` where there is none."""
@@ -51,7 +52,7 @@ def _first_readable(name: str) -> tuple[str, dict[str, Any]]:
     for source, stem in checkpoint_stems(get_recipe(name)).items():
         if not with_ext(stem, ".json").exists():
             continue
-        meta = _read_meta(stem)
+        meta = _read_meta(stem, copy)
         if meta is not None:
             return source, meta
         present = present or source
@@ -82,29 +83,30 @@ def ready_models(*, kind: str | None = None, family: str | None = None, dataset:
 def checkpoint_status(name: str) -> str:
     """``"cache"``, ``"shipped"`` or ``"missing"``: the first source whose metadata file reads (if none
     reads, the first that exists). Looks at metadata files only; loading verifies the weights."""
-    return _first_readable(name)[0]
+    return _first_readable(name, copy=False)[0]
 
 
-def checkpoint_meta(name: str) -> dict[str, Any]:
-    """The metadata of the checkpoint ``load_model(name)`` would load ({} if missing or unreadable)."""
-    return _first_readable(name)[1]
+def checkpoint_meta(name: str, *, copy: bool = True) -> dict[str, Any]:
+    """The metadata of the checkpoint ``load_model(name)`` would load ({} if missing or unreadable);
+    ``copy=False``: the kept dict itself, which the caller must not change."""
+    return _first_readable(name, copy)[1]
 
 
 def recorded_metrics(name: str) -> dict[str, Any]:
     """Test metrics recorded in the metadata at training time ({} if missing or unreadable)."""
-    metrics = checkpoint_meta(name).get("test_metrics", {})
-    return metrics if isinstance(metrics, dict) else {}
+    metrics = checkpoint_meta(name, copy=False).get("test_metrics", {})
+    return deepcopy(metrics) if isinstance(metrics, dict) else {}
 
 
 def recorded_date(name: str) -> str:
     """When the checkpoint's weights were trained, ``YYYY-MM-DD`` ("" if unknown)."""
-    return str(checkpoint_meta(name).get("created", ""))[:10]
+    return str(checkpoint_meta(name, copy=False).get("created", ""))[:10]
 
 
 def checkpoint_fingerprint(name: str) -> str:
     """Short SHA-256 of the weights that ``load_model(name)`` would load ("missing" if none): result caches
     key on it so that retrained or newly shipped weights never reuse results of older ones."""
-    meta = checkpoint_meta(name)
+    meta = checkpoint_meta(name, copy=False)
     if not meta:
         return "missing" if checkpoint_status(name) == "missing" else "unreadable"
     sha = meta.get("weights_sha256")

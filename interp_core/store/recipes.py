@@ -72,10 +72,20 @@ _UNHASHED = ("description", "shipped", "family")
 
 
 def recipe_hash(recipe: Recipe) -> str:
-    """12-hex content hash of everything that changes the trained weights."""
+    """12-hex content hash of everything that changes the trained weights (kept per recipe object: recipes are
+    frozen, and every view asks for its models' hashes on every run)."""
+    kept = _HASHES.get(id(recipe))
+    if kept is not None and kept[0] is recipe:
+        return kept[1]
     payload = {k: v for k, v in recipe.to_dict().items() if k not in _UNHASHED}
     payload["__type__"] = type(recipe).__name__
-    return stable_key(payload)
+    digest = stable_key(payload)
+    _HASHES[id(recipe)] = (recipe, digest)
+    return digest
+
+
+#: recipe_hash per recipe object (the object kept, so its id is never reused while it is here).
+_HASHES: dict[int, tuple[Recipe, str]] = {}
 
 
 def register_recipe(recipe: Recipe) -> Recipe:

@@ -41,15 +41,29 @@ def training_refusal(name: str, device: Any = None) -> str | None:
 def _shipped_train_seconds() -> dict[str, float]:
     """``train_seconds`` of every card in ``assets/checkpoints`` by recipe name, current or not (a recipe
     whose settings changed since its weights shipped still trains in about the same time)."""
+    cards = sorted(SHIPPED_CHECKPOINTS.glob("*.json"))
+    stamps = []
+    for card in cards:
+        try:
+            stat = card.stat()
+        except OSError:
+            continue
+        stamps.append((card.name, stat.st_mtime_ns, stat.st_size))
+    if _TRAIN_SECONDS and _TRAIN_SECONDS[0][0] == stamps:  # no card changed since they were read (Home asks per model)
+        return dict(_TRAIN_SECONDS[0][1])
     out: dict[str, float] = {}
-    for card in sorted(SHIPPED_CHECKPOINTS.glob("*.json")):
+    for card in cards:
         try:
             meta = json.loads(card.read_text())
             recipe, value = meta["recipe"]["name"], float(meta["train_seconds"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
         out[recipe] = max(value, out.get(recipe, 0.0))
+    _TRAIN_SECONDS[:] = [(stamps, dict(out))]
     return out
+
+
+_TRAIN_SECONDS: list = []  # [(the cards' names, times and sizes, the seconds read from them)]
 
 
 def training_estimate(name: str) -> tuple[float | None, str]:
@@ -61,7 +75,7 @@ def training_estimate(name: str) -> tuple[float | None, str]:
     from interp_core.store.recipes import all_recipes, get_recipe
 
     def seconds(recipe_name: str) -> float | None:
-        value = checkpoint_meta(recipe_name).get("train_seconds") if checkpoint_status(recipe_name) != "missing" else None
+        value = checkpoint_meta(recipe_name, copy=False).get("train_seconds") if checkpoint_status(recipe_name) != "missing" else None
         return float(value) if isinstance(value, (int, float)) else None
 
     own = seconds(name)
