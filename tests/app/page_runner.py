@@ -34,3 +34,14 @@ def image_captions(at: AppTest) -> list[str]:
             yield from walk(child)
 
     return list(walk(at.main))
+
+
+def count_pictures_drawn(monkeypatch) -> list[str]:
+    """Count every chart and map this process draws from now on (the warm-up draws in its worker process)."""
+    from app import charts, figures
+
+    drawn: list[str] = []
+    chart, draw = charts.figure_png, figures.map_png
+    monkeypatch.setattr(charts, "figure_png", lambda *a, **k: drawn.append("chart") or chart(*a, **k))
+    monkeypatch.setattr(figures, "map_png", lambda kind, *a, **k: drawn.append(kind) or draw(kind, *a, **k))
+    return drawn

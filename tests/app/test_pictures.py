@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from page_runner import count_pictures_drawn
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -52,16 +53,6 @@ def test_the_key_covers_the_drawing_code_and_matplotlib(monkeypatch):
     assert report.map_key("heat", values, {}) != today[0] and report.chart_key("{}", 900) != today[1]
 
 
-def _drawn(monkeypatch) -> list[str]:
-    from app import charts, figures
-
-    drawn: list[str] = []
-    chart, draw = charts.figure_png, figures.map_png
-    monkeypatch.setattr(charts, "figure_png", lambda *a, **k: drawn.append("chart") or chart(*a, **k))
-    monkeypatch.setattr(figures, "map_png", lambda kind, *a, **k: drawn.append(kind) or draw(kind, *a, **k))
-    return drawn
-
-
 def test_the_shipped_benchmark_chart_is_current(monkeypatch):
     """The Benchmark view's default chart (drawn from the shipped benchmark record) is shipped for today's drawing
     code: a fresh server's warm-up reads it instead of drawing it. Fails after a change to the drawing code or to
@@ -71,7 +62,7 @@ def test_the_shipped_benchmark_chart_is_current(monkeypatch):
     from interp_core.evaluation import warmup
 
     monkeypatch.setattr(report, "PICTURES", report.Pictures(folder=report._shipped_pictures()))
-    drawn = _drawn(monkeypatch)
+    drawn = count_pictures_drawn(monkeypatch)
     view = next(v for v in warmup.menu_views() if v.page == "benchmark")
     run = warmup.Warmup(DashboardContext(), [view], max_yield=0, next_steps=False)
     run.run()

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from page_runner import image_captions, open_page
+from page_runner import count_pictures_drawn, image_captions, open_page
 
 from interp_core.evaluation import warmup
 from interp_core.views import View
@@ -243,17 +243,6 @@ class _Watched:
         return getattr(self._registry, attribute)
 
 
-def _count_pictures_drawn(monkeypatch) -> list[str]:
-    """Count every chart and map this process draws from now on (the warm-up draws in its worker process)."""
-    from app import charts, figures
-
-    drawn: list[str] = []
-    chart, draw = charts.figure_png, figures.map_png
-    monkeypatch.setattr(charts, "figure_png", lambda *a, **k: drawn.append("chart") or chart(*a, **k))
-    monkeypatch.setattr(figures, "map_png", lambda kind, *a, **k: drawn.append(kind) or draw(kind, *a, **k))
-    return drawn
-
-
 def test_the_warmup_draws_the_charts_the_page_shows(monkeypatch):
     """After the Benchmark view's warm-up, its page (charts as pictures, the default) draws no chart anew, and
     its next step (one input up close, off by default) is ready when the visitor turns it on."""
@@ -268,7 +257,7 @@ def test_the_warmup_draws_the_charts_the_page_shows(monkeypatch):
     assert run.states == {"benchmark": "ready"}, run.errors
     steps = [step for _, step in run.steps]
     assert steps.count("drawing a chart") == 1 and steps[-2].endswith("input up close") and steps[-1] == "computing drill down for 1 models"
-    drawn = _count_pictures_drawn(monkeypatch)
+    drawn = count_pictures_drawn(monkeypatch)
     misses: list[str] = []
     function = app.models._function
     monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
@@ -292,7 +281,7 @@ def test_the_compare_warmup_draws_every_map_the_page_shows(monkeypatch):
     assert run.states == {"compare": "ready"}, run.errors
     warmed = [step for _, step in run.steps].count("drawing a map")
     assert warmed > 5
-    drawn = _count_pictures_drawn(monkeypatch)
+    drawn = count_pictures_drawn(monkeypatch)
     at = open_page("compare", interactive=False)
     assert not at.exception and len(image_captions(at)) == warmed
     assert drawn == []
@@ -311,7 +300,7 @@ def test_every_views_warmup_leaves_its_page_nothing_to_compute(page, monkeypatch
     run = warmup.Warmup(DashboardContext(), [view], max_yield=0)
     run.run()
     assert run.states == {page: "ready"}, run.errors
-    drawn = _count_pictures_drawn(monkeypatch)
+    drawn = count_pictures_drawn(monkeypatch)
     misses: list[str] = []
     function = app.models._function
     monkeypatch.setattr(app.models, "_function", lambda target: misses.append(target) or function(target))
