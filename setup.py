@@ -23,8 +23,9 @@ class BuildPyWithAssets(build_py):
             shutil.rmtree(target.parent, ignore_errors=True)
         super().run()
         if not self.editable_mode and not self.dry_run:
-            # ".*": the temporary files of a checkpoint being written (interp_core.io.atomic_write)
-            shutil.copytree(ASSETS, target, ignore=shutil.ignore_patterns(".*"))
+            # ".*": the temporary files of a checkpoint being written (interp_core.io.atomic_write); "pictures": the
+            # dashboard's shipped pictures, which stay in the checkout with the dashboard
+            shutil.copytree(ASSETS, target, ignore=shutil.ignore_patterns(".*", "pictures"))
 
 
 setup(cmdclass={"build_py": BuildPyWithAssets})

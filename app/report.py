@@ -13,13 +13,10 @@ class Pictures:
     """PNG bytes of drawn maps and charts by a key of what they draw (:func:`picture_key`), the ``max_entries``
     most recently used kept; shared by every page run and the warm-up, which draws into it ahead of the pages.
     A picture not drawn yet is first looked for among the shipped ones (``folder``, one ``KEY.png`` each: the
-    default views' pictures, drawn by ``python -m app.warmup ship-pictures``); its key covers the drawing code,
+    default views' pictures, drawn by ``python -m app.ship_pictures``); its key covers the drawing code,
     so a shipped picture is used only for exactly what it shows."""
 
     def __init__(self, max_entries: int = 1024, folder: Any = None) -> None:
-        import threading
-        from collections import OrderedDict
-
         self._entries: OrderedDict[str, bytes | None] = OrderedDict()
         self._lock = threading.Lock()
         self.max_entries = max_entries

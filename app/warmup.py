@@ -191,22 +191,20 @@ def visit() -> Iterator[None]:
 
 def ship_pictures(folder: Any = None, views: Any = None, next_steps: bool = True) -> dict[str, Any]:
     """Draw every picture the dashboard's warm-up draws for the default selection of every view (or of the pages
-    ``views``) and its next steps (unless ``next_steps`` is False), from a fresh temporary cache, and ship each as ``KEY.png`` in ``folder`` (default
-    the shipped pictures, ``assets/pictures``, read by :data:`app.report.PICTURES`); shipping every view replaces the
-    pictures shipped before. Trains nothing. Returns the shipped ``files`` and the warm-up's ``errors``."""
-    import os
-    import tempfile
+    ``views``) and its next steps (unless ``next_steps`` is False), from a fresh temporary cache, and ship each as
+    ``KEY.png`` in ``folder`` (default the shipped pictures, ``assets/pictures``, read by :data:`app.report.PICTURES`);
+    shipping every view replaces the pictures shipped before. Trains nothing. Returns the shipped ``files`` and the warm-up's ``errors``."""
     from pathlib import Path
 
     from app.aside import stop_worker
     from app.report import PICTURES
     from interp_core.evaluation.warmup import Warmup, menu_views
+    from interp_core.paths import temporary_cache
 
     target = Path(folder) if folder is not None else PICTURES.folder
     chosen = [view for view in menu_views() if views is None or view.page in views]
-    home_before, shipped_before = os.environ.get("INTERP_CORE_HOME"), PICTURES.folder
-    with tempfile.TemporaryDirectory(prefix="interp-core-ship-pictures-") as home:
-        os.environ["INTERP_CORE_HOME"] = home
+    shipped_before = PICTURES.folder
+    with temporary_cache("interp-core-ship-pictures-"):
         PICTURES.folder = None  # every picture drawn now, none read from what was shipped
         PICTURES.clear()
         try:
@@ -217,10 +215,6 @@ def ship_pictures(folder: Any = None, views: Any = None, next_steps: bool = True
             stop_worker()
             PICTURES.folder = shipped_before
             PICTURES.clear()
-            if home_before is None:
-                os.environ.pop("INTERP_CORE_HOME", None)
-            else:
-                os.environ["INTERP_CORE_HOME"] = home_before
     target.mkdir(parents=True, exist_ok=True)
     if views is None:
         for old in target.glob("*.png"):

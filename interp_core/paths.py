@@ -6,8 +6,10 @@ package finds them with no checkout; a checkout, or an editable install of one, 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The checkout when running from one; the environment's site-packages in an installed package.
@@ -32,6 +34,24 @@ def cache_dir() -> Path:
     root = Path(os.environ.get("INTERP_CORE_HOME", Path.home() / ".cache" / "interp_core"))
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+@contextlib.contextmanager
+def temporary_cache(prefix: str) -> Iterator[Path]:
+    """A fresh empty cache folder named ``INTERP_CORE_HOME`` within the block (what the ship commands compute
+    in), removed after it; the previous ``INTERP_CORE_HOME`` is restored."""
+    import tempfile
+
+    before = os.environ.get("INTERP_CORE_HOME")
+    with tempfile.TemporaryDirectory(prefix=prefix) as home:
+        os.environ["INTERP_CORE_HOME"] = home
+        try:
+            yield Path(home)
+        finally:
+            if before is None:
+                os.environ.pop("INTERP_CORE_HOME", None)
+            else:
+                os.environ["INTERP_CORE_HOME"] = before
 
 
 def cache_subdir(name: str) -> Path:

@@ -291,7 +291,8 @@ class Warmup:
     """One warm-up of ``views`` (default: the menu's) through ``context``; :meth:`start` runs it in a
     daemon thread, :meth:`run` in the caller's. ``states`` says per view ``waiting``, ``warming``, ``ready``
     or ``failed``; ``steps`` lists every ``(view, step)`` begun, in order. ``grace``: how long :meth:`start` waits
-    for a first visit. What the views defer (``later``) runs after every view's default, unless ``next_steps`` is False."""
+    for a first visit. What the views defer (``later``) runs after every view's default, unless ``next_steps`` is
+    False."""
 
     def __init__(self, context: WarmupContext, views: Sequence[Any] | None = None, *,
                  max_yield: float = MAX_YIELD_SECONDS, grace: float = 0.0, next_steps: bool = True) -> None:
@@ -447,10 +448,9 @@ def ship_default_results(views: Sequence[str] | None = None, *, shipped=None) ->
     weights (:func:`interp_core.store.shipped_results.ship_result_files`). Trains nothing; ``INTERP_CORE_HOME`` names
     the temporary cache while it runs. Returns the shipped ``files``, the ``seconds`` per view and any view
     ``errors``."""
-    import tempfile
-    from pathlib import Path
     from types import SimpleNamespace
 
+    from interp_core.paths import temporary_cache
     from interp_core.store.catalog import checkpoint_fingerprint, checkpoint_status
     from interp_core.store.recipes import get_recipe
     from interp_core.store.results import model_tag
@@ -458,20 +458,12 @@ def ship_default_results(views: Sequence[str] | None = None, *, shipped=None) ->
     from interp_core.store.shipping import shipped_recipe_names
 
     chosen = [view for view in menu_views() if views is None or view.page in views]
-    before = os.environ.get("INTERP_CORE_HOME")
-    with tempfile.TemporaryDirectory(prefix="interp-core-ship-results-") as home:
-        os.environ["INTERP_CORE_HOME"] = home
-        try:
-            warmup = Warmup(LibraryContext(), chosen, max_yield=0)  # the defaults and the likely next steps
-            with computing_afresh():
-                warmup.run()
-            # The shipped weights' tags, read from their metadata (nothing loaded); any other weights' shipped results go.
-            tags = {model_tag(SimpleNamespace(recipe=get_recipe(name), card=SimpleNamespace(fingerprint=checkpoint_fingerprint(name))))
-                    for name in shipped_recipe_names() if checkpoint_status(name) == "shipped"}
-            files = ship_result_files(Path(home), tags, shipped)
-        finally:
-            if before is None:
-                os.environ.pop("INTERP_CORE_HOME", None)
-            else:
-                os.environ["INTERP_CORE_HOME"] = before
+    with temporary_cache("interp-core-ship-results-") as home:
+        warmup = Warmup(LibraryContext(), chosen, max_yield=0)  # the defaults and the likely next steps
+        with computing_afresh():
+            warmup.run()
+        # The shipped weights' tags, read from their metadata (nothing loaded); any other weights' shipped results go.
+        tags = {model_tag(SimpleNamespace(recipe=get_recipe(name), card=SimpleNamespace(fingerprint=checkpoint_fingerprint(name))))
+                for name in shipped_recipe_names() if checkpoint_status(name) == "shipped"}
+        files = ship_result_files(home, tags, shipped)
     return {"files": [str(f) for f in files], "seconds": warmup.seconds, "errors": warmup.errors}
