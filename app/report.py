@@ -250,7 +250,7 @@ def show_map(where, png: bytes, caption: str, *, report: Report | None = None, k
     place in the report."""
     where.image(png, caption=caption, width=width or "content")
     if download:
-        where.download_button("PNG", png, f"{_slug(caption)}.png", "image/png", key=key or f"png-{_slug(caption)}", on_click="ignore",
+        where.download_button("PNG", lambda: png, f"{_slug(caption)}.png", "image/png", key=key or f"png-{_slug(caption)}", on_click="ignore",
                               icon=":material/download:", help="Download this figure as PNG")
     if report is not None:
         report.figure(png, caption)
@@ -356,7 +356,7 @@ def show_table(where, frame, caption: str, *, report: Report | None = None, key:
         if formats:
             dataframe["column_config"] = {**column_config(formats), **dataframe.get("column_config", {})}
         where.dataframe(frame, hide_index=True, key=f"{key}-table", **dataframe)
-    where.download_button("CSV", frame.to_csv(index=False), f"{key}.csv", "text/csv", key=f"{key}-csv", on_click="ignore",
+    where.download_button("CSV", lambda: frame.to_csv(index=False), f"{key}.csv", "text/csv", key=f"{key}-csv", on_click="ignore",
                           icon=":material/download:", help=f"Download {caption} as CSV")
     if report is not None:
         report.table(frame, caption)
@@ -441,7 +441,7 @@ def show_chart(where, figure, caption: str, *, key: str, report: Report | None =
         png = chart_png(figure_json(figure), width)
         if png is not None:
             where.image(png)
-            where.download_button("PNG", png, f"{_slug(name or caption)}.png", "image/png", key=f"{key}-png", on_click="ignore",
+            where.download_button("PNG", lambda: png, f"{_slug(name or caption)}.png", "image/png", key=f"{key}-png", on_click="ignore",
                                   icon=":material/download:", help="Download this chart as PNG")
             return None
     select = {"on_select": "rerun", "selection_mode": "points"} if on_select else {}

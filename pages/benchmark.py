@@ -3,7 +3,7 @@ FunnyBirds' metrics, the randomisation test, sparseness and the pointing game, w
 import streamlit as st
 
 from app.models import models_result
-from app.report import Report, map_png, show_chart, show_map, show_table
+from app.report import Report, built_figure, map_png, picture_key, show_chart, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
 
@@ -63,7 +63,8 @@ with guarded("The benchmark"):
                "randomisation (lower is better). Notes: " + " ".join(result.get("notes", [])))
     if rows:
         axes = ", ".join(label for _, label in views.summary_axes(rows)) or "No summary axis"
-        show_chart(st, views.summary_figure(rows), f"{axes} per model · method, the model's references dashed", key=f"bm-summary-{benchmark}",
+        summary = built_figure(views.summary_figure, rows, key=("bm-summary", picture_key(rows)))
+        show_chart(st, summary, f"{axes} per model · method, the model's references dashed", key=f"bm-summary-{benchmark}",
                    report=report, name=f"{benchmark}-benchmark")
         st.caption(f"One chart per model · method over the axes that apply to {benchmark} ({axes}; 0-1). Dashed: "
                    "the same model's references, random and uniform maps (chance) and the oracle (ceiling).")

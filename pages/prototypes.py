@@ -91,7 +91,7 @@ with guarded("Explaining the input"):
                               help="Eq. 11 scores every location against the CNN's classifier column c_j of this class "
                                    "(default: the CNN's prediction), then averages it over the explanation map's segments.")
         url.share("class", int(target))
-        from interp_core.visualize import map_base
+        from interp_core.visualize import map_base, tile
         base = map_base(sample.x, audio)
         for v, view in enumerate(view_result(views.loaded_explanations, name, sample.x, int(target), spinner="Explaining…")):
             st.subheader(f"{view.title} · predicts {names[view.prediction]}")
@@ -104,8 +104,9 @@ with guarded("Explaining the input"):
                      f"{view.title} gradient-free attribution (Eq. 11) for {names[view.target]}", report=report, key=f"kmex-png-attr-{v}")
             legend.markdown("**Prototypes in the map** (largest first), each shown by its representative training patch "
                             "framed in the same colour")
-            legend.image([e.image for e in view.legend], width=120,
-                         caption=[f"#{e.prototype} {names[e.label]} · {e.area:.0%} of the map" for e in view.legend])
+            if view.legend:  # one picture, three to a row: one image to send instead of six
+                legend.image(tile([e.image for e in view.legend], 3, pad=4), width=124 * min(3, len(view.legend)), caption=" · ".join(
+                    f"#{e.prototype} {names[e.label]} ({e.area:.0%} of the map)" for e in view.legend) + " (left to right, top to bottom)")
 
 
 def grid(n: int, per_row: int = 5) -> list:  # n columns, per_row to a row

@@ -5,7 +5,7 @@ from app.clip_widgets import clip_picker
 from app.figures import probability_text as percent
 from app.inputs import input_picker, sample_caption
 from app.models import model_picker, view_result
-from app.report import Report, built_figure, interactive_charts, map_png, show_chart, show_map, show_table
+from app.report import Report, built_figure, interactive_charts, map_png, picture_key, show_chart, show_map, show_table
 from app.shell import guarded
 from app.url import UrlState
 
@@ -39,6 +39,7 @@ st.caption(f"`{name}`: {model.n_features} features, {int((model.decision_weight 
            "classes below 5): \"5 per class\" is 5·C in the whole layer (Eq. 3), not 5 in every row.")
 
 clip = clip_picker("qsenn-clip")
+named = (name, loaded.card.fingerprint, clip, checkpoint_fingerprint(clip[0]))  # what the naming and its figures depend on
 naming = None
 with guarded("Naming the features"):
     naming = view_result(views.naming_for, name, clip, spinner="Naming the features through CLIP (embeds the training set once, then cached)…")
@@ -72,7 +73,7 @@ def class_and_decision_layer() -> None:
         st.caption("Classes × features (red +α, blue −α, grey 0), features sorted by how many classes use them. "
                    + ("Click a cell to see that feature on that class." if interactive_charts() else
                       "Choose a cell below to see that feature on that class (or turn on *Interactive charts* in the sidebar and click it)."))
-        matrix = built_figure(views.matrix_figure, loaded, naming, key=("qsenn-matrix", name, loaded.card.fingerprint, clip, checkpoint_fingerprint(clip[0])))
+        matrix = built_figure(views.matrix_figure, loaded, naming, key=("qsenn-matrix", *named))
         event = show_chart(st, matrix, f"decision layer of {name}: classes × features",
                            key=f"qsenn-matrix-{name}", report=section, name=f"{name}-decision-layer", on_select=True)
         clicked = views.clicked_cell(event.selection.points if event else [])
@@ -111,15 +112,18 @@ with guarded("Explaining the input"):
         a, b = view_result(views.explain_local, name, x, (predicted, int(other)), spinner="Explaining…")
         audio = info.kind == "audio"
         base = x.reshape(x.shape[-2], x.shape[-1]).numpy() if audio else sample.display
+        shown = (*named, picture_key(x.numpy()))  # the figures below are kept per model, naming and input
         for k, (column, view) in enumerate(zip(st.columns(2), (a, b))):
-            show_chart(column, views.contribution_figure(view, naming, names[view.target]), f"contributions to {names[view.target]}",
-                       key=f"qsenn-bars-{view.target}", report=report, name=f"qsenn-{names[view.target]}", width=560)
+            bars = built_figure(views.contribution_figure, view, naming, names[view.target], key=("qsenn-bars", *shown, view.target))
+            show_chart(column, bars, f"contributions to {names[view.target]}", key=f"qsenn-bars-{view.target}", report=report,
+                       name=f"qsenn-{names[view.target]}", width=560)
             show_map(column, map_png("signed", view.attribution_map, base=base, audio=audio, scale="contribution"),
                      f"Σ w·M for {names[view.target]} ({percent(view.probability)}) · {name}", report=report, key=f"qsenn-png-{k}")
-            column.image([view.overlays[j] for j in view.class_features], width=110,
-                         caption=[views.feature_title(naming, j) for j in view.class_features])
-        show_chart(st, views.difference_figure(a, b, naming, names), f"why {names[a.target]} and not {names[b.target]}",
-                   key="qsenn-difference", report=report, name="qsenn-difference")
+            if view.class_features:  # their maps in one picture: one image to send instead of five
+                column.image(views.gallery_strip([view.overlays[j] for j in view.class_features]), width=110 * len(view.class_features),
+                             caption=" · ".join(views.feature_title(naming, j) for j in view.class_features) + " (left to right)")
+        difference = built_figure(views.difference_figure, a, b, naming, names, key=("qsenn-difference", *shown, a.target, b.target))
+        show_chart(st, difference, f"why {names[a.target]} and not {names[b.target]}", key="qsenn-difference", report=report, name="qsenn-difference")
 
 st.header("Metrics")
 with guarded("Computing Table 6"):
@@ -127,8 +131,8 @@ with guarded("Computing Table 6"):
                 f"over {len(naming.a_clip)} features and {len(naming.concepts)} attributes")
     show_table(st, naming.table6(), "Table 6", report=report, key="qsenn-table6", formats=views.TABLE6_FORMATS)
     st.markdown("**Fig. 6** · pos_pred_rel of the features in four evenly sized bins of their alignment value max(a_clip)")
-    show_chart(st, views.certainty_figure(naming), "Fig. 6: pos_pred_rel per alignment bin", key="qsenn-fig6", report=report,
-               name="qsenn-fig6")
+    show_chart(st, built_figure(views.certainty_figure, naming, key=("qsenn-fig6", *named)), "Fig. 6: pos_pred_rel per alignment bin",
+               key="qsenn-fig6", report=report, name="qsenn-fig6")
 with guarded("Computing Tables 1/4"):
     from interp_core.store.catalog import checkpoint_status  # noqa: E402
 
