@@ -119,7 +119,7 @@ def code_status(name: str) -> str:
     also a record in the older single-hash form, which cannot say which module it covered),
     ``"unknown"`` (trained before fingerprints were recorded), ``"imported"`` (weights imported, not
     trained here: no training code to be stale against) or ``"missing"``."""
-    if checkpoint_meta(name).get("imported"):
+    if checkpoint_meta(name, copy=False).get("imported"):
         return "imported"
     changed = stale_modules(name)
     if changed is None:
@@ -133,7 +133,7 @@ def stale_modules(name: str) -> list[str] | None:
     None when there is no checkpoint or it records no per-module fingerprint."""
     from interp_core.store.provenance import changed_modules
 
-    meta = checkpoint_meta(name)
+    meta = checkpoint_meta(name, copy=False)
     if not meta:
         return None
     return changed_modules(get_recipe(name), meta.get("code_fingerprint"))
