@@ -173,3 +173,22 @@ def test_the_caption_gives_the_per_class_range_of_non_zero_weights(qsenn_page, l
     counts = (loaded.model.decision_weight.detach() != 0).sum(1)
     assert (low, high) == (int(counts.min()), int(counts.max()))
     assert any(f"Per class: {low} to {high} non-zero weights" in c.value for c in qsenn_page.caption)
+
+
+def test_a_second_visit_builds_no_figure_again(monkeypatch):
+    """The decision layer, the contribution bars, why A and not B and Fig. 6 are kept per model, naming and input
+    (``app.report.built_figure``): a second visit builds none of them again and shows the same figures."""
+    from collections import OrderedDict
+
+    from app import report
+    from interp_core.methods.qsenn import views
+
+    monkeypatch.setattr(report, "_FIGURES", OrderedDict())  # nothing kept from the other tests
+    built: list[str] = []
+    for name in ("matrix_figure", "contribution_figure", "difference_figure", "certainty_figure"):
+        monkeypatch.setattr(views, name, lambda *a, _build=getattr(views, name), _name=name, **k: built.append(_name) or _build(*a, **k))
+    first = _figures(open_page("qsenn", timeout=600))
+    assert sorted(built) == ["certainty_figure", "contribution_figure", "contribution_figure", "difference_figure", "matrix_figure"]
+    built.clear()
+    again = _figures(open_page("qsenn", timeout=600))
+    assert built == [] and again == first
