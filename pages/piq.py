@@ -84,8 +84,8 @@ if sample is not None:
             right.markdown(f"**Interpretation for {names[view.target]}**"
                            + (" (phase estimated by Griffin-Lim)" if view.phase != "input" else " (the input's phase)"))
             right.audio(view.interpretation_wav, format="audio/wav")
-            right.download_button("Download the interpretation (WAV)", view.interpretation_wav, file_name=f"piq-{names[view.target]}.wav",
-                                  mime="audio/wav", key=f"piq-download-{dataset}")
+            right.download_button("Download the interpretation (WAV)", lambda wav=view.interpretation_wav: wav,
+                                  file_name=f"piq-{names[view.target]}.wav", mime="audio/wav", key=f"piq-download-{dataset}")
         else:
             view = interpretation(int(chosen))
             columns = st.columns(1 + len(view.panels))

@@ -107,7 +107,7 @@ with guarded("The pointing game"):
         report.plotly(fig, "Localisation per method and model (chance dotted)")
         import pandas as pd
 
-        st.download_button("Download scores (CSV)", pd.DataFrame(long).to_csv(index=False), "pointing_game.csv", "text/csv",
+        st.download_button("Download scores (CSV)", lambda rows=long: pd.DataFrame(rows).to_csv(index=False), "pointing_game.csv", "text/csv",
                            on_click="ignore", key="pg-scores-csv")
 
         st.subheader("Example grids")

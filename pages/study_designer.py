@@ -106,7 +106,7 @@ with studies_tab, guarded("Listing studies"):
             st.caption("Each link is one participant; send each person their own. Links are signed and cannot be guessed.")
         from interp_core.study.bundle import export_study
 
-        c2.download_button("Export study file", json.dumps(export_study(store, study_id)), file_name=f"study-{study_id}.json",
+        c2.download_button("Export study file", lambda chosen=study_id: json.dumps(export_study(store, chosen)), file_name=f"study-{study_id}.json",
                            mime="application/json", key="studies-export")
         status = next(s["status"] for s in studies if s["id"] == study_id)
         if c2.button("Reopen study" if status == "closed" else "Close study to new answers", key="studies-status"):

@@ -110,7 +110,7 @@ with guarded("Computing the results"):
         st.subheader("Raw answers (long format, every participant)")
         export = raw_answers(store, study_id, with_platform_ids=show_ids)
         c1, c2 = st.columns(2)
-        c1.download_button("CSV", pd.DataFrame(export).to_csv(index=False), file_name=f"{study_id}-answers.csv", mime="text/csv",
+        c1.download_button("CSV", lambda rows=export: pd.DataFrame(rows).to_csv(index=False), file_name=f"{study_id}-answers.csv", mime="text/csv",
                            key="results-csv")
-        c2.download_button("JSON", json.dumps(export, indent=1), file_name=f"{study_id}-answers.json", mime="application/json",
+        c2.download_button("JSON", lambda rows=export: json.dumps(rows, indent=1), file_name=f"{study_id}-answers.json", mime="application/json",
                            key="results-json")
