@@ -105,14 +105,14 @@ def test_catalog_status_follows_the_per_module_record(name, monkeypatch):
     from interp_core.store import catalog
 
     meta = {"code_fingerprint": provenance.code_fingerprint(get_recipe(name))}
-    monkeypatch.setattr(catalog, "checkpoint_meta", lambda n: meta)
+    monkeypatch.setattr(catalog, "checkpoint_meta", lambda n, **_: meta)
     assert catalog.code_status(name) == "current" and catalog.stale_modules(name) == []
     base = provenance.definition_hashes("interp_core.data.base")
     meta["code_fingerprint"]["definitions"] = sorted(set(meta["code_fingerprint"]["definitions"]) - base)
     assert catalog.code_status(name) == "stale" and catalog.stale_modules(name) == ["interp_core.data.base"]
     meta["code_fingerprint"] = "218569f943f8"  # the older single-hash form cannot be checked per module
     assert catalog.code_status(name) == "stale"
-    monkeypatch.setattr(catalog, "checkpoint_meta", lambda n: {"created": "2026"})
+    monkeypatch.setattr(catalog, "checkpoint_meta", lambda n, **_: {"created": "2026"})
     assert catalog.code_status(name) == "unknown"
 
 
